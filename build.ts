@@ -1,0 +1,29 @@
+// Compile integrityd into one self-contained executable: dist/integrityd.
+// The SQL schema and everything under etc/ are embedded (src/db/db.ts imports
+// schema.sql as text; src/embedded.ts inlines etc/ through a build-time macro).
+// Never strip the result: the program lives in a section that strip deletes.
+import { chmodSync, rmSync } from "node:fs";
+
+const outfile = "dist/integrityd";
+const result = await Bun.build({
+  entrypoints: ["src/main.ts"],
+  target: "bun",
+  format: "esm",
+  minify: true,
+  bytecode: true,
+  sourcemap: "inline",
+  compile: {
+    outfile,
+    autoloadDotenv: false,
+    autoloadBunfig: false,
+    autoloadTsconfig: false,
+    autoloadPackageJson: false,
+  },
+});
+if (!result.success) {
+  for (const m of result.logs) console.error(m);
+  process.exit(1);
+}
+chmodSync(outfile, 0o755);
+rmSync(`${outfile}.map`, { force: true }); // the map is embedded; the copy beside it is not needed
+console.log(`built ${outfile}`);

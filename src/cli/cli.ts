@@ -1,0 +1,154 @@
+// Command line: one mode per run, parsed with node:util parseArgs.
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { formatConfig, LEVELS, type Config, type Level } from "../config/config.ts";
+import { ConfigError, DEFAULT_CONFIG_PATH, formatWarning, loadConfig } from "../config/load.ts";
+import { initDatabase } from "../db/db.ts";
+import { ETC } from "../embedded.ts";
+import { EX_CONFIG, EX_OK, EX_USAGE, ExitError } from "../util/exit.ts";
+import { log } from "../util/log.ts";
+import { VERSION } from "../version.ts";
+
+export const HELP = `usage: integrityd [MODE] [OPTIONS]
+
+Modes (at most one; without one, the daemon runs in the foreground):
+  (none)                 run the daemon in the foreground (what systemd runs)
+  --init-db              create or upgrade the database named in the config
+  --check-config         validate the config and print it with defaults filled in
+  --scan-once            one full-speed integrity pass, print changes, exit 1|2|4 bitmask
+  --test-rules [FILE|-]  classify log lines like logcheck and print the report
+  --status               read-only summary of the database (safe while the daemon runs)
+  --example-config       print the documented example config (for /etc/integrityd.conf)
+  --version              print the version
+  --help                 print this help
+
+Options:
+  -c, --config FILE      config file (default ${DEFAULT_CONFIG_PATH})
+  --stdout               also print every report to stdout
+  --rules DIR            --test-rules: logcheck rules home (default: config's logrules, else embedded)
+  --level LEVEL          --test-rules: paranoid, server or workstation (default server)
+  --explain              --test-rules: show which rule FILE:LINE decided each line
+  -v, --verbose          debug diagnostics on stderr
+
+Exit codes: 0 ok, 64 usage, 74 I/O error (database), 78 configuration error.
+`;
+
+const MODES = ["init-db", "check-config", "scan-once", "test-rules", "status", "example-config", "version", "help"] as const;
+type Mode = (typeof MODES)[number] | "daemon";
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const stdio: Io = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+};
+
+function usage(io: Io, msg: string): number {
+  io.err(`integrityd: ${msg}\nTry 'integrityd --help'.\n`);
+  return EX_USAGE;
+}
+
+/** Load the config, print its warnings; ConfigError → exit 78 with every error. */
+function config(path: string, io: Io): Config {
+  const res = loadConfig(path);
+  for (const w of res.warnings) io.err(`warning: ${formatWarning(w)}\n`);
+  return res.config;
+}
+
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: "string", short: "c" },
+        stdout: { type: "boolean" },
+        rules: { type: "string" },
+        level: { type: "string" },
+        explain: { type: "boolean" },
+        verbose: { type: "boolean", short: "v" },
+        "init-db": { type: "boolean" },
+        "check-config": { type: "boolean" },
+        "scan-once": { type: "boolean" },
+        "test-rules": { type: "boolean" },
+        status: { type: "boolean" },
+        "example-config": { type: "boolean" },
+        version: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    return usage(io, (e as Error).message.split("\n")[0]);
+  }
+  const v = parsed.values;
+  const modes = MODES.filter((m) => v[m]);
+  if (modes.length > 1) return usage(io, `choose one mode, not ${modes.map((m) => "--" + m).join(" and ")}`);
+  const mode = (modes[0] as Mode | undefined) ?? "daemon";
+  if (parsed.positionals.length > (mode === "test-rules" ? 1 : 0)) {
+    return usage(io, `unexpected argument '${parsed.positionals[mode === "test-rules" ? 1 : 0]}'`);
+  }
+  if (mode !== "test-rules" && (v.rules !== undefined || v.level !== undefined || v.explain)) {
+    return usage(io, "--rules, --level and --explain go with --test-rules");
+  }
+  if (v.level !== undefined && !(LEVELS as readonly string[]).includes(v.level)) {
+    return usage(io, `--level: expected ${LEVELS.join(", ")}, not '${v.level}'`);
+  }
+  if (v.verbose) (await import("../util/log.ts")).setVerbose(true);
+  const configPath = v.config ?? DEFAULT_CONFIG_PATH;
+
+  try {
+    switch (mode) {
+      case "help":
+        io.out(HELP);
+        return EX_OK;
+      case "version":
+        io.out(`integrityd ${VERSION}\n`);
+        return EX_OK;
+      case "example-config":
+        io.out(ETC["integrityd.conf"]);
+        return EX_OK;
+      case "check-config": {
+        const c = config(configPath, io);
+        io.out(formatConfig(c, hostname()));
+        return EX_OK;
+      }
+      case "init-db": {
+        const c = config(configPath, io);
+        const r = initDatabase(c.database);
+        io.out(
+          r.created ? `${c.database}: created (schema version ${r.to})\n`
+          : r.from < r.to ? `${c.database}: upgraded from schema version ${r.from} to ${r.to}\n`
+          : `${c.database}: up to date (schema version ${r.to})\n`,
+        );
+        return EX_OK;
+      }
+      case "scan-once":
+      case "test-rules":
+      case "status":
+        io.err(`integrityd: --${mode} is not implemented yet\n`);
+        return EX_USAGE;
+      case "daemon": {
+        const c = config(configPath, io);
+        const { runDaemon } = await import("../daemon/daemon.ts");
+        return await runDaemon({ config: c, configPath, stdout: !!v.stdout });
+      }
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      for (const m of e.messages) io.err(`error: ${m}\n`);
+      return EX_CONFIG;
+    }
+    if (e instanceof ExitError) {
+      io.err(`error: ${e.message}\n`);
+      return e.code;
+    }
+    throw e;
+  }
+}
+
+export type { Level };

@@ -1,0 +1,362 @@
+// Configuration: the original integrityd `key = value` format, parsed without I/O.
+//
+// parseConfig() takes the text and the file name (for FILE:LINE messages) and
+// returns the effective configuration with every default filled in, plus every
+// error and warning at once. Reading the file and deciding what to do with the
+// errors is the caller's business (src/config/load.ts).
+
+export const LEVELS = ["paranoid", "server", "workstation"] as const;
+export type Level = (typeof LEVELS)[number];
+
+/** Hash algorithms of Bun.CryptoHasher that make sense for integrity checking. */
+export const HASHES = ["sha256", "sha512", "sha512-256", "blake2b512", "sha3-256"] as const;
+export type HashAlgo = (typeof HASHES)[number];
+
+/** One `log = PATH` line with the `logrules` that was in force above it. */
+export interface LogSpec {
+  path: string;
+  level: Level;
+  rules: string; // rules home, e.g. /etc/logcheck
+  line: number;
+}
+
+/** One `pidfile = PATH` line with the `pidct` that was in force above it. */
+export interface PidSpec {
+  path: string;
+  pidct: number; // 100 = the host (original meaning)
+  line: number;
+}
+
+export interface Config {
+  file: string;
+  email: string[]; // empty: mail disabled (`email = none`)
+  database: string;
+  areas: string[];
+  excludes: string[];
+  logs: LogSpec[];
+  pidfiles: PidSpec[];
+  reporttime: number;
+  reportholdoff: number;
+  logreporttime: number;
+  logreportholdoff: number;
+  byterate: number;
+  smallfiles: number;
+  filerate: number;
+  speedup: number;
+  logchecktime: number;
+  logruleupdate: number;
+  pidchecktime: number;
+  hash: HashAlgo;
+  crackingignore: boolean;
+  mailfrom: string; // "" means integrityd@HOSTNAME, resolved when mail is sent
+  smtp: { host: string; port: number };
+  smtpuser: string;
+  smtppass: string;
+  sendmail: string; // "" = use SMTP
+  jsonlog: string; // "" = off
+  syslog: boolean;
+  syslogfacility: string;
+}
+
+export interface Problem {
+  file: string;
+  line: number;
+  key?: string;
+  message: string;
+}
+
+export interface ParseResult {
+  config: Config;
+  errors: Problem[];
+  warnings: Problem[];
+}
+
+export const DEFAULT_DATABASE = "/var/lib/integrityd/integrityd.sqlite";
+export const DEFAULT_LOGRULES = { level: "server" as Level, rules: "/etc/logcheck" };
+export const HOST_PIDCT = 100;
+
+export const SYSLOG_FACILITIES = [
+  "auth", "authpriv", "cron", "daemon", "kern", "local0", "local1", "local2", "local3",
+  "local4", "local5", "local6", "local7", "lpr", "mail", "news", "security", "syslog", "user", "uucp",
+] as const;
+
+export function defaultConfig(file: string): Config {
+  return {
+    file,
+    email: ["root@localhost"],
+    database: DEFAULT_DATABASE,
+    areas: [],
+    excludes: [],
+    logs: [],
+    pidfiles: [],
+    reporttime: 30,
+    reportholdoff: 900,
+    logreporttime: 30,
+    logreportholdoff: 900,
+    byterate: 262144,
+    smallfiles: 131072,
+    filerate: 1,
+    speedup: 20,
+    logchecktime: 30,
+    logruleupdate: 240,
+    pidchecktime: 30,
+    hash: "sha256",
+    crackingignore: false,
+    mailfrom: "",
+    smtp: { host: "localhost", port: 25 },
+    smtpuser: "",
+    smtppass: "",
+    sendmail: "",
+    jsonlog: "",
+    syslog: false,
+    syslogfacility: "authpriv",
+  };
+}
+
+type NumKey =
+  | "reporttime" | "reportholdoff" | "logreporttime" | "logreportholdoff" | "byterate"
+  | "smallfiles" | "filerate" | "speedup" | "logchecktime" | "logruleupdate" | "pidchecktime";
+
+/** Numeric keys: [minimum allowed, whether zero is an error ("zero rate")]. */
+const NUMERIC: Record<NumKey, { positive: boolean; integer: boolean; min?: number }> = {
+  reporttime: { positive: false, integer: false },
+  reportholdoff: { positive: false, integer: false },
+  logreporttime: { positive: false, integer: false },
+  logreportholdoff: { positive: false, integer: false },
+  byterate: { positive: true, integer: true },
+  smallfiles: { positive: false, integer: true },
+  filerate: { positive: true, integer: false },
+  speedup: { positive: true, integer: false, min: 1 },
+  logchecktime: { positive: true, integer: false },
+  logruleupdate: { positive: true, integer: false },
+  pidchecktime: { positive: true, integer: false },
+};
+
+const PATH_KEYS = ["database", "area", "exclude", "log", "pidfile", "sendmail", "jsonlog"] as const;
+const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility"] as const;
+export const KNOWN_KEYS: readonly string[] = [...Object.keys(NUMERIC), ...PATH_KEYS, ...STRING_KEYS];
+const REPEATABLE = new Set(["area", "exclude", "log", "pidfile", "logrules", "pidct", "email"]);
+
+const NUMBER_RE = /^\d+(\.\d+)?$/;
+
+function parseBool(v: string): boolean | undefined {
+  const s = v.toLowerCase();
+  if (["yes", "true", "on", "1"].includes(s)) return true;
+  if (["no", "false", "off", "0"].includes(s)) return false;
+  return undefined;
+}
+
+/** Remove a `#` comment that starts the value or follows whitespace. */
+function stripComment(line: string): string {
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === "#" && (i === 0 || line[i - 1] === " " || line[i - 1] === "\t")) return line.slice(0, i);
+  }
+  return line;
+}
+
+/** Normalise an absolute path: collapse duplicate and trailing slashes (not the root). */
+function normPath(p: string): string {
+  const s = p.replace(/\/{2,}/g, "/");
+  return s.length > 1 ? s.replace(/\/$/, "") : s;
+}
+
+export function parseConfig(text: string, file: string): ParseResult {
+  const config = defaultConfig(file);
+  const errors: Problem[] = [];
+  const warnings: Problem[] = [];
+  const seen = new Map<string, number>();
+  let emailSet = false;
+  let logrules = { ...DEFAULT_LOGRULES };
+  let pidct = HOST_PIDCT;
+  let logreporttimeSet = false;
+  let logreportholdoffSet = false;
+
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    const raw = stripComment(lines[i].replace(/\r$/, "")).trim();
+    if (raw === "") continue;
+    const err = (message: string, key?: string) => errors.push({ file, line: lineNo, key, message });
+    const eq = raw.indexOf("=");
+    if (eq < 0) {
+      err(`missing '=' (expected 'key = value'): ${JSON.stringify(raw.slice(0, 80))}`);
+      continue;
+    }
+    const key = raw.slice(0, eq).trim().toLowerCase();
+    const value = raw.slice(eq + 1).trim();
+    if (!KNOWN_KEYS.includes(key)) {
+      err(`unknown key '${raw.slice(0, eq).trim()}'`);
+      continue;
+    }
+    if (value === "" && key !== "smtppass" && key !== "smtpuser" && key !== "mailfrom" && key !== "sendmail" && key !== "jsonlog") {
+      err(`${key}: empty value`, key);
+      continue;
+    }
+    if (!REPEATABLE.has(key)) {
+      const prev = seen.get(key);
+      if (prev !== undefined) warnings.push({ file, line: lineNo, key, message: `${key}: set again (line ${prev}); the last value wins` });
+      seen.set(key, lineNo);
+    }
+
+    if (key in NUMERIC) {
+      const k = key as NumKey;
+      const spec = NUMERIC[k];
+      if (!NUMBER_RE.test(value)) {
+        err(`${key}: '${value}' is not a non-negative number`, key);
+        continue;
+      }
+      const n = Number(value);
+      if (spec.integer && !Number.isInteger(n)) {
+        err(`${key}: '${value}' must be a whole number`, key);
+        continue;
+      }
+      if (spec.positive && n === 0) {
+        err(`${key}: must not be zero`, key);
+        continue;
+      }
+      if (spec.min !== undefined && n < spec.min) {
+        err(`${key}: must be at least ${spec.min}`, key);
+        continue;
+      }
+      config[k] = n;
+      if (k === "logreporttime") logreporttimeSet = true;
+      if (k === "logreportholdoff") logreportholdoffSet = true;
+      continue;
+    }
+
+    if ((PATH_KEYS as readonly string[]).includes(key)) {
+      if (value === "") {
+        // sendmail / jsonlog may be set empty to switch them off
+        if (key === "sendmail") config.sendmail = "";
+        if (key === "jsonlog") config.jsonlog = "";
+        continue;
+      }
+      if (!value.startsWith("/")) {
+        err(`${key}: '${value}' is not an absolute path`, key);
+        continue;
+      }
+      const p = normPath(value);
+      switch (key) {
+        case "database": config.database = p; break;
+        case "area": config.areas.push(p); break;
+        case "exclude": config.excludes.push(p); break;
+        case "log": config.logs.push({ path: p, level: logrules.level, rules: logrules.rules, line: lineNo }); break;
+        case "pidfile": config.pidfiles.push({ path: p, pidct, line: lineNo }); break;
+        case "sendmail": config.sendmail = p; break;
+        case "jsonlog": config.jsonlog = p; break;
+      }
+      continue;
+    }
+
+    switch (key) {
+      case "email": {
+        if (!emailSet) config.email = [];
+        emailSet = true;
+        if (value.toLowerCase() === "none") {
+          config.email = [];
+          break;
+        }
+        for (const addr of value.split(/[\s,]+/).filter(Boolean)) {
+          if (!/^[^\s@<>()",;:\\]+@[A-Za-z0-9.-]+$/.test(addr) && !/^[A-Za-z0-9._-]+$/.test(addr)) {
+            err(`email: '${addr}' is not a mail address`, key);
+          } else config.email.push(addr);
+        }
+        break;
+      }
+      case "mailfrom":
+        if (value !== "" && !/^[^\s@<>()",;:\\]+@[A-Za-z0-9.-]+$/.test(value)) err(`mailfrom: '${value}' is not a mail address`, key);
+        else config.mailfrom = value;
+        break;
+      case "smtp": {
+        const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(value);
+        const port = m?.[2] === undefined ? 25 : Number(m[2]);
+        if (!m || port < 1 || port > 65535) err(`smtp: '${value}' is not HOST[:PORT]`, key);
+        else config.smtp = { host: m[1].replace(/^\[|\]$/g, ""), port };
+        break;
+      }
+      case "smtpuser": config.smtpuser = value; break;
+      case "smtppass": config.smtppass = value; break;
+      case "logrules": {
+        const colon = value.indexOf(":");
+        let level: string = DEFAULT_LOGRULES.level;
+        let dir = value;
+        if (!value.startsWith("/") && colon > 0) {
+          level = value.slice(0, colon).trim().toLowerCase();
+          dir = value.slice(colon + 1).trim();
+        }
+        if (!(LEVELS as readonly string[]).includes(level)) {
+          err(`logrules: unknown level '${level}' (expected ${LEVELS.join(", ")})`, key);
+          break;
+        }
+        if (!dir.startsWith("/")) {
+          err(`logrules: '${dir}' is not an absolute path`, key);
+          break;
+        }
+        logrules = { level: level as Level, rules: normPath(dir) };
+        break;
+      }
+      case "pidct":
+        if (!/^\d+$/.test(value)) err(`pidct: '${value}' is not a non-negative whole number`, key);
+        else pidct = Number(value);
+        break;
+      case "hash":
+        if (!(HASHES as readonly string[]).includes(value.toLowerCase())) err(`hash: unknown algorithm '${value}' (expected ${HASHES.join(", ")})`, key);
+        else config.hash = value.toLowerCase() as HashAlgo;
+        break;
+      case "crackingignore":
+      case "syslog": {
+        const b = parseBool(value);
+        if (b === undefined) err(`${key}: '${value}' is not yes or no`, key);
+        else config[key] = b;
+        break;
+      }
+      case "syslogfacility":
+        if (!(SYSLOG_FACILITIES as readonly string[]).includes(value.toLowerCase())) err(`syslogfacility: unknown facility '${value}'`, key);
+        else config.syslogfacility = value.toLowerCase();
+        break;
+    }
+  }
+  if (!logreporttimeSet) config.logreporttime = config.reporttime;
+  if (!logreportholdoffSet) config.logreportholdoff = config.reportholdoff;
+  if (config.sendmail !== "" && seen.has("smtp")) {
+    warnings.push({ file, line: seen.get("smtp")!, key: "smtp", message: "smtp: ignored because sendmail is set" });
+  }
+  return { config, errors, warnings };
+}
+
+/** The effective configuration as config text (valid input for parseConfig). */
+export function formatConfig(c: Config, host: string): string {
+  const out: string[] = [`# effective configuration of ${c.file}`];
+  const kv = (k: string, v: string | number) => out.push(`${k} = ${v}`);
+  kv("email", c.email.length ? c.email.join(", ") : "none");
+  kv("mailfrom", c.mailfrom || `integrityd@${host}`);
+  if (c.sendmail) kv("sendmail", c.sendmail);
+  else kv("smtp", `${c.smtp.host.includes(":") ? `[${c.smtp.host}]` : c.smtp.host}:${c.smtp.port}`);
+  if (c.smtpuser) kv("smtpuser", c.smtpuser);
+  if (c.smtppass) kv("smtppass", "********");
+  kv("database", c.database);
+  for (const a of c.areas) kv("area", a);
+  for (const e of c.excludes) kv("exclude", e);
+  let lr = "";
+  for (const l of c.logs) {
+    const cur = `${l.level}:${l.rules}`;
+    if (cur !== lr) kv("logrules", (lr = cur));
+    kv("log", l.path);
+  }
+  let pc = -1;
+  for (const p of c.pidfiles) {
+    if (p.pidct !== pc) kv("pidct", (pc = p.pidct));
+    kv("pidfile", p.path);
+  }
+  for (const k of Object.keys(NUMERIC) as NumKey[]) kv(k, c[k]);
+  kv("hash", c.hash);
+  kv("crackingignore", c.crackingignore ? "yes" : "no");
+  kv("jsonlog", c.jsonlog);
+  kv("syslog", c.syslog ? "yes" : "no");
+  kv("syslogfacility", c.syslogfacility);
+  return out.join("\n").replace(/ = $/gm, " =") + "\n";
+}
+
+export function formatProblem(p: Problem): string {
+  return `${p.file}:${p.line}: ${p.message}`;
+}

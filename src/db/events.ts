@@ -1,0 +1,69 @@
+// The report queue: every module queues its events here, inside the same
+// transaction that stores the state the event describes, so a crash can neither
+// lose nor repeat a report. Sinks read committed rows (src/report).
+import type { Database } from "bun:sqlite";
+
+export type Channel = "file" | "log" | "pid";
+
+export interface NewEvent {
+  channel: Channel;
+  kind: string;
+  subject: string; // printable (see util/escape.ts)
+  text: string; // printable report line(s)
+  section?: string;
+  urgent?: boolean;
+  details?: Record<string, unknown>;
+  time?: number;
+}
+
+export interface EventRow {
+  id: number;
+  time: number;
+  channel: Channel;
+  kind: string;
+  urgent: number;
+  subject: string;
+  section: string;
+  text: string;
+  details: string;
+  mailed: number | null;
+}
+
+const listeners = new Set<() => void>();
+
+/** Called (once per tick, after the queuing transaction) when events were queued. */
+export function onQueued(fn: () => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+let scheduled = false;
+function notify(): void {
+  if (scheduled || listeners.size === 0) return;
+  scheduled = true;
+  setImmediate(() => {
+    scheduled = false;
+    for (const fn of listeners) fn();
+  });
+}
+
+export function enqueue(db: Database, ev: NewEvent): number {
+  const res = db
+    .query(
+      "INSERT INTO events (time, channel, kind, urgent, subject, section, text, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .run(
+      ev.time ?? Date.now(), ev.channel, ev.kind, ev.urgent ? 1 : 0, ev.subject, ev.section ?? "", ev.text,
+      JSON.stringify(ev.details ?? {}),
+    );
+  notify();
+  return Number(res.lastInsertRowid);
+}
+
+export function eventsAfter(db: Database, id: number, limit = 1000): EventRow[] {
+  return db.query("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?").all(id, limit) as EventRow[];
+}
+
+export function lastEventId(db: Database): number {
+  return (db.query("SELECT coalesce(max(id), 0) AS m FROM events").get() as { m: number }).m;
+}

@@ -1,0 +1,59 @@
+// Printable forms of hostile bytes: file names and log lines may hold anything.
+
+const HEX = (b: number) => "\\x" + b.toString(16).padStart(2, "0");
+const NAMED: Record<number, string> = { 0x0a: "\\n", 0x09: "\\t", 0x0d: "\\r", 0x5c: "\\\\" };
+
+/**
+ * Escape a byte string for reports: valid UTF-8 stays readable; control bytes,
+ * DEL, C1 controls and every byte of invalid UTF-8 become \n, \t, \r, \\ or \xNN.
+ * Backslash itself is doubled so the escaping is unambiguous.
+ */
+export function escapeBytes(buf: Uint8Array): string {
+  let out = "";
+  let i = 0;
+  const n = buf.length;
+  while (i < n) {
+    const b = buf[i];
+    if (b >= 0x20 && b < 0x7f) {
+      out += b === 0x5c ? "\\\\" : String.fromCharCode(b);
+      i++;
+      continue;
+    }
+    if (b < 0x80) {
+      out += NAMED[b] ?? HEX(b);
+      i++;
+      continue;
+    }
+    // multi-byte UTF-8: validate strictly (no overlongs, no surrogates, <= U+10FFFF)
+    let len = 0, cp = 0, min = 0;
+    if (b >= 0xc2 && b <= 0xdf) { len = 2; cp = b & 0x1f; min = 0x80; }
+    else if (b >= 0xe0 && b <= 0xef) { len = 3; cp = b & 0x0f; min = 0x800; }
+    else if (b >= 0xf0 && b <= 0xf4) { len = 4; cp = b & 0x07; min = 0x10000; }
+    let ok = len > 0 && i + len <= n;
+    for (let k = 1; ok && k < len; k++) {
+      const c = buf[i + k];
+      if ((c & 0xc0) !== 0x80) ok = false;
+      else cp = (cp << 6) | (c & 0x3f);
+    }
+    if (ok && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) ok = false;
+    if (ok && cp >= 0x80 && cp < 0xa0) ok = false; // C1 controls
+    if (!ok) {
+      out += HEX(b);
+      i++;
+      continue;
+    }
+    out += String.fromCodePoint(cp);
+    i += len;
+  }
+  return out;
+}
+
+/** Escape a latin1 "byte string" (one char per byte), as log lines are held. */
+export function escapeLatin1(s: string): string {
+  return escapeBytes(Buffer.from(s, "latin1"));
+}
+
+/** Escape a JS string by its UTF-8 encoding. */
+export function escapeString(s: string): string {
+  return escapeBytes(Buffer.from(s, "utf8"));
+}
