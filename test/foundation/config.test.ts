@@ -1,0 +1,162 @@
+import { describe, expect, test } from "bun:test";
+import { defaultConfig, formatConfig, parseConfig, KNOWN_KEYS } from "../../src/config/config.ts";
+
+const F = "/etc/integrityd.conf";
+const parse = (text: string) => parseConfig(text, F);
+
+describe("config parser", () => {
+  test("defaults when empty", () => {
+    const { config, errors } = parse("");
+    expect(errors).toEqual([]);
+    expect(config.email).toEqual(["root@localhost"]);
+    expect(config.database).toBe("/var/lib/integrityd/integrityd.sqlite");
+    expect(config).toMatchObject({
+      reporttime: 30, reportholdoff: 900, logreporttime: 30, logreportholdoff: 900, byterate: 262144,
+      smallfiles: 131072, filerate: 1, speedup: 20, logchecktime: 30, logruleupdate: 240, pidchecktime: 30,
+      hash: "sha256", crackingignore: false, syslog: false, syslogfacility: "authpriv", sendmail: "", jsonlog: "",
+    });
+    expect(config.smtp).toEqual({ host: "localhost", port: 25 });
+  });
+
+  test("every key of the original format and the new ones", () => {
+    const text = `
+# comment
+email = admin@example.org, ops@example.org
+database = /var/db/i.sqlite
+area = /etc
+area = /usr/bin   # trailing comment
+exclude = /etc/mtab
+exclude = /var/lib/**/*.cache
+logrules = workstation:/etc/logcheck
+log = /var/log/syslog
+pidct = 100
+pidfile = /run/sshd.pid
+reporttime = 10
+reportholdoff = 20
+logreporttime = 3
+logreportholdoff = 4
+byterate = 1000
+smallfiles = 2000
+filerate = 0.5
+speedup = 5
+logchecktime = 7
+logruleupdate = 8
+pidchecktime = 9
+hash = sha512
+crackingignore = yes
+mailfrom = hids@example.org
+smtp = mail.example.org:587
+smtpuser = u
+smtppass = p#not-a-comment
+jsonlog = /var/log/integrityd.json
+syslog = yes
+syslogfacility = local3
+`;
+    const { config, errors, warnings } = parse(text);
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect(config.email).toEqual(["admin@example.org", "ops@example.org"]);
+    expect(config.database).toBe("/var/db/i.sqlite");
+    expect(config.areas).toEqual(["/etc", "/usr/bin"]);
+    expect(config.excludes).toEqual(["/etc/mtab", "/var/lib/**/*.cache"]);
+    expect(config.logs).toEqual([{ path: "/var/log/syslog", level: "workstation", rules: "/etc/logcheck", line: 10 }]);
+    expect(config.pidfiles).toEqual([{ path: "/run/sshd.pid", pidct: 100, line: 12 }]);
+    expect(config).toMatchObject({
+      reporttime: 10, reportholdoff: 20, logreporttime: 3, logreportholdoff: 4, byterate: 1000, smallfiles: 2000,
+      filerate: 0.5, speedup: 5, logchecktime: 7, logruleupdate: 8, pidchecktime: 9, hash: "sha512",
+      crackingignore: true, mailfrom: "hids@example.org", smtpuser: "u", smtppass: "p#not-a-comment",
+      jsonlog: "/var/log/integrityd.json", syslog: true, syslogfacility: "local3",
+    });
+    expect(config.smtp).toEqual({ host: "mail.example.org", port: 587 });
+    // every key the parser knows appears in this test
+    for (const k of KNOWN_KEYS) if (k !== "sendmail") expect(text).toContain(`\n${k} =`);
+  });
+
+  test("logreport* default to the file values that were set", () => {
+    const { config } = parse("reporttime = 5\nreportholdoff = 60\n");
+    expect(config.logreporttime).toBe(5);
+    expect(config.logreportholdoff).toBe(60);
+  });
+
+  test("logrules applies to the log lines after it; pidct to the pidfile lines after it", () => {
+    const { config, errors } = parse(
+      "log = /a\nlogrules = /srv/rules\nlog = /b\nlogrules = paranoid:/r2\nlog = /c\n" +
+        "pidfile = /p1\npidct = 101\npidfile = /p2\npidct = 100\npidfile = /p3\n",
+    );
+    expect(errors).toEqual([]);
+    expect(config.logs.map((l) => [l.path, l.level, l.rules])).toEqual([
+      ["/a", "server", "/etc/logcheck"],
+      ["/b", "server", "/srv/rules"],
+      ["/c", "paranoid", "/r2"],
+    ]);
+    expect(config.pidfiles.map((p) => [p.path, p.pidct])).toEqual([["/p1", 100], ["/p2", 101], ["/p3", 100]]);
+  });
+
+  test("comments: # at line start or after whitespace only", () => {
+    const { config, errors } = parse("  # indented comment\narea = /srv/a#b\narea = /srv/c #comment\n\n\t\n");
+    expect(errors).toEqual([]);
+    expect(config.areas).toEqual(["/srv/a#b", "/srv/c"]);
+  });
+
+  test("email = none disables mail", () => {
+    expect(parse("email = none\n").config.email).toEqual([]);
+  });
+
+  test("every error kind, all at once, with FILE:LINE", () => {
+    const text = [
+      "bogus = 1", // 1 unknown key
+      "just some words", // 2 missing =
+      "filerate = fast", // 3 non-numeric
+      "byterate = -5", // 4 negative
+      "filerate = 0", // 5 zero rate
+      "area = etc", // 6 relative path
+      "logrules = paranoia:/etc/logcheck", // 7 unknown level
+      "hash = md5", // 8 unknown hash
+      "smtp = host:99999", // 9 bad port
+      "pidct = -1", // 10 negative pidct
+      "speedup = 0.5", // 11 speedup below 1
+      "database =", // 12 empty value
+      "syslog = maybe", // 13 not yes/no
+    ].join("\n");
+    const { errors } = parse(text);
+    expect(errors.map((e) => e.line)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    for (const e of errors) expect(e.file).toBe(F);
+    expect(errors[0].message).toContain("unknown key 'bogus'");
+    expect(errors[1].message).toContain("missing '='");
+    expect(errors[2].message).toContain("not a non-negative number");
+    expect(errors[3].message).toContain("not a non-negative number");
+    expect(errors[4].message).toContain("must not be zero");
+    expect(errors[5].message).toContain("not an absolute path");
+    expect(errors[6].message).toContain("unknown level 'paranoia'");
+    expect(errors[7].key).toBe("hash");
+  });
+
+  test("a single-valued key set twice warns; the last wins", () => {
+    const { config, warnings, errors } = parse("filerate = 2\nfilerate = 3\n");
+    expect(errors).toEqual([]);
+    expect(config.filerate).toBe(3);
+    expect(warnings[0]).toMatchObject({ line: 2, key: "filerate" });
+  });
+
+  test("CRLF line endings are accepted", () => {
+    const { config, errors } = parse("area = /etc\r\nfilerate = 2\r\n");
+    expect(errors).toEqual([]);
+    expect(config.areas).toEqual(["/etc"]);
+    expect(config.filerate).toBe(2);
+  });
+
+  test("formatConfig output parses back to the same configuration", () => {
+    const text = "email = a@b.c\narea = /etc\nexclude = /etc/x\nlogrules = paranoid:/r\nlog = /l\npidct = 7\npidfile = /p\nsmtp = [::1]:2525\n";
+    const a = parse(text).config;
+    const printed = formatConfig(a, "host.example");
+    const b = parseConfig(printed, F);
+    expect(b.errors).toEqual([]);
+    const strip = (c: typeof a) => ({ ...c, logs: c.logs.map(({ line, ...l }) => l), pidfiles: c.pidfiles.map(({ line, ...p }) => p), mailfrom: "" });
+    expect(strip(b.config)).toEqual(strip(a));
+    expect(printed).toContain("mailfrom = integrityd@host.example");
+  });
+
+  test("defaultConfig is what an empty file gives", () => {
+    expect(parse("").config).toEqual(defaultConfig(F));
+  });
+});
