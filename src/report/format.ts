@@ -1,0 +1,233 @@
+// The report mail: a subject of fixed shape and a plain-text body.
+//
+// Subject: `integrityd HOST: N file, N log, N process events`, prefixed with
+// `SECURITY ALERT: ` when the mail holds cracking alerts (log events of kind
+// `alert`). It never holds event text, and HOST is reduced to [A-Za-z0-9.-_],
+// so no header injection is possible whatever the events contain.
+//
+// Body, in a stable order:
+//   header line (host, date, counts), notes (events waiting for the next mail)
+//   1. Log events (channel log): logcheck-style sections in the order
+//      Security Alerts, Security Events, System Events, then any other section
+//      title in order of first appearance; each title with its count and an
+//      `=-=-` underline; inside a section, grouped by log file (files in order
+//      of first appearance), lines in log order (queue order).
+//   2. Process events (channel pid): one section, chronological.
+//   3. File events (channel file): sections by kind (changed, new, deleted,
+//      error, then other kinds in order of appearance), chronological.
+//   footer: host, version, scan coverage.
+// Event texts are already escaped by the producers; every body line is
+// defended again here: CR and other control characters (but TAB) become \xNN,
+// so no bare CR can reach the message. Lone "." lines and very long lines are
+// kept as they are (nodemailer dot-stuffs and picks a transfer encoding).
+// At most `lineLimit` (5,000) event lines go in; the rest are counted in a note
+// (those events are marked as mailed; their full text stays in the database
+// and the JSON log).
+
+export interface ReportEvent {
+  id: number;
+  time: number;
+  channel: "file" | "log" | "pid";
+  kind: string;
+  urgent: number | boolean;
+  subject: string;
+  section: string;
+  text: string;
+}
+
+export interface Coverage {
+  /** share of entries checked in the current/last cycle, 0..1 */
+  coverage?: number;
+  oldestCheckAgeSec?: number;
+  speed?: number;
+}
+
+export interface FormatInput {
+  host: string;
+  version: string;
+  now: number;
+  events: ReportEvent[];
+  /** pending events of this mail's groups that did not fit and follow in the next mail */
+  remaining?: number;
+  coverage?: Coverage;
+  lineLimit?: number;
+}
+
+export interface FormattedReport {
+  subject: string;
+  text: string;
+  /** event lines left out because of the line limit */
+  omitted: number;
+}
+
+export const LINE_LIMIT = 5000;
+
+const LOG_SECTIONS = ["Security Alerts", "Security Events", "System Events"];
+const FILE_KINDS: [string, string][] = [
+  ["changed", "Changed"],
+  ["new", "New"],
+  ["deleted", "Deleted"],
+  ["error", "Errors"],
+];
+
+/** A host name safe for a header and an address: [A-Za-z0-9.-_], at most 64 chars. */
+export function safeHost(host: string): string {
+  const h = host.replace(/[^A-Za-z0-9._-]/g, "").slice(0, 64);
+  return h === "" ? "localhost" : h;
+}
+
+/** True when the events hold cracking alerts (log channel, kind alert). */
+export function hasSecurityAlert(events: readonly ReportEvent[]): boolean {
+  return events.some((e) => e.channel === "log" && e.kind === "alert");
+}
+
+export function formatSubject(host: string, counts: { file: number; log: number; pid: number }, alert: boolean): string {
+  const n = (v: number) => String(Math.max(0, Math.trunc(v)) || 0);
+  const s = `integrityd ${safeHost(host)}: ${n(counts.file)} file, ${n(counts.log)} log, ${n(counts.pid)} process events`;
+  return alert ? `SECURITY ALERT: ${s}` : s;
+}
+
+/** One text → safe body lines: split on LF, control characters (but TAB) escaped. */
+export function safeLines(text: string): string[] {
+  return String(text)
+    .split("\n")
+    .map((l) =>
+      l.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+        const code = c.charCodeAt(0);
+        return code > 0xff ? `\\u${code.toString(16).padStart(4, "0")}` : `\\x${code.toString(16).padStart(2, "0")}`;
+      }),
+    );
+}
+
+function underline(title: string): string {
+  return "=-".repeat(Math.ceil(title.length / 2)).slice(0, title.length);
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+/** Local time as YYYY-MM-DD HH:MM:SS. */
+export function localTime(ms: number): string {
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) return "????-??-?? ??:??:??";
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+export function formatDuration(sec: number): string {
+  if (!Number.isFinite(sec) || sec < 0) return "unknown";
+  const s = Math.round(sec);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+export function formatCoverage(c: Coverage | undefined): string {
+  const share = c?.coverage !== undefined && Number.isFinite(c.coverage) ? `${(Math.min(Math.max(c.coverage, 0), 1) * 100).toFixed(1)}%` : "unknown";
+  const age = c?.oldestCheckAgeSec !== undefined && Number.isFinite(c.oldestCheckAgeSec) && c.oldestCheckAgeSec >= 0 ? `oldest check ${formatDuration(c.oldestCheckAgeSec)} ago` : "oldest check age unknown";
+  const speed = c?.speed !== undefined && Number.isFinite(c.speed) ? String(Math.round(c.speed * 100) / 100) : "unknown";
+  return `scan coverage: ${share} of entries checked in this cycle; ${age}; speed factor ${speed}`;
+}
+
+const byTime = (a: ReportEvent, b: ReportEvent) => a.time - b.time || a.id - b.id;
+const byId = (a: ReportEvent, b: ReportEvent) => a.id - b.id;
+
+/** Group preserving first-appearance order. */
+function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    let arr = m.get(k);
+    if (!arr) m.set(k, (arr = []));
+    arr.push(it);
+  }
+  return m;
+}
+
+interface Section {
+  title: string;
+  /** sub-groups: heading ("" = none) and their events */
+  groups: { heading: string; events: ReportEvent[] }[];
+  count: number;
+}
+
+function logSections(events: ReportEvent[]): Section[] {
+  const bySection = groupBy([...events].sort(byId), (e) => e.section || "Log Events");
+  const titles = [...LOG_SECTIONS.filter((t) => bySection.has(t)), ...[...bySection.keys()].filter((t) => !LOG_SECTIONS.includes(t))];
+  return titles.map((title) => {
+    const evs = bySection.get(title)!;
+    const files = groupBy(evs, (e) => e.subject);
+    return { title, count: evs.length, groups: [...files].map(([heading, es]) => ({ heading: `${heading}:`, events: es })) };
+  });
+}
+
+function pidSections(events: ReportEvent[]): Section[] {
+  if (events.length === 0) return [];
+  return [{ title: "Process Events", count: events.length, groups: [{ heading: "", events: [...events].sort(byTime) }] }];
+}
+
+function fileSections(events: ReportEvent[]): Section[] {
+  const byKind = groupBy([...events].sort(byTime), (e) => e.kind);
+  const known = FILE_KINDS.filter(([k]) => byKind.has(k)).map(([k, t]) => [k, `${t} Files`] as [string, string]);
+  const other = [...byKind.keys()].filter((k) => !FILE_KINDS.some(([kk]) => kk === k)).map((k) => [k, `File Events: ${safeLines(k)[0]}`] as [string, string]);
+  return [...known, ...other].map(([k, title]) => {
+    const evs = byKind.get(k)!;
+    return { title, count: evs.length, groups: [{ heading: "", events: evs }] };
+  });
+}
+
+export function formatReport(input: FormatInput): FormattedReport {
+  const limit = input.lineLimit ?? LINE_LIMIT;
+  const host = safeHost(input.host);
+  const events = input.events;
+  const log = events.filter((e) => e.channel === "log");
+  const pid = events.filter((e) => e.channel === "pid");
+  const file = events.filter((e) => e.channel === "file");
+  const subject = formatSubject(host, { file: file.length, log: log.length, pid: pid.length }, hasSecurityAlert(events));
+
+  const out: string[] = [];
+  out.push(`integrityd report for ${host}, ${localTime(input.now)}: ${events.length} event${events.length === 1 ? "" : "s"}`);
+  const remaining = input.remaining ?? 0;
+  if (remaining > 0) out.push(`${remaining} more event${remaining === 1 ? " is" : "s are"} waiting and will follow in the next report.`);
+
+  let used = 0;
+  let omitted = 0;
+  const emit = (lines: string[]) => {
+    for (const l of lines) {
+      if (used < limit) {
+        out.push(l);
+        used++;
+      } else omitted++;
+    }
+  };
+
+  const channels: [string, Section[], boolean][] = [
+    ["Log Events", logSections(log), false],
+    ["Process Events", pidSections(pid), true],
+    ["File Events", fileSections(file), true],
+  ];
+  for (const [, sections, timed] of channels) {
+    for (const s of sections) {
+      const title = `${safeLines(s.title)[0]} (${s.count})`;
+      out.push("", title, underline(title));
+      for (const g of s.groups) {
+        if (g.heading !== "") {
+          out.push("", safeLines(g.heading).join(" "));
+        } else out.push("");
+        for (const e of g.events) {
+          const lines = safeLines(e.text);
+          if (timed) lines[0] = `${localTime(e.time)} ${lines[0]}`;
+          emit(lines);
+        }
+      }
+    }
+  }
+  if (omitted > 0) {
+    out.push("", `[${omitted} line${omitted === 1 ? "" : "s"} left out: this report is limited to ${limit} lines; the events stay in the database and in the JSON log if one is configured]`);
+  }
+  out.push("", "-- ", `integrityd ${safeLines(input.version)[0]} on ${host}`, formatCoverage(input.coverage));
+  return { subject, text: out.join("\n") + "\n", omitted };
+}
