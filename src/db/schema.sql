@@ -39,10 +39,12 @@ CREATE TABLE IF NOT EXISTS mails (
 
 -- ==== scan (file integrity) ====================================================
 -- One row per file system entry under the configured areas. path is the raw bytes.
+-- Scan state (cycle, speed, first pass...) lives in meta under 'scan.*' (see src/scan/scanner.ts).
 CREATE TABLE IF NOT EXISTS entries (
   path     BLOB PRIMARY KEY,
-  type     TEXT NOT NULL,            -- file|dir|symlink|fifo|socket|chardev|blockdev
-  mode     INTEGER NOT NULL,
+  parent   BLOB NOT NULL,            -- path of the directory holding it ('' for an area root)
+  type     TEXT NOT NULL,            -- file|dir|symlink|fifo|socket|chardev|blockdev|unknown
+  mode     INTEGER NOT NULL,         -- permission bits incl. setuid/setgid/sticky (mode & 07777)
   uid      INTEGER NOT NULL,
   gid      INTEGER NOT NULL,
   size     INTEGER NOT NULL,
@@ -50,14 +52,18 @@ CREATE TABLE IF NOT EXISTS entries (
   nlink    INTEGER NOT NULL,
   mtime    INTEGER NOT NULL,         -- nanoseconds
   ctime    INTEGER NOT NULL,         -- nanoseconds
+  rdev     INTEGER NOT NULL DEFAULT 0, -- devices
   target   BLOB,                     -- symlink target
-  hash     TEXT,                     -- 'algo:hex' for regular files
-  checked  INTEGER NOT NULL,         -- last time this entry was verified
+  hash     TEXT,                     -- 'algo:hex' for regular files (NULL until read)
+  error    TEXT,                     -- current problem reading it (reported once), NULL = fine
+  checked  INTEGER NOT NULL,         -- last time this entry was verified (ms)
   cycle    INTEGER NOT NULL DEFAULT 0 -- traversal cycle that last visited it
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_checked ON entries (checked);
+CREATE INDEX IF NOT EXISTS entries_parent ON entries (parent);
 
--- The traversal queue: entries still to visit in this cycle, drawn by rnd.
+-- The traversal queue: entries still to visit in this cycle, drawn by rnd
+-- (random, reassigned by the periodic reshuffle).
 CREATE TABLE IF NOT EXISTS pending (
   path BLOB PRIMARY KEY,
   rnd  INTEGER NOT NULL
@@ -73,6 +79,7 @@ CREATE TABLE IF NOT EXISTS history (
   before TEXT,                       -- JSON of the old attributes
   after  TEXT                        -- JSON of the new attributes
 );
+CREATE INDEX IF NOT EXISTS history_path ON history (path);
 
 -- ==== logs (tailer) ============================================================
 CREATE TABLE IF NOT EXISTS logs (
@@ -86,15 +93,33 @@ CREATE TABLE IF NOT EXISTS logs (
 ) WITHOUT ROWID;
 
 -- ==== pids (process watch) =====================================================
+-- Paths are raw bytes held one char per byte (latin1 decoding).
+-- One row per configured pidfile path (a file or a directory): a path without a
+-- row is new, and its PID files are recorded without reports (baseline).
+CREATE TABLE IF NOT EXISTS pid_roots (
+  root     TEXT PRIMARY KEY,
+  pidct    INTEGER NOT NULL,
+  added    INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- One row per PID file. pid..seen describe the last process seen (kept after it
+-- died, to name it in later reports); filepid is what the file held last.
 CREATE TABLE IF NOT EXISTS pids (
   pidfile  TEXT PRIMARY KEY,
+  root     TEXT NOT NULL,            -- the pid_roots entry it belongs to
   pidct    INTEGER NOT NULL,
-  pid      INTEGER,                  -- as read from the PID file (namespace PID)
+  state    TEXT NOT NULL,            -- ok|zombie|died|missing|bad
+  filepid  INTEGER,                  -- as read from the PID file (namespace PID)
+  pid      INTEGER,
   hostpid  INTEGER,
   start    INTEGER,                  -- start time in clock ticks since boot (/proc/PID/stat field 22)
-  boot     INTEGER,                  -- boot time (btime), to tell a reboot from a restart
-  name     TEXT,
-  state    TEXT NOT NULL,            -- ok|died|zombie|missing|bad
+  started  INTEGER,                  -- the same as ms since the epoch (btime-based, for reports)
+  boot     TEXT,                     -- boot id: with hostpid and start, the identity of the process
+  name     TEXT,                     -- printable (escaped)
+  seen     INTEGER,
+  reason   TEXT NOT NULL DEFAULT '', -- state bad: why (empty|garbage|negative|range|symlink|...)
+  detail   TEXT NOT NULL DEFAULT '',
   since    INTEGER NOT NULL,
-  detail   TEXT NOT NULL DEFAULT ''
+  checked  INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pids_root ON pids (root);
