@@ -1,0 +1,132 @@
+// Mail delivery through nodemailer: SMTP or the local sendmail program.
+//
+// SMTP: plain connection to smtp.host:smtp.port (implicit TLS on port 465),
+// STARTTLS whenever the server offers it. The certificate is not verified
+// (opportunistic TLS, like an MTA's "may" level: the usual target is the local
+// or site relay, often with a self-signed certificate, and refusing it would
+// mean sending in clear text instead). AUTH with smtpuser/smtppass when set.
+// Timeouts: 30 s connect/greeting/DNS, 60 s idle socket, 3 min for the whole
+// delivery.
+//
+// sendmail: nodemailer spawns `PATH -i -f FROM RCPT...` with an argument
+// vector (no shell) and the message on stdin; exit status 0 = accepted.
+//
+// send() resolves { ok: true } only when the server (or sendmail) accepted the
+// message for at least one recipient. Recipients refused while others were
+// accepted are reported in `rejected` (not retried: the others have it).
+import { hostname } from "node:os";
+import nodemailer from "nodemailer";
+import type { Config } from "../config/config.ts";
+import { safeHost } from "./format.ts";
+
+export interface OutgoingMail {
+  subject: string;
+  text: string;
+}
+
+export type SendResult = { ok: true; response: string; rejected: string[] } | { ok: false; error: string };
+
+export interface Mailer {
+  /** "smtp HOST:PORT" or "sendmail PATH" */
+  readonly describe: string;
+  send(mail: OutgoingMail): Promise<SendResult>;
+  close(): void;
+}
+
+export const SEND_TIMEOUT = 180_000;
+
+/** The mail settings that matter for the transport (to tell whether a reload changed them). */
+export function mailSettingsKey(c: Config): string {
+  return JSON.stringify([c.email, c.mailfrom, c.smtp, c.smtpuser, c.smtppass, c.sendmail]);
+}
+
+export function localHost(): string {
+  return safeHost(hostname());
+}
+
+/** The envelope and header sender: mailfrom, or integrityd@HOSTNAME. */
+export function mailFrom(c: Config, host = localHost()): string {
+  return c.mailfrom !== "" ? c.mailfrom : `integrityd@${safeHost(host)}`;
+}
+
+/** A one-line, printable, bounded error text (server replies are foreign input). */
+export function oneLine(s: unknown, max = 500): string {
+  const t = String(s).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim();
+  return t.length > max ? `${t.slice(0, max)}...` : t;
+}
+
+export function createMailer(config: Config, opts: { host?: string; timeout?: number } = {}): Mailer | null {
+  if (config.email.length === 0) return null;
+  const host = opts.host ?? localHost();
+  const from = mailFrom(config, host);
+  const timeout = opts.timeout ?? SEND_TIMEOUT;
+  // nodemailer's transports are created per configuration; the types of the
+  // two option shapes differ, so keep the instance loosely typed here.
+  let transport: ReturnType<typeof nodemailer.createTransport>;
+  let describe: string;
+  if (config.sendmail !== "") {
+    transport = nodemailer.createTransport({ sendmail: true, path: config.sendmail, newline: "unix", logger: false, disableFileAccess: true, disableUrlAccess: true });
+    describe = `sendmail ${config.sendmail}`;
+  } else {
+    const { host: smtpHost, port } = config.smtp;
+    transport = nodemailer.createTransport({
+      host: smtpHost,
+      port,
+      secure: port === 465,
+      ignoreTLS: false,
+      requireTLS: false,
+      name: host,
+      auth: config.smtpuser !== "" ? { user: config.smtpuser, pass: config.smtppass } : undefined,
+      connectionTimeout: 30_000,
+      greetingTimeout: 30_000,
+      dnsTimeout: 30_000,
+      socketTimeout: 60_000,
+      tls: { rejectUnauthorized: false, minVersion: "TLSv1.2" },
+      logger: false,
+      debug: false,
+      disableFileAccess: true,
+      disableUrlAccess: true,
+    });
+    describe = `smtp ${smtpHost.includes(":") ? `[${smtpHost}]` : smtpHost}:${port}`;
+  }
+
+  return {
+    describe,
+    async send(mail: OutgoingMail): Promise<SendResult> {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        const sending = transport.sendMail({
+          from: { name: "integrityd", address: from },
+          to: config.email,
+          subject: mail.subject,
+          text: mail.text,
+          headers: { "Auto-Submitted": "auto-generated", "X-Mailer": "integrityd" },
+        });
+        const expired = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeout / 1000)} s`)), timeout);
+        });
+        const info = (await Promise.race([sending, expired])) as { accepted?: unknown[]; rejected?: unknown[]; response?: string };
+        const addr = (a: unknown) => (typeof a === "string" ? a : String((a as { address?: string })?.address ?? a));
+        const accepted = Array.isArray(info.accepted) ? info.accepted.map(addr) : undefined;
+        const rejected = Array.isArray(info.rejected) ? info.rejected.map(addr) : [];
+        if (accepted !== undefined && accepted.length === 0 && config.sendmail === "") {
+          return { ok: false, error: `${describe}: no recipient accepted (${oneLine(rejected.join(", "))})` };
+        }
+        return { ok: true, response: oneLine(info.response ?? ""), rejected };
+      } catch (e) {
+        const err = e as { message?: string; code?: string; responseCode?: number };
+        const code = [err.code, err.responseCode].filter((x) => x !== undefined).join(" ");
+        return { ok: false, error: `${describe}: ${oneLine(err.message ?? e)}${code ? ` (${oneLine(code, 40)})` : ""}` };
+      } finally {
+        if (timer) clearTimeout(timer);
+      }
+    },
+    close() {
+      try {
+        transport.close();
+      } catch {
+        // nothing to release
+      }
+    },
+  };
+}

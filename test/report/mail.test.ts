@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createMailer, mailFrom } from "../../src/report/mail.ts";
+import { freePort, Smtp, tempDir, testConfig } from "./helpers.ts";
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+describe("SMTP transport", () => {
+  const server = new Smtp();
+  beforeAll(async () => {
+    await server.start();
+  });
+  afterAll(() => server.stop());
+
+  test("accepted mail: envelope, headers, STARTTLS, lone dot and a 10,000-char line intact", async () => {
+    const config = testConfig(tmp.dir, { smtp: { host: "127.0.0.1", port: server.port }, email: ["a@example.org", "b@example.org"] });
+    const m = createMailer(config, { host: "testhost" })!;
+    const long = "x".repeat(10_000);
+    const text = `first\n.\n..\n${long}\nlast\n`;
+    const r = await m.send({ subject: "integrityd testhost: 1 file, 0 log, 0 process events", text });
+    m.close();
+    expect(r.ok).toBe(true);
+    expect(server.mails.length).toBe(1);
+    const got = server.mails[0];
+    expect(got.from).toBe("integrityd@test.example");
+    expect(got.to).toEqual(["a@example.org", "b@example.org"]);
+    expect(got.subject).toBe("integrityd testhost: 1 file, 0 log, 0 process events");
+    expect(got.secure).toBe(true); // STARTTLS was offered and used
+    expect(got.headers).toMatch(/^Auto-Submitted: auto-generated$/m);
+    expect(got.body).toBe(text);
+  });
+
+  test("default sender is integrityd@HOSTNAME", () => {
+    const c = testConfig(tmp.dir, { mailfrom: "" });
+    expect(mailFrom(c, "web1")).toBe("integrityd@web1");
+    expect(mailFrom(c, "we b\r\n1")).toBe("integrityd@web1");
+  });
+
+  test("no server: failure with a one-line reason", async () => {
+    const port = await freePort();
+    const m = createMailer(testConfig(tmp.dir, { smtp: { host: "127.0.0.1", port } }))!;
+    const r = await m.send({ subject: "s", text: "t" });
+    m.close();
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error).toContain(`smtp 127.0.0.1:${port}`);
+      expect(r.error).not.toContain("\n");
+    }
+  });
+
+  test("mail off: no mailer", () => {
+    expect(createMailer(testConfig(tmp.dir, { email: [] }))).toBeNull();
+  });
+});
+
+describe("SMTP auth", () => {
+  const server = new Smtp({ user: "alice", pass: "s3cret" });
+  beforeAll(async () => {
+    await server.start();
+  });
+  afterAll(() => server.stop());
+
+  test("good credentials: accepted; bad: refused and reported", async () => {
+    const good = createMailer(testConfig(tmp.dir, { smtp: { host: "127.0.0.1", port: server.port }, smtpuser: "alice", smtppass: "s3cret" }))!;
+    expect((await good.send({ subject: "s", text: "t" })).ok).toBe(true);
+    good.close();
+    expect(server.mails[0].user).toBe("alice");
+    const bad = createMailer(testConfig(tmp.dir, { smtp: { host: "127.0.0.1", port: server.port }, smtpuser: "alice", smtppass: "wrong" }))!;
+    const r = await bad.send({ subject: "s", text: "t" });
+    bad.close();
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(/auth|Invalid/i);
+    expect(server.authFailures).toBe(1);
+    expect(server.mails.length).toBe(1);
+  });
+});
+
+describe("sendmail transport", () => {
+  test("stand-in sendmail gets argv (no shell) and the message on stdin", async () => {
+    const out = join(tmp.dir, "sendmail.out");
+    const script = join(tmp.dir, "sendmail");
+    writeFileSync(script, `#!/bin/sh\nprintf '%s\\n' "$@" > '${out}.argv'\ncat > '${out}'\nexit 0\n`);
+    chmodSync(script, 0o755);
+    const m = createMailer(testConfig(tmp.dir, { sendmail: script, email: ["root@localhost", "ops@example.org"] }))!;
+    expect(m.describe).toBe(`sendmail ${script}`);
+    const r = await m.send({ subject: "integrityd h: 0 file, 1 log, 0 process events", text: "hello\n.\nworld\n" });
+    m.close();
+    expect(r.ok).toBe(true);
+    expect(readFileSync(`${out}.argv`, "utf8").split("\n")).toEqual(["-i", "-f", "integrityd@test.example", "root@localhost", "ops@example.org", ""]);
+    const msg = readFileSync(out, "utf8");
+    expect(msg).toContain("Subject: integrityd h: 0 file, 1 log, 0 process events\n");
+    expect(msg).not.toContain("\r\n");
+    expect(msg).toContain("\n\nhello\n.\nworld\n");
+  });
+
+  test("sendmail failing: not accepted", async () => {
+    const script = join(tmp.dir, "sendmail-fail");
+    writeFileSync(script, "#!/bin/sh\ncat >/dev/null\nexit 75\n");
+    chmodSync(script, 0o755);
+    const m = createMailer(testConfig(tmp.dir, { sendmail: script }))!;
+    const r = await m.send({ subject: "s", text: "t" });
+    m.close();
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toContain("75");
+    const missing = createMailer(testConfig(tmp.dir, { sendmail: join(tmp.dir, "does-not-exist") }))!;
+    expect((await missing.send({ subject: "s", text: "t" })).ok).toBe(false);
+    missing.close();
+  });
+});
