@@ -82,13 +82,17 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE INDEX IF NOT EXISTS history_path ON history (path);
 
 -- ==== logs (tailer) ============================================================
+-- One row per followed `log`, updated in the same transaction as the events
+-- queued for its lines (src/logs/tailer.ts).
 CREATE TABLE IF NOT EXISTS logs (
   path        TEXT PRIMARY KEY,
-  dev         INTEGER NOT NULL DEFAULT 0,
+  dev         INTEGER NOT NULL DEFAULT 0,  -- the file followed (dev, ino); ino 0: none (missing)
   ino         INTEGER NOT NULL DEFAULT 0,
-  offset      INTEGER NOT NULL DEFAULT 0,
-  fingerprint BLOB,                  -- the first bytes of the file, to tell a new file from the old one
-  missing     INTEGER NOT NULL DEFAULT 0,
+  offset      INTEGER NOT NULL DEFAULT 0,  -- bytes of that file classified (the next line starts here)
+  size        INTEGER NOT NULL DEFAULT 0,  -- its size at the last commit
+  fingerprint BLOB,                        -- its first bytes (<= 256), to tell a new file from the old one
+  skipping    INTEGER NOT NULL DEFAULT 0,  -- 1: inside an over-long line already reported cut; skip to its newline
+  missing     INTEGER NOT NULL DEFAULT 0,  -- 1: the path does not exist (notice queued once)
   updated     INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 

@@ -1,0 +1,135 @@
+// Rule trees for the tailer: one loaded rule set per distinct (rules home,
+// level, crackingignore), rescanned every `logruleupdate` seconds and reloaded
+// when a rule file changed (signature: name, size, mtime, inode of every entry
+// of the rule directories). A rules home that does not exist falls back to the
+// embedded default tree. Rule problems are kept per rule set; the tailer reports
+// each distinct problem once.
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Level } from "../config/config.ts";
+import { embeddedRules } from "../embedded.ts";
+import { loadRuleEngine, type Classifier } from "./tailer-engine.ts";
+
+export type { Classifier, Verdict } from "./tailer-engine.ts";
+
+/** The rule directories of a logcheck rules home (all of them: a change anywhere reloads). */
+export const RULE_DIRS = [
+  "cracking.d", "cracking.ignore.d", "violations.d", "violations.ignore.d",
+  "ignore.d.paranoid", "ignore.d.server", "ignore.d.workstation",
+] as const;
+
+export interface RuleSetKey {
+  home: string;
+  level: Level;
+  crackingignore: boolean;
+}
+
+export interface LoadedRuleSet {
+  key: string;
+  home: string;
+  level: Level;
+  crackingignore: boolean;
+  classifier: Classifier;
+  /** true when the home does not exist and the embedded default tree is used */
+  embedded: boolean;
+  signature: string;
+  /** human-readable problems ("FILE:LINE: message"), each reported once by the tailer */
+  problems: string[];
+  loadedAt: number;
+}
+
+export function ruleSetKey(k: RuleSetKey): string {
+  return `${k.level}\0${k.crackingignore ? 1 : 0}\0${k.home}`;
+}
+
+/**
+ * A cheap signature of a rules home: every entry of every rule directory with
+ * its size, mtime and inode. "missing" when the home is not a directory.
+ */
+export function rulesSignature(home: string): string {
+  try {
+    if (!statSync(home).isDirectory()) return "missing";
+  } catch {
+    return "missing";
+  }
+  const parts: string[] = [];
+  for (const d of RULE_DIRS) {
+    const dir = join(home, d);
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort();
+    } catch {
+      parts.push(`${d}:-`);
+      continue;
+    }
+    parts.push(`${d}:`);
+    for (const n of names) {
+      try {
+        const st = statSync(join(dir, n));
+        parts.push(`${n}\0${st.size}\0${st.mtimeMs}\0${st.ino}`);
+      } catch {
+        parts.push(`${n}\0?`);
+      }
+    }
+  }
+  return parts.join("\n");
+}
+
+/** Load (or reload) one rule set. Never throws: a failure yields a classifier from the embedded tree. */
+export function loadRuleSet(k: RuleSetKey): LoadedRuleSet {
+  const signature = rulesSignature(k.home);
+  const embedded = signature === "missing";
+  const problems: string[] = [];
+  let classifier: Classifier;
+  try {
+    const r = embedded
+      ? loadRuleEngine({ tree: embeddedRules() }, k.level, k.crackingignore)
+      : loadRuleEngine({ home: k.home }, k.level, k.crackingignore);
+    classifier = r.classifier;
+    for (const p of r.problems) problems.push(embedded ? `embedded rules: ${p}` : p);
+  } catch (e) {
+    problems.push(`${k.home}: rules could not be loaded (${(e as Error).message}); using the embedded default rules`);
+    classifier = loadRuleEngine({ tree: embeddedRules() }, k.level, k.crackingignore).classifier;
+  }
+  return {
+    key: ruleSetKey(k), home: k.home, level: k.level, crackingignore: k.crackingignore,
+    classifier, embedded, signature, problems, loadedAt: Date.now(),
+  };
+}
+
+/** The loaded rule sets of the running tailer. */
+export class RuleSets {
+  private sets = new Map<string, LoadedRuleSet>();
+
+  /** The rule set for k, loaded on first use. */
+  get(k: RuleSetKey): LoadedRuleSet {
+    const key = ruleSetKey(k);
+    let s = this.sets.get(key);
+    if (!s) {
+      s = loadRuleSet(k);
+      this.sets.set(key, s);
+    }
+    return s;
+  }
+
+  /** Forget rule sets no longer used by any log. */
+  retain(keys: Set<string>): void {
+    for (const k of [...this.sets.keys()]) if (!keys.has(k)) this.sets.delete(k);
+  }
+
+  /** Rescan every loaded set; reload those whose files changed. Returns the reloaded sets. */
+  refresh(): LoadedRuleSet[] {
+    const out: LoadedRuleSet[] = [];
+    for (const [key, s] of this.sets) {
+      if (rulesSignature(s.home) === s.signature) continue;
+      const n = loadRuleSet(s);
+      this.sets.set(key, n);
+      out.push(n);
+    }
+    return out;
+  }
+
+  all(): LoadedRuleSet[] {
+    return [...this.sets.values()];
+  }
+}

@@ -1,0 +1,187 @@
+// Tailer basics: first start at the end, classification into sections, bytes
+// (NUL, invalid UTF-8), partial lines, over-long lines, status rows, latency.
+import { afterEach, describe, expect, test } from "bun:test";
+import { appendFileSync, closeSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { CUT_MARKER, logStatus, MAX_LINE } from "../../src/logs/tailer.ts";
+import { type Env, events, makeEnv, start, texts, until, writeRules } from "./helpers.ts";
+
+let env: Env;
+afterEach(async () => await env?.cleanup());
+
+const RULES = {
+  "cracking.d/sshd": "BREAK-IN ATTEMPT\n",
+  "violations.d/sudo": "authentication failure\n",
+  "ignore.d.server/test": "# comment\n^ignored \n",
+};
+
+describe("tailer", () => {
+  test("first start follows an existing log from its end; new lines are queued in order with their section", async () => {
+    env = makeEnv();
+    writeRules(env.rules, RULES);
+    const log = env.config.logs[0].path;
+    writeFileSync(log, "old history 1\nold history 2\n");
+    const task = start(env);
+    await task.settle();
+    expect(events(env.db)).toEqual([]);
+    appendFileSync(log, "hello world\nignored line\nsshd: POSSIBLE BREAK-IN ATTEMPT!\nsudo: pam_unix: authentication failure\nsecond system line  \t\n");
+    await task.settle();
+    const ev = events(env.db);
+    expect(ev.map((e) => [e.kind, e.section, e.text, e.urgent])).toEqual([
+      ["system", "System Events", "hello world", 0],
+      ["alert", "Security Alerts for sshd", "sshd: POSSIBLE BREAK-IN ATTEMPT!", 1],
+      ["violation", "Security Events", "sudo: pam_unix: authentication failure", 0],
+      ["system", "System Events", "second system line", 0],
+    ]);
+    expect(ev.every((e) => e.subject === log)).toBe(true);
+    const d = JSON.parse(ev[0].details);
+    expect(d).toEqual({ log, offset: "old history 1\nold history 2\n".length, section: "System Events" });
+    // status
+    const st = logStatus(env.db);
+    const size = Buffer.byteLength("old history 1\nold history 2\nhello world\nignored line\nsshd: POSSIBLE BREAK-IN ATTEMPT!\nsudo: pam_unix: authentication failure\nsecond system line  \t\n");
+    expect(st).toEqual([{ path: log, offset: size, size, missing: false, updated: expect.any(Number) }]);
+    await task.stop();
+  });
+
+  test("first start inside a partial last line reports that line once it is complete", async () => {
+    env = makeEnv();
+    writeRules(env.rules, RULES);
+    const log = env.config.logs[0].path;
+    writeFileSync(log, "history\nhalf a li");
+    const task = start(env);
+    await task.settle();
+    appendFileSync(log, "ne\n");
+    await task.settle();
+    expect(texts(env.db)).toEqual(["half a line"]);
+    await task.stop();
+  });
+
+  test("a partial last line waits until its newline arrives", async () => {
+    env = makeEnv();
+    writeRules(env.rules, RULES);
+    const log = env.config.logs[0].path;
+    writeFileSync(log, "");
+    const task = start(env);
+    await task.settle();
+    appendFileSync(log, "complete\nincompl");
+    await task.settle();
+    expect(texts(env.db)).toEqual(["complete"]);
+    appendFileSync(log, "ete");
+    await task.settle();
+    expect(texts(env.db)).toEqual(["complete"]);
+    appendFileSync(log, "\n");
+    await task.settle();
+    expect(texts(env.db)).toEqual(["complete", "incomplete"]);
+    await task.stop();
+  });
+
+  test("NUL bytes and invalid UTF-8 are read 1:1, classified and escaped", async () => {
+    env = makeEnv();
+    writeRules(env.rules, { ...RULES, "ignore.d.server/bytes": "^drop\xe9me\n" });
+    const log = env.config.logs[0].path;
+    writeFileSync(log, "");
+    const task = start(env);
+    await task.settle();
+    const fd = openSync(log, "a");
+    writeSync(fd, Buffer.from([0x61, 0x00, 0x62, 0x0a])); // a NUL b
+    writeSync(fd, Buffer.from([0xff, 0xfe, 0x63, 0xc3, 0x28, 0x0a])); // invalid UTF-8
+    writeSync(fd, Buffer.from("caf\u00e9 ok\n", "utf8")); // valid UTF-8 stays readable
+    writeSync(fd, Buffer.from([0x64, 0x72, 0x6f, 0x70, 0xe9, 0x6d, 0x65, 0x0a])); // "drop\xe9me": latin1 byte matched by the rule
+    writeSync(fd, Buffer.from([0x1b, 0x5b, 0x33, 0x31, 0x6d, 0x5c, 0x0a])); // ESC[31m and a backslash
+    closeSync(fd);
+    await task.settle();
+    expect(texts(env.db)).toEqual(["a\\x00b", "\\xff\\xfec\\xc3(", "café ok", "\\x1b[31m\\\\"]);
+    await task.stop();
+  });
+
+  test("a 10 MB line is reported cut with a marker, and the lines around it are intact", async () => {
+    env = makeEnv();
+    writeRules(env.rules, RULES);
+    const log = env.config.logs[0].path;
+    writeFileSync(log, "");
+    const task = start(env);
+    await task.settle();
+    const fd = openSync(log, "a");
+    writeSync(fd, "before\n");
+    const block = Buffer.alloc(1 << 20, 0x78); // 1 MiB of 'x'
+    block[0] = 0x41; // 'A' marks the start of the long line
+    for (let i = 0; i < 10; i++) writeSync(fd, i === 0 ? block : block.fill(0x78));
+    writeSync(fd, "\nafter\n");
+    closeSync(fd);
+    await task.settle();
+    const t = texts(env.db);
+    expect(t.length).toBe(3);
+    expect(t[0]).toBe("before");
+    expect(t[1].length).toBe(MAX_LINE + CUT_MARKER.length);
+    expect(t[1].startsWith("Axxx")).toBe(true);
+    expect(t[1].endsWith(CUT_MARKER)).toBe(true);
+    expect(t[2]).toBe("after");
+    expect(JSON.parse(events(env.db)[1].details).cut).toBe(true);
+    await task.stop();
+  });
+
+  test("an over-long line still being written is cut once; its rest is skipped even across a restart", async () => {
+    env = makeEnv();
+    writeRules(env.rules, RULES);
+    const log = env.config.logs[0].path;
+    writeFileSync(log, "");
+    let task = start(env);
+    await task.settle();
+    appendFileSync(log, "y".repeat(MAX_LINE + 10));
+    await task.settle();
+    await task.stop();
+    task = start(env);
+    appendFileSync(log, "y".repeat(3 * MAX_LINE) + "\nnext\n");
+    await task.settle();
+    const t = texts(env.db);
+    expect(t.length).toBe(2);
+    expect(t[0]).toBe("y".repeat(MAX_LINE) + CUT_MARKER);
+    expect(t[1]).toBe("next");
+    await task.stop();
+  });
+
+  test("a line of exactly 64 KiB is not cut", async () => {
+    env = makeEnv();
+    writeRules(env.rules, RULES);
+    const log = env.config.logs[0].path;
+    writeFileSync(log, "");
+    const task = start(env);
+    await task.settle();
+    appendFileSync(log, "z".repeat(MAX_LINE) + "\n");
+    await task.settle();
+    expect(texts(env.db)).toEqual(["z".repeat(MAX_LINE)]);
+    await task.stop();
+  });
+
+  test("fs.watch: a line appended is queued without waiting for the poll (logchecktime = 1 hour)", async () => {
+    env = makeEnv();
+    writeRules(env.rules, RULES);
+    const log = env.config.logs[0].path;
+    writeFileSync(log, "");
+    env.config.logchecktime = 3600;
+    const task = start(env);
+    await task.settle();
+    appendFileSync(log, "watched line\n");
+    // the next poll is an hour away: only the directory watch can bring the line in
+    expect(await until(() => texts(env.db).length === 1, 5000)).toBe(true);
+    expect(texts(env.db)).toEqual(["watched line"]);
+    await task.stop();
+  });
+
+  test("several logs in different directories, each with its own position", async () => {
+    env = makeEnv(["a.log", "sub/b.log"]);
+    writeRules(env.rules, RULES);
+    const [a, b] = env.config.logs.map((l) => l.path);
+    writeFileSync(a, "");
+    require("node:fs").mkdirSync(join(env.dir, "logs", "sub"));
+    writeFileSync(b, "");
+    const task = start(env);
+    await task.settle();
+    appendFileSync(a, "from a\n");
+    appendFileSync(b, "from b\n");
+    await task.settle();
+    expect(events(env.db).map((e) => [e.subject, e.text]).sort()).toEqual([[a, "from a"], [b, "from b"]]);
+    expect(logStatus(env.db).map((r) => [r.path, r.offset])).toEqual([[a, 7], [b, 7]]);
+    await task.stop();
+  });
+});

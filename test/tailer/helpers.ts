@@ -1,0 +1,88 @@
+// Test support for the tailer: a real database in a temp dir, a config, and a
+// rules home written as files.
+import type { Database } from "bun:sqlite";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { type Config, defaultConfig, type Level } from "../../src/config/config.ts";
+import { initDatabase, openDatabase } from "../../src/db/db.ts";
+import { createTailTask, type TailOptions, type TailTask } from "../../src/logs/tailer.ts";
+
+export interface Env {
+  dir: string;
+  dbPath: string;
+  db: Database;
+  rules: string;
+  config: Config;
+  tasks: TailTask[];
+  cleanup: () => Promise<void>;
+}
+
+export function makeEnv(logs: string[] = ["app.log"], opts: { level?: Level; rules?: string } = {}): Env {
+  const dir = mkdtempSync(join(tmpdir(), "integrityd-tailer-"));
+  const dbPath = join(dir, "db", "integrityd.sqlite");
+  initDatabase(dbPath);
+  const db = openDatabase(dbPath);
+  const rules = opts.rules ?? join(dir, "rules");
+  mkdirSync(join(dir, "logs"), { recursive: true });
+  const config = defaultConfig(join(dir, "integrityd.conf"));
+  config.database = dbPath;
+  config.logs = logs.map((l, i) => ({ path: join(dir, "logs", l), level: opts.level ?? "server", rules, line: i + 1 }));
+  config.logchecktime = 3600; // tests drive passes with settle() (or rely on fs.watch)
+  config.logruleupdate = 3600;
+  const tasks: TailTask[] = [];
+  return {
+    dir, dbPath, db, rules, config, tasks,
+    cleanup: async () => {
+      for (const t of tasks) await t.stop(); // a failed test leaves its task running
+      try { db.close(); } catch { /* closed */ }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Write rule files: { "ignore.d.server/test": "^noise\n" }. */
+export function writeRules(home: string, files: Record<string, string>): void {
+  for (const [rel, text] of Object.entries(files)) {
+    const p = join(home, rel);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, Buffer.from(text, "latin1")); // rule files are bytes: "\xe9" is one byte
+  }
+}
+
+export function start(env: Env, opts: TailOptions = { rotateGraceMs: 0 }): TailTask {
+  const t = createTailTask({ db: env.db, config: env.config, stdout: false }, opts);
+  env.tasks.push(t);
+  return t;
+}
+
+export interface Ev {
+  id: number;
+  kind: string;
+  section: string;
+  subject: string;
+  text: string;
+  urgent: number;
+  details: string;
+}
+
+export function events(db: Database, kind?: string): Ev[] {
+  const rows = db.query("SELECT id, kind, section, subject, text, urgent, details FROM events WHERE channel = 'log' ORDER BY id").all() as Ev[];
+  return kind ? rows.filter((r) => r.kind === kind) : rows;
+}
+
+export function texts(db: Database, kind = "system"): string[] {
+  return events(db, kind).map((e) => e.text);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until cond() holds (checked every 10 ms), at most `max` ms; returns whether it held. */
+export async function until(cond: () => boolean, max = 5000): Promise<boolean> {
+  const end = Date.now() + max;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await sleep(10);
+  }
+  return cond();
+}
