@@ -62,19 +62,11 @@ function rowToState(r: Row): PidState {
   };
 }
 
-/** Observe one PID file now. */
+/** Observe one PID file now (a vanished PID is checked against a re-read of the file). */
 async function observe(path: string, pidct: number, proc: ProcFs, mapper: PidMapper, btime: number, boot: string): Promise<Observation> {
   for (let attempt = 0; ; attempt++) {
     const f = readPidFile(path);
-    if (f.kind === "missing") return f;
-    if (f.kind === "bad") {
-      // a daemon truncating and rewriting its PID file: look once more
-      if (attempt === 0 && (f.reason === "empty" || f.reason === "garbage")) {
-        await new Promise((r) => setTimeout(r, RETRY_MS));
-        continue;
-      }
-      return f;
-    }
+    if (f.kind !== "pid") return f;
     const m = await mapper.map(pidct, f.pid);
     if ("error" in m) return { kind: "bad", reason: "namespace", detail: m.error, pid: f.pid };
     const st = "hostpid" in m ? proc.stat(m.hostpid) : null;
@@ -96,6 +88,9 @@ async function observe(path: string, pidct: number, proc: ProcFs, mapper: PidMap
     };
   }
 }
+
+/** An empty or garbage PID file may be caught mid-rewrite: such files are read once more after RETRY_MS. */
+const mayBeMidWrite = (o: Observation) => o.kind === "bad" && (o.reason === "empty" || o.reason === "garbage");
 
 export interface CheckResult {
   files: number;
@@ -141,16 +136,25 @@ export async function checkPids(db: Database, specs: PidSpec[], proc = new ProcF
   const btime = proc.bootTime();
   const boot = proc.bootId();
   const observed: { path: string; root: string; pidct: number; obs: Observation; time: number }[] = [];
+  const look = async (path: string, pidct: number): Promise<Observation> => {
+    try {
+      return await observe(path, pidct, proc, mapper, btime, boot);
+    } catch (e) {
+      return { kind: "bad", reason: "unreadable", detail: `cannot check: ${(e as Error).message}` };
+    }
+  };
   let i = 0;
   for (const [path, { root, pidct }] of files) {
     if (++i % 32 === 0) await yieldNow();
-    let obs: Observation;
-    try {
-      obs = await observe(path, pidct, proc, mapper, btime, boot);
-    } catch (e) {
-      obs = { kind: "bad", reason: "unreadable", detail: `cannot check: ${(e as Error).message}` };
+    observed.push({ path, root, pidct, obs: await look(path, pidct), time: now() });
+  }
+  if (observed.some((o) => mayBeMidWrite(o.obs))) {
+    await new Promise((r) => setTimeout(r, RETRY_MS));
+    for (const o of observed) {
+      if (!mayBeMidWrite(o.obs)) continue;
+      o.obs = await look(o.path, o.pidct);
+      o.time = now();
     }
-    observed.push({ path, root, pidct, obs, time: now() });
   }
 
   let events = 0;

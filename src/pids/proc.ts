@@ -247,7 +247,10 @@ export class PidMapper {
       return host === undefined ? { gone: true } : { hostpid: host };
     }
     const link = this.proc.nsLink(pidct);
-    if (link === null) return { error: `pidct ${pidct}: no process ${pidct} whose PID namespace to use (container stopped?)` };
+    const anchor = link === null ? null : this.proc.stat(pidct);
+    if (link === null || !anchor || anchor.state === "Z" || anchor.state === "X") {
+      return { error: `pidct ${pidct}: no live process ${pidct} whose PID namespace to use (container stopped?)` };
+    }
     if (this.selfNs === undefined) this.selfNs = this.proc.nsLink("self");
     if (link === this.selfNs) return { hostpid: pid };
     let m = this.nsMaps.get(link);
@@ -271,13 +274,13 @@ export async function scanPidDir(dir: string, limits = { depth: SCAN_MAX_DEPTH, 
   const walk = async (d: string, depth: number): Promise<void> => {
     let ents;
     try {
-      ents = readdirSync(bytesPath(d), { withFileTypes: true, encoding: "buffer" });
+      ents = readdirSync(bytesPath(d), { withFileTypes: true, encoding: "latin1" });
     } catch {
       return;
     }
     const subdirs: string[] = [];
     for (const e of ents) {
-      const name = Buffer.from(e.name).toString("latin1");
+      const name = String(e.name);
       const p = d.endsWith("/") ? d + name : `${d}/${name}`;
       if (e.isDirectory()) subdirs.push(p);
       else if ((e.isFile() || e.isSymbolicLink()) && name.endsWith(".pid")) {

@@ -118,9 +118,9 @@ function lastDetails(s: PidState): Record<string, unknown> | null {
   return { pid: s.pid, hostpid: s.hostpid, name: s.name, started: s.started, seen: s.seen };
 }
 
-function lived(s: PidState): string {
+function lived(s: PidState, who: string): string {
   if (s.started === null || s.seen === null) return "";
-  return `; it started ${formatTime(s.started)} and lived at least ${formatDuration(s.seen - s.started)}`;
+  return `; ${who} started ${formatTime(s.started)} and lived at least ${formatDuration(s.seen - s.started)}`;
 }
 
 /** A fresh state with no history (used before a file's first observation). */
@@ -148,7 +148,7 @@ function describe(obs: Observation): string {
  * One step: `prev` is the stored state (null: never seen), `obs` what was
  * observed at `now`, `subject` the printable PID file path. With `baseline`
  * (first start, or a PID file spec newly configured) the state is recorded
- * without events.
+ * without a report per process; only an unusable PID file is reported.
  */
 export function step(subject: string, prev: PidState | null, obs: Observation, now: number, baseline: boolean): Outcome {
   const cur = statusOf(obs);
@@ -170,11 +170,14 @@ export function step(subject: string, prev: PidState | null, obs: Observation, n
   if (prev === null || cur !== base.status || changedProcess || next.reason !== base.reason || next.filepid !== base.filepid) {
     next.since = now;
   }
-  if (prev === null && baseline) return { next, events: [] };
-
   const events: PidEvent[] = [];
   const ev = (kind: EventKind, msg: string, details: Record<string, unknown>) =>
     events.push({ kind, text: `${subject}: ${kind}: ${msg}`, urgent: kind === "died", details: { pidfile: subject, ...details } });
+  if (prev === null && baseline) {
+    // no report per process; a PID file that cannot be used is a problem to fix now
+    if (obs.kind === "bad") ev("error", obs.detail, { reason: obs.reason, previous: null });
+    return { next, events };
+  }
   const had = base.status;
 
   if (had === "missing" && cur !== "missing") {
@@ -197,7 +200,7 @@ export function step(subject: string, prev: PidState | null, obs: Observation, n
       if (had !== "died" || base.filepid !== obs.pid) {
         const known = base.pid === obs.pid && base.pid !== null;
         const msg = known
-          ? `${lastLabel(base)} is no longer running${lived(base)}`
+          ? `${lastLabel(base)} is no longer running${lived(base, "it")}`
           : `the PID file names PID ${obs.pid}, no such process` + (base.pid !== null ? ` (last process: ${lastLabel(base)})` : "");
         ev("died", msg, { pid: obs.pid, previous: lastDetails(base) });
       }
@@ -215,7 +218,7 @@ export function step(subject: string, prev: PidState | null, obs: Observation, n
       } else if (had === "ok") {
         if (changedProcess) {
           const reuse = p.pid === base.pid ? " (same PID, another start time: PID reused)" : "";
-          ev("restarted", `${lastLabel(base)} was replaced by ${procLabel(p.pid, p.name)}, started ${formatTime(p.started)}${reuse}${lived(base)}`, {
+          ev("restarted", `${lastLabel(base)} was replaced by ${procLabel(p.pid, p.name)}, started ${formatTime(p.started)}${reuse}${lived(base, "the old one")}`, {
             process: procDetails(p), previous: lastDetails(base),
           });
         }

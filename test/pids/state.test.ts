@@ -29,12 +29,17 @@ function run(obs: Observation[], baselineFirst = true): { state: PidState; kinds
 
 describe("baseline", () => {
   test("first observation records without events, whatever it is", () => {
-    for (const o of [alive(), gone(), missing, bad(), alive({ state: "Z" })]) {
+    for (const o of [alive(), gone(), missing, alive({ state: "Z" })]) {
       const r = step(F, null, o, 1, true);
       expect(r.events).toEqual([]);
     }
     expect(step(F, null, alive(), 1, true).next.status).toBe("ok");
     expect(step(F, null, gone(), 1, true).next.status).toBe("died");
+  });
+  test("an unusable PID file is reported even in a baseline, once", () => {
+    const r = step(F, null, bad("symlink"), 1, true);
+    expect(r.events.map((e) => e.kind)).toEqual(["error"]);
+    expect(step(F, r.next, bad("symlink"), 2, false).events).toEqual([]);
   });
   test("a file seen for the first time outside a baseline is 'created'", () => {
     const r = step(F, null, alive(), 1, false);
