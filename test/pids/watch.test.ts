@@ -265,6 +265,21 @@ describe("PID file directory", () => {
     db.close();
   });
 
+  test("hostile file names are escaped in subject and text", async () => {
+    const { dir, db } = setup();
+    const d = join(dir, "hostile");
+    mkdirSync(d);
+    const name = Buffer.concat([Buffer.from(`${d}/evil\n`), Buffer.from([0xff, 0x1b]), Buffer.from("x.pid")]);
+    writeFileSync(name, "nonsense");
+    await checkPids(db, [host(d)]);
+    const evs = newEvents(db);
+    expect(kinds(evs)).toEqual(["error"]);
+    expect(evs[0].subject).toBe(`${d}/evil\\n\\xff\\x1bx.pid`);
+    expect(evs[0].text.startsWith(`${evs[0].subject}: error: `)).toBe(true);
+    expect(pidStatus(db)[0].pidfile).toBe(evs[0].subject);
+    db.close();
+  });
+
   test("a newly configured path is a baseline; an unconfigured one is forgotten", async () => {
     const { dir, db } = setup();
     const a = sleeper();
