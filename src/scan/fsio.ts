@@ -1,0 +1,195 @@
+// The I/O edge of the scanner: lstat, readdir with raw byte names, readlink,
+// and paced content hashing of regular files. Nothing here throws for file
+// system trouble: every outcome is a value the scanner records or reports.
+import {
+  closeSync, constants, fstatSync, lstatSync, openSync, read, readdirSync, readlinkSync, type BigIntStats,
+} from "node:fs";
+import { typeOfMode, type Attrs } from "./attrs.ts";
+import { asBuffer, type PathBytes } from "./paths.ts";
+
+export interface FsProblem {
+  ok: false;
+  code: string; // ENOENT, EACCES, EIO, ...
+  message: string;
+}
+
+export type StatResult = { ok: true; attrs: Attrs; dev: bigint } | FsProblem;
+
+function problem(e: unknown): FsProblem {
+  const err = e as { code?: string; message?: string };
+  const code = err.code ?? "EUNKNOWN";
+  return { ok: false, code, message: describe(code, err.message) };
+}
+
+const DESCRIPTIONS: Record<string, string> = {
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EIO: "input/output error",
+  ENOENT: "no such file or directory",
+  ENOTDIR: "a path component is not a directory",
+  ELOOP: "is a symbolic link now",
+  ENAMETOOLONG: "name too long",
+  EMFILE: "too many open files",
+  ENFILE: "too many open files in system",
+  ENOMEM: "out of memory",
+  EAGAIN: "resource temporarily unavailable",
+  ESTALE: "stale file handle",
+};
+
+function describe(code: string, message?: string): string {
+  const d = DESCRIPTIONS[code];
+  if (d) return `${d} (${code})`;
+  const first = (message ?? code).split("\n")[0].replace(/, \w+ '.*$/s, "");
+  return first.includes(code) ? first : `${first} (${code})`;
+}
+
+export function attrsOf(st: BigIntStats, target: Uint8Array | null): Attrs {
+  const mode = Number(st.mode);
+  return {
+    type: typeOfMode(mode),
+    mode: mode & 0o7777,
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    size: st.size,
+    ino: st.ino,
+    nlink: Number(st.nlink),
+    mtime: st.mtimeNs,
+    ctime: st.ctimeNs,
+    rdev: st.rdev,
+    target,
+    hash: null,
+  };
+}
+
+/** lstat (never follows), plus the link target for symlinks. */
+export function statEntry(path: PathBytes): StatResult {
+  const p = asBuffer(path);
+  let st: BigIntStats;
+  try {
+    st = lstatSync(p, { bigint: true });
+  } catch (e) {
+    return problem(e);
+  }
+  let target: Uint8Array | null = null;
+  if (typeOfMode(Number(st.mode)) === "symlink") {
+    try {
+      target = new Uint8Array(readlinkSync(p, { encoding: "buffer" }));
+    } catch (e) {
+      return problem(e);
+    }
+  }
+  return { ok: true, attrs: attrsOf(st, target), dev: st.dev };
+}
+
+/** Directory listing with names as raw bytes (non-UTF-8 names included). */
+export function listDir(path: PathBytes): { ok: true; names: Buffer[] } | FsProblem {
+  try {
+    return { ok: true, names: readdirSync(asBuffer(path), { encoding: "buffer" }) };
+  } catch (e) {
+    return problem(e);
+  }
+}
+
+export type HashResult =
+  | { kind: "ok"; hash: string; bytes: number; attrs: Attrs }
+  | { kind: "torn"; reason: string } // changed or replaced while being read: retry later
+  | { kind: "vanished" } // gone (or replaced by a non-file) before it could be opened
+  | { kind: "error"; code: string; message: string }
+  | { kind: "stopped" };
+
+export interface HashOptions {
+  algo: string;
+  /** No byte pacing for this file (small, or full speed). */
+  small: boolean;
+  chunkSize(): number;
+  /** Wait until `n` more bytes may be read (byte pacing); may be a no-op. */
+  pace(n: number): Promise<void>;
+  stopped(): boolean;
+}
+
+const BASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const NOATIME = constants.O_NOATIME ?? 0;
+
+function openFile(p: Buffer): number {
+  try {
+    return openSync(p, BASE_FLAGS | NOATIME);
+  } catch (e) {
+    // O_NOATIME is only allowed on files we own (or with CAP_FOWNER).
+    if (NOATIME && (e as { code?: string }).code === "EPERM") return openSync(p, BASE_FLAGS);
+    throw e;
+  }
+}
+
+function readAt(fd: number, buf: Buffer, len: number, pos: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    read(fd, buf, 0, len, pos, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+}
+
+const yieldLoop = () => new Promise<void>((r) => setImmediate(r));
+
+function sameSnapshot(a: BigIntStats, b: BigIntStats): boolean {
+  return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+}
+
+/**
+ * Hash a regular file found by lstat with the given attributes. The file is
+ * opened without following symlinks and without blocking (a FIFO swapped in
+ * cannot hang us), checked to be the same inode and still a regular file, read
+ * with positional reads in chunks (yielding to the event loop between chunks),
+ * and re-checked afterwards: if anything moved, the result is "torn".
+ */
+export async function hashFile(path: PathBytes, seen: Attrs, seenDev: bigint, opts: HashOptions): Promise<HashResult> {
+  const p = asBuffer(path);
+  let fd: number;
+  try {
+    fd = openFile(p);
+  } catch (e) {
+    const pr = problem(e);
+    if (pr.code === "ENOENT" || pr.code === "ELOOP" || pr.code === "ENOTDIR" || pr.code === "ENXIO") return { kind: "vanished" };
+    return { kind: "error", code: pr.code, message: pr.message };
+  }
+  try {
+    const before = fstatSync(fd, { bigint: true });
+    if (!before.isFile() || before.ino !== seen.ino || before.dev !== seenDev) return { kind: "torn", reason: "replaced before it was opened" };
+    if (before.size !== seen.size || before.mtimeNs !== seen.mtime || before.ctimeNs !== seen.ctime) {
+      return { kind: "torn", reason: "changed before it was opened" };
+    }
+    const hasher = new Bun.CryptoHasher(opts.algo as "sha256");
+    const total = Number(before.size);
+    let pos = 0;
+    let buf = Buffer.allocUnsafe(Math.min(Math.max(opts.small ? total + 1 : opts.chunkSize(), 4096), 1 << 20));
+    for (;;) {
+      if (opts.stopped()) return { kind: "stopped" };
+      const want = opts.small ? buf.length : Math.min(opts.chunkSize(), 1 << 20);
+      if (want > buf.length) buf = Buffer.allocUnsafe(want);
+      if (!opts.small) await opts.pace(Math.min(want, Math.max(0, total - pos)) || 1);
+      if (opts.stopped()) return { kind: "stopped" };
+      const n = await readAt(fd, buf, want, pos);
+      if (n === 0) break;
+      hasher.update(buf.subarray(0, n));
+      pos += n;
+      if (pos > total) return { kind: "torn", reason: "grew while being read" };
+      await yieldLoop();
+    }
+    const after = fstatSync(fd, { bigint: true });
+    if (!sameSnapshot(before, after) || pos !== total) return { kind: "torn", reason: "changed while being read" };
+    let now: BigIntStats;
+    try {
+      now = lstatSync(p, { bigint: true });
+    } catch {
+      return { kind: "torn", reason: "vanished while being read" };
+    }
+    if (now.ino !== before.ino || now.dev !== before.dev) return { kind: "torn", reason: "replaced while being read" };
+    return { kind: "ok", hash: `${opts.algo}:${hasher.digest("hex")}`, bytes: pos, attrs: attrsOf(after, null) };
+  } catch (e) {
+    const pr = problem(e);
+    return { kind: "error", code: pr.code, message: pr.message };
+  } finally {
+    try {
+      closeSync(fd);
+    } catch {
+      // nothing sensible to do
+    }
+  }
+}

@@ -1,0 +1,113 @@
+// The file integrity scanner's entry points:
+//   runScanOnce(config, io)  --scan-once: one full-speed pass, exit status bitmask
+//   createScanTask(ctx)      the daemon task that trickles forever at the configured rates
+// Meta keys for --status and the mail footer: see META in ./scanner.ts.
+import type { Config } from "../config/config.ts";
+import type { Task, TaskContext } from "../daemon/daemon.ts";
+import { openDatabase } from "../db/db.ts";
+import { EX_CONFIG, ExitError } from "../util/exit.ts";
+import { log } from "../util/log.ts";
+import { formatBytes, formatDuration } from "./attrs.ts";
+import { META, Scanner, type ScanEvent } from "./scanner.ts";
+
+export { META, Scanner } from "./scanner.ts";
+export type { ScanEvent } from "./scanner.ts";
+
+export const EXIT_NEW = 1;
+export const EXIT_DELETED = 2;
+export const EXIT_CHANGED = 4;
+
+export interface ScanIO {
+  out(s: string): void;
+  err(s: string): void;
+  isTTY: boolean;
+}
+
+function bitOf(ev: ScanEvent): number {
+  return ev.kind === "new" ? EXIT_NEW : ev.kind === "deleted" ? EXIT_DELETED : ev.kind === "changed" ? EXIT_CHANGED : 0;
+}
+
+/** The progress line: entries done of the estimated total, bytes, rate, ETA. */
+export function progressLine(done: number, estimate: number, bytes: number, elapsedMs: number): string {
+  const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
+  const total = Math.max(estimate, done);
+  const frac = total > 0 ? done / total : 0;
+  const width = 24;
+  const filled = Math.min(width, Math.round(frac * width));
+  const eta = rate > 0 && total > done ? formatDuration(((total - done) / rate) * 1000) : "-";
+  return `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${estimate > 0 ? total : "?"} entries, ${formatBytes(bytes)}, ${rate.toFixed(0)}/s, ETA ${eta}`;
+}
+
+/**
+ * --scan-once: one complete pass over all areas at full speed (rate limits
+ * ignored), compared with and written to the database; reports on io.out.
+ * Returns the AIDE-style bitmask: 1 new, 2 deleted, 4 changed. Throws
+ * ExitError (74 database, 78 configuration).
+ */
+export async function runScanOnce(config: Config, io: ScanIO): Promise<number> {
+  if (config.areas.length === 0) throw new ExitError(EX_CONFIG, `${config.file}: no 'area' configured; nothing to scan`);
+  const db = openDatabase(config.database);
+  let bits = 0;
+  let bar = false;
+  try {
+    const scanner = new Scanner({
+      db,
+      config,
+      unlimited: true,
+      onEvent: (ev) => {
+        bits |= bitOf(ev);
+        if (bar) io.err("\r\x1b[K");
+        io.out(`${ev.text}\n`);
+      },
+    });
+    const estimate = scanner.store.totals().entries;
+    scanner.sweepAll();
+    scanner.freshCycle();
+    const started = Date.now();
+    let lastDraw = 0;
+    let done = 0;
+    await scanner.runCycle(() => {
+      done++;
+      if (!io.isTTY) return;
+      const now = Date.now();
+      if (now - lastDraw < 200) return;
+      lastDraw = now;
+      bar = true;
+      io.err(`\r\x1b[K${progressLine(done, estimate, scanner.bytesInCycle, now - started)}`);
+    });
+    if (bar) io.err("\r\x1b[K");
+    return bits;
+  } finally {
+    db.close();
+  }
+}
+
+/** The daemon task: trickles through the areas forever at the configured rates. */
+export function createScanTask(ctx: TaskContext): Task {
+  const scanner = new Scanner({ db: ctx.db, config: ctx.config });
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const r = await scanner.step();
+        if (r === "stopped") break;
+        if (r === "idle") await scanner.pause(5000);
+        else if (r === "cycle-end") log.info(`scan: cycle ${scanner.cycleNumber - 1} complete`);
+      } catch (e) {
+        log.error(`scan: ${(e as Error).message ?? String(e)}; retrying in 10 seconds`);
+        await scanner.pause(10_000);
+      }
+    }
+  })();
+  return {
+    name: "scan",
+    reload(config: Config) {
+      scanner.setConfig(config);
+    },
+    async stop() {
+      running = false;
+      scanner.stop();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,623 @@
+// The file integrity scanner: one engine used by the daemon task (trickling at
+// the configured rates) and by --scan-once (one pass at full speed).
+//
+// Scan state kept in the meta table (read by --status and the mail footer):
+//   scan.cycle                  current traversal cycle, 1 = the first pass (absent: never started)
+//   scan.cycle_start            ms since the epoch when the current cycle began
+//   scan.checked                entries checked in the current cycle (flushed about once a second)
+//   scan.bytes                  bytes hashed in the current cycle (flushed with scan.checked)
+//   scan.first_pass_complete    "1" once a full pass has completed (the baseline exists), else "0"
+//   scan.first_pass_start       ms since the epoch when the first pass began
+//   scan.speed                  current speed factor (1 .. speedup)
+//   scan.cycle_changes          changes (new/changed/deleted) found in the current cycle
+//   scan.last_cycle_duration    ms the last completed cycle took
+//   scan.last_cycle_end         ms since the epoch when the last cycle completed
+//   scan.last_cycle_checked     entries checked in the last completed cycle
+//   scan.last_cycle_entries     entries recorded at the end of the last completed cycle
+//   scan.last_change            ms since the epoch of the last reported change
+//
+// Scheduling: the traversal queue is the `pending` table. Each step draws a
+// pending path at a random point of its random order (reshuffled in small
+// chunks periodically and after a new directory is found), visits it, and then
+// visits the entry checked longest ago that this cycle has not visited yet, so
+// no entry gets much staler than one cycle and deletions are found. A cycle
+// ends when nothing is pending and every recorded entry was visited.
+//
+// Report once: each visit is one transaction holding the new state, the queued
+// report (src/db/events.ts) and the history row. A crash loses neither, repeats
+// neither; the visit is simply redone (its path is still pending).
+import type { Database } from "bun:sqlite";
+import type { Config } from "../config/config.ts";
+import { getMeta, setMeta } from "../db/db.ts";
+import { enqueue } from "../db/events.ts";
+import { log } from "../util/log.ts";
+import {
+  attrsJson, baselineText, changedText, compareAttrs, deletedText, errorText, newText, type Attrs, type EntryType,
+} from "./attrs.ts";
+import { makeExcluder, type Matcher } from "./exclude.ts";
+import { hashFile, listDir, statEntry } from "./fsio.ts";
+import { effectiveSpeed, Pacer, speedOnChange, speedOnCycleEnd, type SpeedState } from "./pace.ts";
+import { isWithin, joinPath, parentOf, pathFrom, pathKey, samePath, showPath, type PathBytes } from "./paths.ts";
+import { Store } from "./store.ts";
+
+export const META = {
+  cycle: "scan.cycle",
+  cycleStart: "scan.cycle_start",
+  checked: "scan.checked",
+  bytes: "scan.bytes",
+  firstPassComplete: "scan.first_pass_complete",
+  firstPassStart: "scan.first_pass_start",
+  speed: "scan.speed",
+  cycleChanges: "scan.cycle_changes",
+  lastCycleDuration: "scan.last_cycle_duration",
+  lastCycleEnd: "scan.last_cycle_end",
+  lastCycleChecked: "scan.last_cycle_checked",
+  lastCycleEntries: "scan.last_cycle_entries",
+  lastChange: "scan.last_change",
+} as const;
+
+export type FileEventKind = "new" | "changed" | "deleted" | "baseline" | "error";
+
+export interface ScanEvent {
+  kind: FileEventKind;
+  subject: string;
+  text: string;
+}
+
+export interface ScannerOptions {
+  db: Database;
+  config: Config;
+  /** Full speed, no pacing, no reshuffles, no stalest re-check (--scan-once). */
+  unlimited?: boolean;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Called after each committed report. */
+  onEvent?: (ev: ScanEvent) => void;
+  /** Test hooks. */
+  hooks?: {
+    visit?(path: PathBytes, why: "traverse" | "stalest"): void;
+    chunk?(path: PathBytes, bytesSoFar: number): void | Promise<void>;
+  };
+  /** Attempts at hashing a file that keeps changing while read (default 3). */
+  tornAttempts?: number;
+  /** Pause before re-reading a file that changed while read (ms, times the attempt number). */
+  tornPauseMs?: number;
+}
+
+export type StepResult = "visited" | "cycle-end" | "idle" | "stopped";
+
+const RESHUFFLE_CHUNK = 256;
+const RESHUFFLE_EVERY_DRAWS = 2000;
+const RESHUFFLE_EVERY_MS = 10 * 60_000;
+const SWEEP_CHUNK = 500;
+const FLUSH_MS = 1000;
+
+function randomProbe(): bigint {
+  const a = new BigInt64Array(1);
+  crypto.getRandomValues(a);
+  return a[0];
+}
+
+/** Areas as byte paths, sorted, without those inside another area. */
+export function normalizeAreas(areas: readonly string[]): PathBytes[] {
+  const sorted = [...new Set(areas)].sort();
+  const out: PathBytes[] = [];
+  for (const a of sorted) {
+    const p = pathFrom(a);
+    if (!out.some((o) => isWithin(p, o))) out.push(p);
+  }
+  return out;
+}
+
+export class Scanner {
+  readonly db: Database;
+  readonly store: Store;
+  private config!: Config;
+  private areas: PathBytes[] = [];
+  private excluded!: Matcher;
+  readonly pacer: Pacer;
+  private readonly unlimited: boolean;
+  private readonly now: () => number;
+  private readonly sleepFn: (ms: number) => Promise<void>;
+  private readonly opts: ScannerOptions;
+  private stopping = false;
+  private wake: (() => void) | null = null;
+  private wakeTimer: ReturnType<typeof setTimeout> | null = null;
+
+  // in-memory counters, flushed to meta about once a second and at cycle end
+  private checked = 0;
+  private bytes = 0;
+  private lastFlush = 0;
+  private cycle = 0;
+  private speed: SpeedState = { speed: 1, cycleChanges: 0, firstPassComplete: false };
+
+  private draws = 0;
+  private lastReshuffle = 0;
+  private reshuffleCursor: Uint8Array | null = null;
+  private reshuffleAgain = false;
+  private sweepCursor: Uint8Array | null = null;
+  private missingAreas = new Set<string>();
+
+  constructor(opts: ScannerOptions) {
+    this.opts = opts;
+    this.db = opts.db;
+    this.store = new Store(opts.db);
+    this.unlimited = !!opts.unlimited;
+    this.now = opts.now ?? Date.now;
+    this.sleepFn = opts.sleep ?? ((ms) => this.realSleep(ms));
+    this.pacer = new Pacer(opts.config, { unlimited: this.unlimited });
+    this.setConfig(opts.config);
+    this.loadState();
+  }
+
+  /** Apply a (new) configuration: areas, excludes, rates, hash. */
+  setConfig(config: Config): void {
+    const first = !this.config;
+    this.config = config;
+    this.areas = normalizeAreas(config.areas);
+    const db = config.database;
+    this.excluded = makeExcluder([...config.excludes, db, `${db}-wal`, `${db}-shm`, `${db}-journal`]);
+    this.pacer.setRates(config);
+    if (!first) {
+      this.pacer.speed = effectiveSpeed(this.speed, config.speedup);
+      // entries that became excluded or left the areas are dropped without a report
+      this.sweepCursor = new Uint8Array(0);
+      if (this.cycle > 0) this.db.transaction(() => { for (const a of this.areas) this.store.queue(a, this.cycle); })();
+    }
+  }
+
+  private loadState(): void {
+    const num = (k: string, d: number) => {
+      const v = Number(getMeta(this.db, k));
+      return Number.isFinite(v) && getMeta(this.db, k) !== undefined ? v : d;
+    };
+    this.cycle = num(META.cycle, 0);
+    this.checked = num(META.checked, 0);
+    this.bytes = num(META.bytes, 0);
+    this.speed = {
+      speed: num(META.speed, this.config.speedup),
+      cycleChanges: num(META.cycleChanges, 0),
+      firstPassComplete: getMeta(this.db, META.firstPassComplete) === "1",
+    };
+    this.pacer.speed = effectiveSpeed(this.speed, this.config.speedup);
+    // a restart re-checks what the configuration now excludes
+    this.sweepCursor = new Uint8Array(0);
+  }
+
+  get cycleNumber(): number {
+    return this.cycle;
+  }
+
+  /** Entries checked and bytes hashed in the current cycle. */
+  get checkedInCycle(): number {
+    return this.checked;
+  }
+
+  get bytesInCycle(): number {
+    return this.bytes;
+  }
+
+  get firstPassComplete(): boolean {
+    return this.speed.firstPassComplete;
+  }
+
+  /** Stop: wakes any wait; a hash in progress is abandoned without writing. */
+  stop(): void {
+    this.stopping = true;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wake?.();
+  }
+
+  get stopped(): boolean {
+    return this.stopping;
+  }
+
+  private realSleep(ms: number): Promise<void> {
+    if (ms <= 0 || this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.wake = () => {
+        this.wake = null;
+        this.wakeTimer = null;
+        resolve();
+      };
+      this.wakeTimer = setTimeout(() => this.wake?.(), ms);
+    });
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    if (ms > 0 && !this.stopping) await this.sleepFn(ms);
+  }
+
+  // ---- cycles ---------------------------------------------------------------
+
+  /** Begin a new cycle now (used at first start and by --scan-once). */
+  startCycle(): void {
+    const now = this.now();
+    this.db.transaction(() => {
+      this.cycle += 1;
+      this.checked = 0;
+      this.bytes = 0;
+      this.speed = { ...this.speed, cycleChanges: 0 };
+      this.store.clearPending();
+      for (const a of this.areas) this.store.queue(a, this.cycle);
+      setMeta(this.db, META.cycle, this.cycle);
+      setMeta(this.db, META.cycleStart, now);
+      setMeta(this.db, META.cycleChanges, 0);
+      if (getMeta(this.db, META.firstPassComplete) === undefined) setMeta(this.db, META.firstPassComplete, 0);
+      if (getMeta(this.db, META.firstPassStart) === undefined) setMeta(this.db, META.firstPassStart, now);
+      if (getMeta(this.db, META.speed) === undefined) setMeta(this.db, META.speed, this.pacer.speed);
+      this.flush(now);
+    })();
+  }
+
+  /**
+   * Make sure the coming steps are one complete pass: start a new cycle unless
+   * the current one has not visited anything yet (then only re-seed it).
+   */
+  freshCycle(): void {
+    const visited = this.cycle > 0 && this.db.query("SELECT 1 FROM entries WHERE cycle = ? LIMIT 1").get(this.cycle) != null;
+    if (this.cycle === 0 || visited) {
+      this.startCycle();
+      return;
+    }
+    this.db.transaction(() => {
+      this.store.clearPending();
+      for (const a of this.areas) this.store.queue(a, this.cycle);
+    })();
+  }
+
+  private flush(now: number): void {
+    setMeta(this.db, META.checked, this.checked);
+    setMeta(this.db, META.bytes, this.bytes);
+    this.lastFlush = now;
+  }
+
+  private endCycle(): void {
+    const now = this.now();
+    const events: ScanEvent[] = [];
+    this.db.transaction(() => {
+      const start = Number(getMeta(this.db, META.cycleStart) ?? now);
+      const totals = this.store.totals();
+      if (!this.speed.firstPassComplete) {
+        const began = Number(getMeta(this.db, META.firstPassStart) ?? start);
+        const text = baselineText(totals.entries, totals.files, totals.bytes, now - began);
+        events.push(this.report("baseline", "baseline", text, { entries: totals.entries, files: totals.files, bytes: totals.bytes, ms: now - began }, now));
+      }
+      this.speed = speedOnCycleEnd(this.speed, this.config.speedup);
+      this.pacer.speed = this.speed.speed;
+      setMeta(this.db, META.firstPassComplete, 1);
+      setMeta(this.db, META.speed, this.speed.speed);
+      setMeta(this.db, META.lastCycleDuration, now - start);
+      setMeta(this.db, META.lastCycleEnd, now);
+      setMeta(this.db, META.lastCycleChecked, this.checked);
+      setMeta(this.db, META.lastCycleEntries, totals.entries);
+    })();
+    this.emit(events);
+    this.startCycle();
+  }
+
+  // ---- stepping -------------------------------------------------------------
+
+  /**
+   * One scheduling step: draw and visit one pending entry (then, unless at
+   * full speed, re-check the stalest entry). Returns "cycle-end" when the cycle
+   * just completed (a new one has been started).
+   */
+  async step(): Promise<StepResult> {
+    if (this.stopping) return "stopped";
+    if (this.areas.length === 0) return "idle";
+    if (this.cycle === 0) this.startCycle();
+    if (this.sweepCursor) this.sweepChunk();
+    if (!this.unlimited) this.reshuffleStep();
+
+    let path = this.store.draw(randomProbe());
+    if (!path) {
+      const rest = this.store.unvisited(this.cycle, 200);
+      if (rest.length > 0) {
+        this.db.transaction(() => { for (const p of rest) this.store.queue(p, this.cycle); })();
+        path = this.store.draw(randomProbe());
+      }
+    }
+    if (!path) {
+      this.endCycle();
+      return "cycle-end";
+    }
+    this.draws++;
+    await this.sleep(this.pacer.entryWait(this.now()));
+    if (this.stopping) return "stopped";
+    await this.visit(path, "traverse");
+    if (!this.unlimited && !this.stopping) {
+      const stale = this.store.stalest(this.cycle);
+      if (stale) {
+        await this.sleep(this.pacer.entryWait(this.now()));
+        if (this.stopping) return "stopped";
+        await this.visit(stale, "stalest");
+      }
+    }
+    return this.stopping ? "stopped" : "visited";
+  }
+
+  /** Run steps until the current cycle completes (or stop()). */
+  async runCycle(onStep?: () => void): Promise<boolean> {
+    for (;;) {
+      const r = await this.step();
+      onStep?.();
+      if (r === "cycle-end") return true;
+      if (r === "stopped" || r === "idle") return false;
+    }
+  }
+
+  private reshuffleStep(): void {
+    const now = this.now();
+    if (this.reshuffleCursor === null && (this.draws >= RESHUFFLE_EVERY_DRAWS || now - this.lastReshuffle >= RESHUFFLE_EVERY_MS || this.reshuffleAgain)) {
+      this.reshuffleCursor = new Uint8Array(0);
+      this.reshuffleAgain = false;
+      this.draws = 0;
+      this.lastReshuffle = now;
+    }
+    if (this.reshuffleCursor !== null) {
+      const cur = this.reshuffleCursor;
+      this.reshuffleCursor = this.db.transaction(() => this.store.reshuffleChunk(cur, RESHUFFLE_CHUNK))();
+    }
+  }
+
+  /** Ask for a reshuffle of the queue (a new directory was found). */
+  private requestReshuffle(): void {
+    this.reshuffleAgain = true; // starts now, or again right after the one in progress
+  }
+
+  /** Drop everything now out of scope at once (--scan-once does this before its pass). */
+  sweepAll(): void {
+    this.sweepCursor ??= new Uint8Array(0);
+    while (this.sweepCursor) this.sweepChunk();
+  }
+
+  /** An interruptible pause (idle daemon, error back-off). */
+  async pause(ms: number): Promise<void> {
+    await this.sleep(ms);
+  }
+
+  private sweepChunk(): void {
+    const after = this.sweepCursor!;
+    const page = this.store.page(after, SWEEP_CHUNK);
+    this.db.transaction(() => {
+      for (const p of page) if (!this.inScope(p)) this.store.dropTree(p);
+    })();
+    this.sweepCursor = page.length < SWEEP_CHUNK ? null : page[page.length - 1];
+  }
+
+  private areaOf(path: PathBytes): PathBytes | null {
+    for (const a of this.areas) if (isWithin(path, a)) return a;
+    return null;
+  }
+
+  private inScope(path: PathBytes): boolean {
+    return this.areaOf(path) !== null && !this.excluded(path);
+  }
+
+  // ---- visiting -------------------------------------------------------------
+
+  private report(kind: FileEventKind, subject: string, text: string, details: Record<string, unknown>, now: number): ScanEvent {
+    enqueue(this.db, { channel: "file", kind, subject, text, details, time: now });
+    return { kind, subject, text };
+  }
+
+  private emit(events: ScanEvent[]): void {
+    if (!this.opts.onEvent) return;
+    for (const e of events) this.opts.onEvent(e);
+  }
+
+  private noteChange(now: number): void {
+    this.speed = speedOnChange(this.speed, this.config.speedup);
+    this.pacer.speed = this.speed.speed;
+    setMeta(this.db, META.speed, this.speed.speed);
+    setMeta(this.db, META.cycleChanges, this.speed.cycleChanges);
+    setMeta(this.db, META.lastChange, now);
+  }
+
+  /** Visit one path: compare with the record, report, store, queue children. */
+  async visit(path: PathBytes, why: "traverse" | "stalest"): Promise<void> {
+    this.opts.hooks?.visit?.(path, why);
+    const area = this.areaOf(path);
+    if (!area || this.excluded(path)) {
+      this.db.transaction(() => this.store.dropTree(path))();
+      return;
+    }
+    const attempts = this.opts.tornAttempts ?? 3;
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.visitOnce(path, area, attempt >= attempts);
+      if (r !== "retry" || this.stopping) return;
+      await this.sleep((this.opts.tornPauseMs ?? 200) * attempt);
+      if (this.stopping) return;
+    }
+  }
+
+  private async visitOnce(path: PathBytes, area: PathBytes, lastAttempt: boolean): Promise<"done" | "retry"> {
+    const st = statEntry(path);
+    if (!st.ok) {
+      if (st.code === "ENOENT" || st.code === "ENOTDIR") {
+        this.missing(path, area);
+        return "done";
+      }
+      this.commitProblem(path, st.message);
+      return "done";
+    }
+    let attrs: Attrs = st.attrs;
+    let error: string | null = null;
+    let hashed = 0;
+    const old = this.store.get(path);
+    const oldHash = old && !old.placeholder && old.type === "file" ? old.hash : null;
+    if (attrs.type === "file") {
+      const small = this.pacer.isSmall(Number(attrs.size));
+      const hooks = this.opts.hooks;
+      let sofar = 0;
+      const r = await hashFile(path, attrs, st.dev, {
+        algo: this.config.hash,
+        small,
+        chunkSize: () => this.pacer.chunkSize(),
+        pace: async (n) => {
+          if (hooks?.chunk) await hooks.chunk(path, sofar);
+          sofar += n;
+          await this.sleep(this.pacer.bytesWait(this.now(), n));
+        },
+        stopped: () => this.stopping,
+      });
+      if (small && hooks?.chunk) await hooks.chunk(path, Number(attrs.size));
+      switch (r.kind) {
+        case "stopped":
+          return "done";
+        case "ok":
+          attrs = { ...r.attrs, hash: r.hash };
+          hashed = r.bytes;
+          break;
+        case "vanished":
+        case "torn":
+          if (!lastAttempt) return "retry";
+          error = r.kind === "torn" ? `${r.reason} on every attempt; content not verified this cycle` : "vanished while being read";
+          attrs = { ...attrs, hash: oldHash };
+          break;
+        case "error":
+          error = `${r.message}; content not verified`;
+          attrs = { ...attrs, hash: oldHash };
+          break;
+      }
+    }
+    let names: Buffer[] | null = null;
+    if (attrs.type === "dir") {
+      const l = listDir(path);
+      if (l.ok) names = l.names;
+      else error = `cannot list directory: ${l.message}`;
+    }
+    this.commitVisit(path, attrs, error, names, hashed);
+    return "done";
+  }
+
+  private commitVisit(path: PathBytes, attrs: Attrs, error: string | null, names: Buffer[] | null, hashed: number): void {
+    const now = this.now();
+    const shown = showPath(path);
+    const events: ScanEvent[] = [];
+    let newDir = false;
+    this.db.transaction(() => {
+      const old = this.store.get(path);
+      const baseline = !this.speed.firstPassComplete;
+      if (!old || old.placeholder) {
+        if (attrs.type === "dir") newDir = true;
+        if (!baseline) {
+          events.push(this.report("new", shown, newText(shown, attrs), { path: shown, after: attrsJson(attrs) }, now));
+          this.store.history(now, path, "new", null, attrsJson(attrs));
+          this.noteChange(now);
+        }
+      } else {
+        const diffs = compareAttrs(old, attrs);
+        let note: string | undefined;
+        if (old.type === "dir" && attrs.type !== "dir") {
+          const below = this.store.dropBelow(path);
+          if (below > 0) note = `${below} ${below === 1 ? "entry" : "entries"} below it went with it`;
+        }
+        if (diffs.length > 0) {
+          const text = changedText(shown, diffs, note);
+          const changes = Object.fromEntries(diffs.map((d) => [d.attr, [d.before, d.after]]));
+          events.push(this.report("changed", shown, text, { path: shown, changes, before: attrsJson(old), after: attrsJson(attrs) }, now));
+          this.store.history(now, path, "changed", attrsJson(old), attrsJson(attrs));
+          this.noteChange(now);
+        }
+      }
+      if (error !== null && error !== (old?.error ?? null)) {
+        events.push(this.report("error", shown, errorText(shown, error), { path: shown, error }, now));
+      }
+      this.store.put(path, attrs, error, now, this.cycle);
+      this.store.unqueue(path);
+      if (names) this.reconcileChildren(path, names, now, events);
+      this.checked += 1;
+      this.bytes += hashed;
+      if (now - this.lastFlush >= FLUSH_MS) this.flush(now);
+    })();
+    if (newDir && !this.unlimited) this.requestReshuffle();
+    this.emit(events);
+  }
+
+  /** Queue listed children not yet visited in this cycle; report recorded children that are gone. */
+  private reconcileChildren(dir: PathBytes, names: Buffer[], now: number, events: ScanEvent[]): void {
+    const listed = new Set<string>();
+    for (const name of names) {
+      const child = joinPath(dir, name);
+      if (this.excluded(child)) continue;
+      listed.add(pathKey(child));
+      this.store.queue(child, this.cycle);
+    }
+    for (const c of this.store.children(dir)) {
+      if (listed.has(pathKey(c.path))) continue;
+      if (this.excluded(c.path)) {
+        this.store.dropTree(c.path); // newly excluded: no report
+        continue;
+      }
+      const st = statEntry(c.path);
+      if (st.ok || (st.code !== "ENOENT" && st.code !== "ENOTDIR")) continue; // appeared after the listing
+      this.recordDeletion(c.path, now, events);
+    }
+  }
+
+  /** Report the deletion of a recorded entry (with the count of what went below it) and forget it. */
+  private recordDeletion(path: PathBytes, now: number, events: ScanEvent[]): void {
+    const old = this.store.get(path);
+    const below = this.store.dropTree(path);
+    if (!old && below === 0) return;
+    if (old?.placeholder && below === 0) return; // never had attributes: nothing to report as deleted
+    const shown = showPath(path);
+    const type: EntryType = old && !old.placeholder ? old.type : "dir";
+    events.push(this.report("deleted", shown, deletedText(shown, type, below), { path: shown, below, before: old ? attrsJson(old) : null }, now));
+    this.store.history(now, path, "deleted", old ? attrsJson(old) : null, null);
+    this.noteChange(now);
+  }
+
+  /**
+   * The path is gone. Walk up to the highest ancestor (within the area) that
+   * is gone too, so a removed tree is reported once, at its top.
+   */
+  private missing(path: PathBytes, area: PathBytes): void {
+    let top = path;
+    while (!samePath(top, area)) {
+      const parent = parentOf(top);
+      const st = statEntry(parent);
+      if (st.ok && st.attrs.type === "dir") break;
+      if (st.ok || (st.code !== "ENOENT" && st.code !== "ENOTDIR")) break; // the parent's own visit reports it
+      top = parent;
+    }
+    const now = this.now();
+    const events: ScanEvent[] = [];
+    this.db.transaction(() => {
+      this.recordDeletion(top, now, events);
+      this.store.unqueue(path);
+      this.checked += 1;
+    })();
+    if (samePath(top, area) && events.length === 0) {
+      const k = pathKey(area);
+      if (!this.missingAreas.has(k)) {
+        this.missingAreas.add(k);
+        log.warn(`area ${showPath(area)} does not exist`);
+      }
+    }
+    this.emit(events);
+  }
+
+  /** The path exists but cannot be examined (EACCES on a parent, EIO, ...): report once. */
+  private commitProblem(path: PathBytes, message: string): void {
+    const now = this.now();
+    const shown = showPath(path);
+    const events: ScanEvent[] = [];
+    this.db.transaction(() => {
+      const old = this.store.get(path);
+      if ((old?.error ?? null) !== message) events.push(this.report("error", shown, errorText(shown, message), { path: shown, error: message }, now));
+      if (old) this.store.touch(path, message, now, this.cycle);
+      else this.store.putPlaceholder(path, message, now, this.cycle);
+      this.store.unqueue(path);
+      this.checked += 1;
+    })();
+    this.emit(events);
+  }
+}
+
+/** Default: the scan areas of a configuration, as printable strings (for messages). */
+export function describeAreas(config: Config): string {
+  return normalizeAreas(config.areas).map(showPath).join(", ");
+}

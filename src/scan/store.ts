@@ -1,0 +1,181 @@
+// Database access for the scanner (tables entries, pending, history; meta keys
+// scan.*). Every function runs inside the caller's transaction where it matters.
+import type { Database } from "bun:sqlite";
+import type { Attrs, EntryType } from "./attrs.ts";
+import { parentOf, subtreeRange, type PathBytes } from "./paths.ts";
+
+export interface EntryRow extends Attrs {
+  path: PathBytes;
+  error: string | null;
+  checked: number;
+  cycle: number;
+  /** Recorded only as a problem (could never be stat'ed): no attributes to compare. */
+  placeholder: boolean;
+}
+
+interface RawRow {
+  path: Uint8Array;
+  type: string;
+  mode: bigint;
+  uid: bigint;
+  gid: bigint;
+  size: bigint;
+  ino: bigint;
+  nlink: bigint;
+  mtime: bigint;
+  ctime: bigint;
+  rdev: bigint;
+  target: Uint8Array | null;
+  hash: string | null;
+  error: string | null;
+  checked: bigint;
+  cycle: bigint;
+}
+
+function toRow(r: RawRow): EntryRow {
+  return {
+    path: r.path,
+    type: r.type as EntryType,
+    mode: Number(r.mode),
+    uid: Number(r.uid),
+    gid: Number(r.gid),
+    size: BigInt(r.size),
+    ino: BigInt(r.ino),
+    nlink: Number(r.nlink),
+    mtime: BigInt(r.mtime),
+    ctime: BigInt(r.ctime),
+    rdev: BigInt(r.rdev),
+    target: r.target,
+    hash: r.hash,
+    error: r.error,
+    checked: Number(r.checked),
+    cycle: Number(r.cycle),
+    placeholder: Number(r.mode) < 0,
+  };
+}
+
+export class Store {
+  constructor(readonly db: Database) {}
+
+  get(path: PathBytes): EntryRow | null {
+    const r = this.db.query("SELECT * FROM entries WHERE path = ?").safeIntegers(true).get(path) as RawRow | null;
+    return r ? toRow(r) : null;
+  }
+
+  put(path: PathBytes, a: Attrs, error: string | null, now: number, cycle: number): void {
+    this.db
+      .query(
+        `INSERT OR REPLACE INTO entries (path, parent, type, mode, uid, gid, size, ino, nlink, mtime, ctime, rdev, target, hash, error, checked, cycle)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(path, parentOf(path), a.type, a.mode, a.uid, a.gid, a.size, a.ino, a.nlink, a.mtime, a.ctime, a.rdev, a.target, a.hash, error, now, cycle);
+  }
+
+  /** A path that could not even be stat'ed: remembered so its problem is reported once. */
+  putPlaceholder(path: PathBytes, error: string, now: number, cycle: number): void {
+    this.db
+      .query(
+        `INSERT OR REPLACE INTO entries (path, parent, type, mode, uid, gid, size, ino, nlink, mtime, ctime, rdev, target, hash, error, checked, cycle)
+         VALUES (?, ?, 'unknown', -1, -1, -1, 0, 0, 0, 0, 0, 0, NULL, NULL, ?, ?, ?)`,
+      )
+      .run(path, parentOf(path), error, now, cycle);
+  }
+
+  touch(path: PathBytes, error: string | null, now: number, cycle: number): void {
+    this.db.query("UPDATE entries SET error = ?, checked = ?, cycle = ? WHERE path = ?").run(error, now, cycle, path);
+  }
+
+  children(dir: PathBytes): { path: Uint8Array; type: string }[] {
+    return this.db.query("SELECT path, type FROM entries WHERE parent = ?").all(dir) as { path: Uint8Array; type: string }[];
+  }
+
+  countBelow(dir: PathBytes): number {
+    const [lo, hi] = subtreeRange(dir);
+    return (this.db.query("SELECT count(*) AS n FROM entries WHERE path >= ? AND path < ?").get(lo, hi) as { n: number }).n;
+  }
+
+  /** Remove an entry and everything recorded below it (entries and pending). Returns how many were below. */
+  dropTree(path: PathBytes): number {
+    const [lo, hi] = subtreeRange(path);
+    const below = this.db.query("DELETE FROM entries WHERE path >= ? AND path < ?").run(lo, hi).changes;
+    this.db.query("DELETE FROM entries WHERE path = ?").run(path);
+    this.db.query("DELETE FROM pending WHERE path >= ? AND path < ?").run(lo, hi);
+    this.db.query("DELETE FROM pending WHERE path = ?").run(path);
+    return below;
+  }
+
+  dropBelow(path: PathBytes): number {
+    const [lo, hi] = subtreeRange(path);
+    this.db.query("DELETE FROM pending WHERE path >= ? AND path < ?").run(lo, hi);
+    return this.db.query("DELETE FROM entries WHERE path >= ? AND path < ?").run(lo, hi).changes;
+  }
+
+  // ---- traversal queue --------------------------------------------------------
+
+  /** Queue a path for this cycle unless it was already visited in it. */
+  queue(path: PathBytes, cycle: number): void {
+    this.db
+      .query(
+        "INSERT OR IGNORE INTO pending (path, rnd) SELECT ?1, random() WHERE NOT EXISTS (SELECT 1 FROM entries WHERE path = ?1 AND cycle = ?2)",
+      )
+      .run(path, cycle);
+  }
+
+  unqueue(path: PathBytes): void {
+    this.db.query("DELETE FROM pending WHERE path = ?").run(path);
+  }
+
+  /** A pending path drawn at random: the first at or after a random point of the shuffled order. */
+  draw(probe: bigint): Uint8Array | null {
+    const r =
+      (this.db.query("SELECT path FROM pending WHERE rnd >= ? ORDER BY rnd LIMIT 1").get(probe) as { path: Uint8Array } | null) ??
+      (this.db.query("SELECT path FROM pending ORDER BY rnd LIMIT 1").get() as { path: Uint8Array } | null);
+    return r?.path ?? null;
+  }
+
+  pendingCount(): number {
+    return (this.db.query("SELECT count(*) AS n FROM pending").get() as { n: number }).n;
+  }
+
+  clearPending(): void {
+    this.db.query("DELETE FROM pending").run();
+  }
+
+  /** Reshuffle one chunk of the queue (by path order after `after`); returns the last path done, or null at the end. */
+  reshuffleChunk(after: Uint8Array, limit: number): Uint8Array | null {
+    const rows = this.db.query("SELECT path FROM pending WHERE path > ? ORDER BY path LIMIT ?").all(after, limit) as { path: Uint8Array }[];
+    if (rows.length === 0) return null;
+    const last = rows[rows.length - 1].path;
+    this.db.query("UPDATE pending SET rnd = random() WHERE path > ? AND path <= ?").run(after, last);
+    return rows.length < limit ? null : last;
+  }
+
+  /** The entry checked longest ago that has not been visited in this cycle. */
+  stalest(cycle: number): Uint8Array | null {
+    const r = this.db.query("SELECT path FROM entries WHERE cycle < ? ORDER BY checked LIMIT 1").get(cycle) as { path: Uint8Array } | null;
+    return r?.path ?? null;
+  }
+
+  /** Entries not visited in this cycle (e.g. never reached): queued before a cycle may end. */
+  unvisited(cycle: number, limit: number): Uint8Array[] {
+    return (this.db.query("SELECT path FROM entries WHERE cycle < ? LIMIT ?").all(cycle, limit) as { path: Uint8Array }[]).map((r) => r.path);
+  }
+
+  /** A page of all entry paths after `after`, for sweeps. */
+  page(after: Uint8Array, limit: number): Uint8Array[] {
+    return (this.db.query("SELECT path FROM entries WHERE path > ? ORDER BY path LIMIT ?").all(after, limit) as { path: Uint8Array }[]).map((r) => r.path);
+  }
+
+  totals(): { entries: number; files: number; bytes: number } {
+    const r = this.db
+      .query("SELECT count(*) AS entries, coalesce(sum(type = 'file'), 0) AS files, coalesce(sum(CASE WHEN type = 'file' THEN size ELSE 0 END), 0) AS bytes FROM entries")
+      .get() as { entries: number; files: number; bytes: number };
+    return r;
+  }
+
+  history(now: number, path: PathBytes, kind: string, before: unknown, after: unknown): void {
+    this.db
+      .query("INSERT INTO history (time, path, kind, before, after) VALUES (?, ?, ?, ?, ?)")
+      .run(now, path, kind, before === null ? null : JSON.stringify(before), after === null ? null : JSON.stringify(after));
+  }
+}
