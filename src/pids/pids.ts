@@ -31,6 +31,14 @@
  *   status shows `envID: N` and `VPid: P`.
  * Only the container's own namespace is searched: processes of namespaces nested
  * inside it are not matched. Changing a file's pidct re-records it silently.
+ *
+ * PID files: a configured `pidfile` path is followed if it is a symbolic link
+ * to a directory (the admin named it), but a PID file itself that is a symbolic
+ * link is reported, never read (O_NOFOLLOW); so are FIFOs and other non-files,
+ * files over 4096 bytes, empty, non-numeric, negative and out-of-range (0,
+ * > 4194304) contents. Empty or garbage contents are read once more after
+ * RETRY_MS, in case the daemon was caught rewriting its file. A PID that
+ * names a thread (Tgid differs) counts as no process.
  */
 import type { Database } from "bun:sqlite";
 import type { Config, PidSpec } from "../config/config.ts";
@@ -69,7 +77,12 @@ async function observe(path: string, pidct: number, proc: ProcFs, mapper: PidMap
     if (f.kind !== "pid") return f;
     const m = await mapper.map(pidct, f.pid);
     if ("error" in m) return { kind: "bad", reason: "namespace", detail: m.error, pid: f.pid };
-    const st = "hostpid" in m ? proc.stat(m.hostpid) : null;
+    let st = "hostpid" in m ? proc.stat(m.hostpid) : null;
+    // /proc/TID/stat of a thread is readable too, but a thread is not a process
+    if (st && "hostpid" in m) {
+      const tgid = proc.status(m.hostpid)?.tgid;
+      if (tgid != null && tgid !== m.hostpid) st = null;
+    }
     if (!st || st.state === "X") {
       // the file may just have been rewritten by a restarting daemon
       if (attempt === 0) {

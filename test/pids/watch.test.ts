@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Database } from "bun:sqlite";
 import { type Subprocess, spawn, spawnSync } from "bun";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultConfig, type PidSpec } from "../../src/config/config.ts";
@@ -166,6 +166,20 @@ describe("single PID file", () => {
     const reuse = newEvents(db);
     expect(kinds(reuse)).toEqual(["restarted"]);
     expect(reuse[0].text).toContain("PID reused");
+    db.close();
+  });
+
+  test("a thread ID is not a process", async () => {
+    const { dir, db } = setup();
+    const tids = readdirSync(`/proc/${process.pid}/task`).map(Number).filter((t) => t !== process.pid);
+    expect(tids.length).toBeGreaterThan(0); // bun runs helper threads
+    const f = join(dir, "thread.pid");
+    writeFileSync(f, `${tids[0]}`);
+    await checkPids(db, [host(f)]);
+    expect(pidStatus(db)[0].state).toBe("died");
+    writeFileSync(f, `${process.pid}`);
+    await checkPids(db, [host(f)]);
+    expect(pidStatus(db)[0].state).toBe("ok");
     db.close();
   });
 
