@@ -10,7 +10,7 @@ import type { Level } from "../config/config.ts";
 import { embeddedRules } from "../embedded.ts";
 import { loadRuleEngine, type Classifier } from "./tailer-engine.ts";
 
-export type { Classifier, Verdict } from "./tailer-engine.ts";
+export type { Classifier, Placement, Verdict } from "./tailer-engine.ts";
 
 /** The rule directories of a logcheck rules home (all of them: a change anywhere reloads). */
 export const RULE_DIRS = [
@@ -35,6 +35,8 @@ export interface LoadedRuleSet {
   signature: string;
   /** human-readable problems ("FILE:LINE: message"), each reported once by the tailer */
   problems: string[];
+  /** rules on a slower engine (linear-time or back-reference fallback), logged once each */
+  risky: string[];
   loadedAt: number;
 }
 
@@ -77,23 +79,43 @@ export function rulesSignature(home: string): string {
 
 /** Load (or reload) one rule set. Never throws: a failure yields a classifier from the embedded tree. */
 export function loadRuleSet(k: RuleSetKey): LoadedRuleSet {
-  const signature = rulesSignature(k.home);
-  const embedded = signature === "missing";
+  let signature = rulesSignature(k.home);
+  let embedded = signature === "missing";
   const problems: string[] = [];
-  let classifier: Classifier;
-  try {
-    const r = embedded
-      ? loadRuleEngine({ tree: embeddedRules() }, k.level, k.crackingignore)
-      : loadRuleEngine({ home: k.home }, k.level, k.crackingignore);
-    classifier = r.classifier;
-    for (const p of r.problems) problems.push(embedded ? `embedded rules: ${p}` : p);
-  } catch (e) {
-    problems.push(`${k.home}: rules could not be loaded (${(e as Error).message}); using the embedded default rules`);
-    classifier = loadRuleEngine({ tree: embeddedRules() }, k.level, k.crackingignore).classifier;
+  let risky: string[] = [];
+  let classifier: Classifier | null = null;
+  if (!embedded) {
+    try {
+      const r = loadRuleEngine({ home: k.home }, k.level, k.crackingignore);
+      if (r.found) {
+        classifier = r.classifier;
+        problems.push(...r.problems);
+        risky = r.risky;
+      } else {
+        embedded = true; // removed between the signature and the load
+        signature = "missing";
+      }
+    } catch (e) {
+      problems.push(`${k.home}: rules could not be loaded (${(e as Error).message}); using the embedded default rules`);
+    }
+  }
+  if (!classifier) {
+    try {
+      const r = loadRuleEngine({ tree: embeddedRules() }, k.level, k.crackingignore);
+      classifier = r.classifier;
+      if (embedded) {
+        problems.push(...r.problems);
+        risky = r.risky;
+      }
+    } catch (e) {
+      // cannot happen with a sane build; never lose lines over it: report everything
+      problems.push(`embedded rules could not be loaded (${(e as Error).message}); every line is reported`);
+      classifier = { classify: () => [{ kind: "system", section: "System Events" }] };
+    }
   }
   return {
     key: ruleSetKey(k), home: k.home, level: k.level, crackingignore: k.crackingignore,
-    classifier, embedded, signature, problems, loadedAt: Date.now(),
+    classifier, embedded, signature, problems, risky, loadedAt: Date.now(),
   };
 }
 

@@ -290,6 +290,11 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
         /* nothing to forget */
       }
     }
+    for (const r of s.risky) {
+      if (reportedProblems.has(r)) continue;
+      reportedProblems.add(r);
+      log.notice(`rules: slower engine for ${r}`);
+    }
     if (fresh.length === 0) return;
     for (const p of fresh) {
       reportedProblems.add(p);
@@ -334,13 +339,16 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
     let skipping = row.skipping !== 0;
     const emit = (start: number, end: number, cut: boolean) => {
       const line = rstrip(buf.toString("latin1", start, end));
-      const v = classifier.classify(line);
-      if (v.kind === "ignored") return;
-      events.push({
-        kind: v.kind, section: v.section, urgent: v.kind === "alert",
-        text: escapeLatin1(line) + (cut ? CUT_MARKER : ""),
-        details: { log: row.path, offset: base + start, section: v.section, ...(cut ? { cut: true } : {}) },
-      });
+      const places = classifier.classify(line);
+      if (places.length === 0) return; // ignored
+      const text = escapeLatin1(line) + (cut ? CUT_MARKER : "");
+      for (const v of places) {
+        // as in logcheck, a line matched by several cracking.d/violations.d files is listed under each
+        events.push({
+          kind: v.kind, section: v.section, urgent: v.kind === "alert", text,
+          details: { log: row.path, offset: base + start, section: v.section, ...(cut ? { cut: true } : {}) },
+        });
+      }
     };
     if (skipping) {
       const nl = buf.indexOf(10);
@@ -611,7 +619,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
       if (cur && fst.nlink > 0) {
         const now = Date.now();
         if (!t.rotationSeen) t.rotationSeen = now;
-        if (now - fst.mtimeMs < rotateGrace && now - t.rotationSeen < ROTATE_MAX_WAIT) {
+        if (rotateGrace > 0 && now - fst.mtimeMs < rotateGrace && now - t.rotationSeen < ROTATE_MAX_WAIT) {
           wakeLater(path, rotateGrace);
           return; // the writer may not have reopened yet: keep reading the old file a little longer
         }

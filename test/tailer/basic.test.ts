@@ -30,7 +30,7 @@ describe("tailer", () => {
     expect(ev.map((e) => [e.kind, e.section, e.text, e.urgent])).toEqual([
       ["system", "System Events", "hello world", 0],
       ["alert", "Security Alerts for sshd", "sshd: POSSIBLE BREAK-IN ATTEMPT!", 1],
-      ["violation", "Security Events", "sudo: pam_unix: authentication failure", 0],
+      ["violation", "Security Events for sudo", "sudo: pam_unix: authentication failure", 0],
       ["system", "System Events", "second system line", 0],
     ]);
     expect(ev.every((e) => e.subject === log)).toBe(true);
