@@ -1,0 +1,390 @@
+// Compiling rules and matching many of them against one line quickly and in
+// bounded time.
+//
+// Engines (issue 7, measured on this 2-core AMD EPYC with Bun 1.4.5):
+//  - Native RegExp (JavaScriptCore's YARR, a backtracker) is the fastest on
+//    ordinary lines, but some Debian rules are exponential in it: the amavis
+//    `Hits: (-?[.[:digit:]]*)+, size:` rule never finishes on 40 digits.
+//  - re2js (RE2 port, lazy DFA) is linear: the same amavis rule on a
+//    2,000-digit Hits field takes about 0.35 ms, but an ordinary test costs a
+//    few microseconds, several times a native test.
+// Decision: every rule goes through the static check `backtrackSafety` (see
+// ere.ts for the argument). Rules it proves safe keep the native RegExp;
+// every other rule runs on re2js. With the Debian database that is ~1,540
+// native and ~360 re2js rules; thanks to the index below a line only ever
+// meets a handful of candidate rules, so re2js costs little on average and
+// nothing can blow up.
+//
+// Back-references (three Debian rules; RE2 has none) cannot run on re2js.
+// They get: (1) a linear pre-check on re2js with every back-reference
+// replaced by a copy of its group (a superset of the rule's language: when
+// it fails, the rule cannot match); (2) the native RegExp only when the line
+// is at most BACKREF_MAX_LINE bytes; (3) above that, a fixed fallback verdict
+// that errs towards reporting: an ignore rule is taken as "not matched" (the
+// line is reported), a cracking/violations rule takes the pre-check's
+// verdict (the line is alerted). Such rules are listed as falling back.
+// What we guarantee for them: linear time on lines longer than the cap, and
+// on shorter lines the native engine's time for a <= BACKREF_MAX_LINE byte
+// input, which is bounded but not linear for pathological patterns.
+//
+// Index: a rule anchored with `^` is turned into a "dispatch path": the
+// longest leading run of items whose match position is determined by the
+// line itself - literal bytes, single-byte sets, alternatives of fixed
+// sequences (the syslog timestamp), and loops `S+` followed by a byte not in
+// S (the host name, `[[:digit:]]+\]`). All paths go into one trie, walked
+// once per line: only rules whose whole path fits the line are candidates.
+// For every match of a rule, its path matches the line at the same
+// positions, so the trie never drops a rule that could match. Unanchored
+// rules keep a required-literal pre-filter (`indexOf`).
+
+import { RE2JS } from "re2js";
+import {
+  type CharSet,
+  type Node,
+  backrefMayBeUnset,
+  backrefSuperset,
+  backtrackSafety,
+  parseEre,
+  setIntersects,
+  setKey,
+  singleChar,
+  toJsSource,
+  toRe2Source,
+} from "./ere.ts";
+import type { RuleLine, RuleProblem } from "./rules.ts";
+
+export const BACKREF_MAX_LINE = 1024;
+
+export type EngineKind = "native" | "re2" | "backref";
+
+export interface CompiledRule {
+  id: number;
+  file: string;
+  line: number;
+  source: string;
+  kind: EngineKind;
+  note: string; // why the rule is not on the native engine ("" when it is)
+  test: (line: string) => boolean;
+  ast: Node;
+}
+
+/** Compile one rule; `positive` = cracking/violations (affects back-reference fallback). */
+export function compileRule(r: RuleLine, id: number, positive: boolean): { rule: CompiledRule } | { problem: RuleProblem } {
+  const prob = (message: string) => ({ problem: { file: r.file, line: r.line, message } });
+  const parsed = parseEre(r.source);
+  if (!parsed.ok) return prob(parsed.error);
+  const ast = parsed.value.ast;
+  const base = { id, file: r.file, line: r.line, source: r.source, ast };
+  try {
+    if (parsed.value.hasBackref) {
+      if (backrefMayBeUnset(ast)) return prob("back-reference to a group that may not take part in the match is not supported");
+      const js = toJsSource(ast);
+      if (!js.ok) return prob(js.error);
+      const pre = toRe2Source(backrefSuperset(ast));
+      if (!pre.ok) return prob("back-reference rule without a linear pre-check: " + pre.error);
+      const native = new RegExp(js.value);
+      const linear = RE2JS.compile(pre.value);
+      const test = (line: string): boolean => {
+        if (!linear.test(line)) return false;
+        if (line.length <= BACKREF_MAX_LINE) return native.test(line);
+        return positive; // see header: err towards reporting
+      };
+      return { rule: { ...base, kind: "backref", note: `back-reference: linear pre-check, native match only on lines <= ${BACKREF_MAX_LINE} bytes, longer lines: ${positive ? "pre-check verdict" : "not ignored"}`, test } };
+    }
+    const safety = backtrackSafety(ast);
+    if (safety.safe) {
+      const js = toJsSource(ast);
+      if (!js.ok) return prob(js.error);
+      const re = new RegExp(js.value);
+      return { rule: { ...base, kind: "native", note: "", test: (line) => re.test(line) } };
+    }
+    const r2 = toRe2Source(ast);
+    if (!r2.ok) {
+      // Not safe for backtracking and not expressible in RE2 (\< or \> next
+      // to something that may be a non-word byte): refuse rather than risk.
+      return prob(`rule is not linear-time safe (${safety.reason}) and ${r2.error}`);
+    }
+    const re = RE2JS.compile(r2.value);
+    return { rule: { ...base, kind: "re2", note: `risky for backtracking (${safety.reason}): runs on re2js`, test: (line) => re.test(line) } };
+  } catch (e) {
+    return prob("cannot compile: " + String((e as Error)?.message ?? e));
+  }
+}
+
+// ---------------------------------------------------------------- dispatch index
+
+type Elem =
+  | { k: "set"; set: CharSet; key: string }
+  | { k: "run"; set: CharSet; min: number; key: string };
+
+interface TNode {
+  rules: number[];
+  lit: Map<number, TNode> | null;
+  other: Array<{ elem: Elem; node: TNode }>;
+}
+
+function newNode(): TNode {
+  return { rules: [], lit: null, other: [] };
+}
+
+/** Flatten leading structure into a list of units. */
+function units(n: Node, out: Node[]): void {
+  if (n.t === "cat") for (const it of n.items) units(it, out);
+  else if (n.t === "group" && n.body.t !== "alt") units(n.body, out);
+  else if (n.t === "rep" && n.min === n.max && n.min <= 64 && isSet(n.body)) for (let i = 0; i < n.min; i++) out.push(unwrap(n.body));
+  else out.push(n);
+}
+function unwrap(n: Node): Node {
+  while (n.t === "group") n = n.body;
+  return n;
+}
+function isSet(n: Node): boolean {
+  return unwrap(n).t === "set";
+}
+const MAX_PATHS = 64;
+
+/** All fixed sequences of sets a node can match (small alternations and
+ *  optional parts expanded), or null when that is not a small finite set. */
+function fixedSeqs(n: Node): CharSet[][] | null {
+  switch (n.t) {
+    case "set": return [[n.set]];
+    case "empty": return [[]];
+    case "group": return fixedSeqs(n.body);
+    case "alt": {
+      const out: CharSet[][] = [];
+      for (const a of n.alts) {
+        const s = fixedSeqs(a);
+        if (!s) return null;
+        out.push(...s);
+        if (out.length > MAX_PATHS) return null;
+      }
+      return out;
+    }
+    case "cat": {
+      let acc: CharSet[][] = [[]];
+      for (const it of n.items) {
+        const s = fixedSeqs(it);
+        if (!s) return null;
+        const next: CharSet[][] = [];
+        for (const x of acc) for (const y of s) next.push(x.concat(y));
+        if (next.length > MAX_PATHS) return null;
+        acc = next;
+      }
+      return acc;
+    }
+    case "rep": {
+      if (n.max === -1 || n.max > 64) return null;
+      const s = fixedSeqs(n.body);
+      if (!s) return null;
+      let acc: CharSet[][] = n.min === 0 ? [[]] : [];
+      let cur: CharSet[][] = [[]];
+      for (let k = 1; k <= n.max; k++) {
+        const next: CharSet[][] = [];
+        for (const x of cur) for (const y of s) next.push(x.concat(y));
+        if (next.length + acc.length > MAX_PATHS) return null;
+        cur = next;
+        if (k >= n.min) acc = acc.concat(cur);
+      }
+      return acc;
+    }
+    default: return null;
+  }
+}
+
+const setKeys = new WeakMap<CharSet, string>();
+function setElem(set: CharSet): Elem {
+  let key = setKeys.get(set);
+  if (key === undefined) { key = "s" + setKey(set); setKeys.set(set, key); }
+  return { k: "set", set, key };
+}
+
+/** For an alternation that is not a small finite set: the fixed leading
+ *  sequences of its alternatives (each alternative cut at its first loop). */
+function prefixSeqs(u: Node): CharSet[][] | null {
+  let n = u;
+  while (n.t === "group") n = n.body;
+  const branches = n.t === "alt" ? n.alts : [n];
+  const out: CharSet[][] = [];
+  for (const b of branches) {
+    const us: Node[] = [];
+    units(b, us);
+    let acc: CharSet[][] = [[]];
+    for (const it of us) {
+      const s = fixedSeqs(it);
+      if (!s) break;
+      const next: CharSet[][] = [];
+      for (const x of acc) for (const y of s) next.push(x.concat(y));
+      if (next.length > MAX_PATHS) break;
+      acc = next;
+    }
+    out.push(...acc);
+    if (out.length > MAX_PATHS) return null;
+  }
+  return out;
+}
+
+/**
+ * Dispatch paths of a `^`-anchored rule: every way its leading part can be
+ * read as a sequence of byte sets and deterministic runs. null = no path.
+ */
+function toPaths(ast: Node): Elem[][] | null {
+  const us: Node[] = [];
+  units(ast, us);
+  if (us.length === 0 || us[0].t !== "bol") return null;
+  // each unit becomes a list of alternatives, each a list of elements
+  const steps: Elem[][][] = [];
+  let terminal = false;
+  for (let i = 1; i < us.length; i++) {
+    const u = us[i];
+    if (u.t === "rep" && u.max === -1 && isSet(u.body)) {
+      const set = (unwrap(u.body) as { t: "set"; set: CharSet }).set;
+      steps.push([[{ k: "run", set, min: u.min, key: `r${u.min}:` + setKey(set) }]]);
+      continue;
+    }
+    const seqs = fixedSeqs(u);
+    if (!seqs) {
+      // last resort: the fixed leading part of every alternative; the path
+      // ends after it
+      const pre = prefixSeqs(u);
+      if (pre) { steps.push(pre.map((q) => q.map(setElem))); terminal = true; }
+      break;
+    }
+    steps.push(seqs.map((q) => q.map(setElem)));
+  }
+  // a run is usable only when every way to continue starts with a byte not
+  // in the run's set (so the run ends at a position fixed by the line)
+  let usable = 0;
+  for (; usable < steps.length; usable++) {
+    const st = steps[usable];
+    if (st.length === 1 && st[0].length === 1 && st[0][0].k === "run") {
+      const run = st[0][0];
+      const nx = steps[usable + 1];
+      if (!nx || (terminal && usable + 1 === steps.length - 1 && nx.some((a) => a.length === 0))) break;
+      let ok = true;
+      for (const alt of nx) {
+        const e = alt[0];
+        if (!e || e.k === "run" || setIntersects(e.set, run.set)) { ok = false; break; }
+      }
+      if (!ok) break;
+    }
+  }
+  let paths: Elem[][] = [[]];
+  for (let i = 0; i < usable; i++) {
+    const next: Elem[][] = [];
+    for (const p of paths) for (const alt of steps[i]) next.push(p.concat(alt));
+    if (next.length > MAX_PATHS) break;
+    paths = next;
+  }
+  return paths;
+}
+
+/** Longest literal every match must contain (top-level only), for unanchored rules. */
+function requiredLiteral(ast: Node): string {
+  const us: Node[] = [];
+  units(ast, us);
+  let best = "";
+  let cur = "";
+  for (const u of us) {
+    const c = u.t === "set" ? singleChar(u.set) : -1;
+    if (c >= 0) {
+      cur += String.fromCharCode(c);
+      if (cur.length > best.length) best = cur;
+    } else if (u.t === "bol" || u.t === "eol" || u.t === "wordb" || u.t === "nwordb" || u.t === "wstart" || u.t === "wend") {
+      // zero width: keeps neighbours adjacent
+    } else {
+      cur = "";
+    }
+  }
+  return best;
+}
+
+export class RuleIndex {
+  private root = newNode();
+  private generic: Array<{ id: number; lit: string }> = [];
+  private mark: Uint32Array;
+  private epoch = 0;
+  private cand: number[] = [];
+  private line = "";
+
+  constructor(readonly rules: CompiledRule[]) {
+    this.mark = new Uint32Array(rules.length + 1);
+    for (const r of rules) {
+      // a top-level `a|b` rule is a candidate when one of its branches is
+      const branches = r.ast.t === "alt" ? r.ast.alts : [r.ast];
+      for (const b of branches) {
+        const paths = toPaths(b);
+        if (paths === null) this.generic.push({ id: r.id, lit: requiredLiteral(b) });
+        else for (const p of paths) this.insert(p, r.id);
+      }
+    }
+  }
+
+  private insert(elems: Elem[], id: number): void {
+    let node = this.root;
+    for (const e of elems) {
+      const c = e.k === "set" ? singleChar(e.set) : -1;
+      if (c >= 0) {
+        if (!node.lit) node.lit = new Map();
+        let nx = node.lit.get(c);
+        if (!nx) { nx = newNode(); node.lit.set(c, nx); }
+        node = nx;
+        continue;
+      }
+      let found = node.other.find((o) => o.elem.key === e.key);
+      if (!found) { found = { elem: e, node: newNode() }; node.other.push(found); }
+      node = found.node;
+    }
+    node.rules.push(id);
+  }
+
+  /** Candidate rule ids for a line (unsorted, deduplicated). */
+  candidates(line: string): number[] {
+    this.epoch++;
+    if (this.epoch === 0xffffffff) { this.mark.fill(0); this.epoch = 1; }
+    this.cand = [];
+    this.line = line;
+    this.walk(this.root, 0);
+    for (const g of this.generic) {
+      if (this.mark[g.id] === this.epoch) continue;
+      if (g.lit.length === 0 || line.indexOf(g.lit) >= 0) { this.mark[g.id] = this.epoch; this.cand.push(g.id); }
+    }
+    return this.cand;
+  }
+
+  private walk(node: TNode, pos: number): void {
+    const ep = this.epoch;
+    for (const id of node.rules) {
+      if (this.mark[id] !== ep) { this.mark[id] = ep; this.cand.push(id); }
+    }
+    const line = this.line;
+    if (node.lit !== null && pos < line.length) {
+      const nx = node.lit.get(line.charCodeAt(pos));
+      if (nx) this.walk(nx, pos + 1);
+    }
+    for (const o of node.other) {
+      const e = o.elem;
+      if (e.k === "set") {
+        if (pos < line.length && e.set[line.charCodeAt(pos)]) this.walk(o.node, pos + 1);
+      } else if (e.k === "run") {
+        let j = pos;
+        const s = e.set;
+        while (j < line.length && s[line.charCodeAt(j)]) j++;
+        if (j - pos >= e.min) this.walk(o.node, j);
+      }
+    }
+  }
+
+  /** Ids of all rules matching the line, ascending. */
+  matchAll(line: string): number[] {
+    const c = this.candidates(line);
+    const out: number[] = [];
+    for (const id of c) if (this.rules[id].test(line)) out.push(id);
+    if (out.length > 1) out.sort((a, b) => a - b);
+    return out;
+  }
+
+  stats(): { indexed: number; generic: number } {
+    return { indexed: this.rules.length - this.generic.length, generic: this.generic.length };
+  }
+}
+
