@@ -52,6 +52,8 @@ export interface PolicyInput {
   /** consecutive failed deliveries since the last success, and the time of the last one */
   failures: { count: number; last?: number };
   config: PolicyConfig;
+  /** first retry delay (ms), default RETRY_FIRST; tests shorten it */
+  retryFirst?: number;
 }
 
 export type Decision =
@@ -64,10 +66,10 @@ export const RETRY_FIRST = 30_000;
 export const RETRY_MAX = 30 * 60_000;
 
 /** Delay before the next attempt after `failures` consecutive failed deliveries. */
-export function retryDelay(failures: number): number {
+export function retryDelay(failures: number, first = RETRY_FIRST): number {
   if (failures <= 0) return 0;
   const exp = Math.min(failures - 1, 30);
-  return Math.min(RETRY_FIRST * 2 ** exp, RETRY_MAX);
+  return Math.min(first * 2 ** exp, RETRY_MAX);
 }
 
 const GROUPS: Group[] = ["urgent", "file", "log"];
@@ -101,7 +103,7 @@ export function decide(input: PolicyInput): Decision {
     }
   }
   const earliest = Math.min(...Object.values(due));
-  const retryAt = failures.count > 0 && failures.last !== undefined ? clamp(failures.last) + retryDelay(failures.count) : -Infinity;
+  const retryAt = failures.count > 0 && failures.last !== undefined ? clamp(failures.last) + retryDelay(failures.count, input.retryFirst) : -Infinity;
 
   if (retryAt > now) {
     return { action: "wait", at: Math.max(retryAt, earliest), reason: `retry backoff after ${failures.count} failed deliveries` };

@@ -1,0 +1,318 @@
+// The report task: turns the durable event queue into mails and sink lines.
+//
+// One pump, never re-entered, runs on onQueued(), on its own timer (the time
+// the policy asked for, a retry time, at most WAKE_MAX later) and on reload:
+//   1. sinks (jsonlog, syslog): write every event after their cursor; on
+//      failure log it and retry with backoff (policy.retryDelay);
+//   2. mail: summarise the pending rows, ask the policy (policy.ts), and when it
+//      says send: select the events (urgent first, at most MAX_EVENTS), format,
+//      deliver, and only after the server accepted the message mark the rows
+//      (events.mailed) in ONE transaction with the `mails` row and the per-group
+//      last-mail times (meta mail.last.file|log|urgent, read by the policy's
+//      hold-off and urgent cap). A failed attempt is logged on stderr and as a
+//      `mails` row (ok = 0) and retried after 30 s, doubling to 30 min.
+//
+// Delivery guarantee: at-least-once. An event is never marked before the
+// server accepted the mail holding it, so nothing is lost by a crash, an SMTP
+// outage or a restart. The one window for a duplicate: the process dies (or the
+// database refuses the write) after the server accepted the mail and before the
+// marking transaction committed; the next run sends those events again (once;
+// the same holds for sink lines written before their cursor was saved).
+//
+// Retry state lives in memory: a restart or a SIGHUP that changes the mail
+// settings retries at once (the admin just acted); the `mails` table keeps
+// every attempt for --status.
+//
+// Mail off (email = none): rows stay unmarked (mailed NULL) and are counted
+// as "not mailed" by --status; enabling mail later sends them.
+import type { Database } from "bun:sqlite";
+import type { Config } from "../config/config.ts";
+import type { Task, TaskContext } from "../daemon/daemon.ts";
+import { getMeta, setMeta } from "../db/db.ts";
+import { type EventRow, onQueued } from "../db/events.ts";
+import { log } from "../util/log.ts";
+import { VERSION } from "../version.ts";
+import { type Coverage, formatReport, LINE_LIMIT } from "./format.ts";
+import { createMailer, localHost, type Mailer, mailSettingsKey, oneLine } from "./mail.ts";
+import { type Decision, decide, type Group, type PolicyInput, retryDelay } from "./policy.ts";
+import { jsonlogSink, type Sink, syslogSink } from "./sinks.ts";
+import { scanCoverage } from "./status.ts";
+
+/** At most this many events go into one mail; the rest follow in the next one. */
+export const MAX_EVENTS = 5000;
+/** Longest sleep: the queue is looked at least this often (events queued by other processes). */
+export const WAKE_MAX = 60_000;
+
+export interface ReportOptions {
+  /** host name for subjects, the sender and the JSON log (default: os.hostname()) */
+  host?: string;
+  /** scan coverage for the mail footer (default: read from the database, see status.ts) */
+  coverage?: () => Coverage | undefined;
+  /** syslog socket (default /dev/log) and logger program, for tests */
+  syslogSocket?: string;
+  logger?: string;
+  lineLimit?: number;
+  maxEvents?: number;
+  /** first retry delay after a failed delivery (ms), default 30 s */
+  retryFirst?: number;
+}
+
+export interface ReportTask extends Task {
+  /** Run the pump now (also what onQueued does). Resolves when this run is over. */
+  kick(): Promise<void>;
+}
+
+export const LAST_MAIL_KEY: Record<Group, string> = { file: "mail.last.file", log: "mail.last.log", urgent: "mail.last.urgent" };
+
+function readLastMail(db: Database): PolicyInput["lastMail"] {
+  const out: PolicyInput["lastMail"] = {};
+  for (const g of Object.keys(LAST_MAIL_KEY) as Group[]) {
+    const v = Number(getMeta(db, LAST_MAIL_KEY[g]));
+    if (Number.isFinite(v) && v > 0) out[g] = v;
+  }
+  return out;
+}
+
+/** Pending rows per policy group: count and oldest time. */
+export function pendingSummary(db: Database): PolicyInput["pending"] {
+  const rows = db
+    .query(
+      `SELECT CASE WHEN urgent = 1 THEN 'urgent' WHEN channel = 'file' THEN 'file' ELSE 'log' END AS g,
+              count(*) AS n, min(time) AS first
+         FROM events WHERE mailed IS NULL GROUP BY g`,
+    )
+    .all() as { g: Group; n: number; first: number }[];
+  const out: PolicyInput["pending"] = {};
+  for (const r of rows) out[r.g] = { count: r.n, first: r.first };
+  return out;
+}
+
+function channelsOf(groups: Group[]): string[] {
+  const ch: string[] = [];
+  if (groups.includes("file")) ch.push("file");
+  if (groups.includes("log")) ch.push("log", "pid");
+  return ch;
+}
+
+/** The events of one mail: urgent ones first, then the other groups', in queue order. */
+export function selectEvents(db: Database, groups: Group[], max: number): { events: EventRow[]; remaining: number } {
+  const events = db.query("SELECT * FROM events WHERE mailed IS NULL AND urgent = 1 ORDER BY id LIMIT ?").all(max) as EventRow[];
+  const ch = channelsOf(groups);
+  let pendingTotal = (db.query("SELECT count(*) AS n FROM events WHERE mailed IS NULL AND urgent = 1").get() as { n: number }).n;
+  if (ch.length > 0) {
+    const marks = ch.map(() => "?").join(", ");
+    const left = max - events.length;
+    if (left > 0) {
+      events.push(...(db.query(`SELECT * FROM events WHERE mailed IS NULL AND urgent = 0 AND channel IN (${marks}) ORDER BY id LIMIT ?`).all(...ch, left) as EventRow[]));
+    }
+    pendingTotal += (db.query(`SELECT count(*) AS n FROM events WHERE mailed IS NULL AND urgent = 0 AND channel IN (${marks})`).get(...ch) as { n: number }).n;
+  }
+  return { events, remaining: Math.max(0, pendingTotal - events.length) };
+}
+
+export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): ReportTask {
+  const db = ctx.db;
+  let config: Config = ctx.config;
+  const host = opts.host ?? localHost();
+  const maxEvents = opts.maxEvents ?? MAX_EVENTS;
+  const coverage = opts.coverage ?? (() => scanCoverage(db, Date.now()));
+
+  let mailer: Mailer | null = null;
+  let mailKey = "";
+  const failures = { count: 0, last: undefined as number | undefined };
+
+  interface SinkState {
+    sink: Sink;
+    key: string;
+    fails: number;
+    retryAt: number;
+  }
+  const sinks = new Map<string, SinkState>();
+
+  const setupMail = () => {
+    const key = mailSettingsKey(config);
+    if (key === mailKey) return;
+    mailer?.close();
+    mailer = createMailer(config, { host });
+    mailKey = key;
+    failures.count = 0;
+    failures.last = undefined;
+  };
+
+  const setupSinks = () => {
+    const want = new Map<string, [string, () => Sink]>();
+    if (config.jsonlog !== "") want.set("jsonlog", [config.jsonlog, () => jsonlogSink(config.jsonlog, host)]);
+    if (config.syslog) {
+      want.set("syslog", [config.syslogfacility, () => syslogSink({ facility: config.syslogfacility, socket: opts.syslogSocket, logger: opts.logger })]);
+    }
+    for (const [name, st] of sinks) {
+      if (want.get(name)?.[0] !== st.key) {
+        st.sink.close();
+        sinks.delete(name);
+      }
+    }
+    for (const [name, [key, make]] of want) {
+      if (!sinks.has(name)) sinks.set(name, { sink: make(), key, fails: 0, retryAt: 0 });
+    }
+  };
+
+  setupMail();
+  setupSinks();
+
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let running: Promise<void> | null = null;
+  let again = false;
+  let nextMailAt = Infinity;
+
+  const runSinks = async () => {
+    for (const [name, st] of sinks) {
+      if (stopped) return;
+      if (Date.now() < st.retryAt) continue;
+      try {
+        await st.sink.drain(db);
+        if (st.fails > 0) log.notice(`${name}: writing again`);
+        st.fails = 0;
+        st.retryAt = 0;
+      } catch (e) {
+        st.fails++;
+        const delay = retryDelay(st.fails, opts.retryFirst);
+        st.retryAt = Date.now() + delay;
+        log.error(`${name}: ${oneLine((e as Error).message)}; retrying in ${Math.round(delay / 1000)} s`);
+      }
+    }
+  };
+
+  const recordFailure = (error: string, n: number) => {
+    failures.count++;
+    failures.last = Date.now();
+    const delay = retryDelay(failures.count, opts.retryFirst);
+    log.error(`mail: delivery of ${n} event${n === 1 ? "" : "s"} failed (attempt ${failures.count}): ${error}; retrying in ${Math.round(delay / 1000)} s`);
+    try {
+      db.query("INSERT INTO mails (time, events, ok, error) VALUES (?, ?, 0, ?)").run(failures.last, n, error);
+    } catch (e) {
+      log.error(`mail: cannot record the failed attempt: ${oneLine((e as Error).message)}`);
+    }
+  };
+
+  const deliver = async (m: Mailer, d: Extract<Decision, { action: "send" }>) => {
+    const { events, remaining } = selectEvents(db, d.groups, maxEvents);
+    if (events.length === 0) return;
+    let cov: Coverage | undefined;
+    try {
+      cov = coverage();
+    } catch {
+      cov = undefined;
+    }
+    const report = formatReport({ host, version: VERSION, now: Date.now(), events, remaining, coverage: cov, lineLimit: opts.lineLimit ?? LINE_LIMIT });
+    const res = await m.send({ subject: report.subject, text: report.text });
+    if (!res.ok) {
+      recordFailure(res.error, events.length);
+      return;
+    }
+    const at = Date.now();
+    const groups = new Set<Group>();
+    for (const e of events) groups.add(e.urgent === 1 ? "urgent" : e.channel === "file" ? "file" : "log");
+    const note = res.rejected.length > 0 ? `accepted; refused recipients: ${oneLine(res.rejected.join(", "))}` : "";
+    try {
+      db.transaction(() => {
+        db.query("UPDATE events SET mailed = ? WHERE mailed IS NULL AND id IN (SELECT value FROM json_each(?))").run(at, JSON.stringify(events.map((e) => e.id)));
+        db.query("INSERT INTO mails (time, events, ok, error) VALUES (?, ?, 1, ?)").run(at, events.length, note);
+        for (const g of groups) setMeta(db, LAST_MAIL_KEY[g], at);
+      })();
+    } catch (e) {
+      // accepted but not recorded: these events will be sent again (at-least-once)
+      recordFailure(`the server accepted the mail but the database refused to record it (${oneLine((e as Error).message)}); it will be sent again`, events.length);
+      return;
+    }
+    failures.count = 0;
+    failures.last = undefined;
+    if (note) log.warn(`mail: ${note}`);
+    log.info(`mail: sent ${events.length} event${events.length === 1 ? "" : "s"} via ${m.describe}`);
+  };
+
+  const runMail = async () => {
+    nextMailAt = Infinity;
+    // a few rounds: a send can make another group due (e.g. urgent cap passed meanwhile)
+    for (let round = 0; round < 4 && !stopped; round++) {
+      const m = mailer;
+      if (!m) return;
+      const d = decide({ now: Date.now(), pending: pendingSummary(db), lastMail: readLastMail(db), failures: { ...failures }, config, retryFirst: opts.retryFirst });
+      if (d.action === "idle") return;
+      if (d.action === "wait") {
+        nextMailAt = d.at;
+        return;
+      }
+      await deliver(m, d);
+    }
+    nextMailAt = Date.now(); // more to do: come back soon (after the timer below)
+  };
+
+  const schedule = () => {
+    if (stopped) return;
+    if (timer) clearTimeout(timer);
+    const now = Date.now();
+    let next = Math.min(nextMailAt, now + WAKE_MAX);
+    for (const st of sinks.values()) if (st.fails > 0) next = Math.min(next, st.retryAt);
+    timer = setTimeout(() => void kick(), Math.max(10, Math.min(next - now, 2 ** 31 - 1)));
+  };
+
+  const pump = async () => {
+    do {
+      again = false;
+      try {
+        await runSinks();
+        if (!stopped) await runMail();
+      } catch (e) {
+        // database trouble: keep the daemon running, try again later
+        log.error(`report: ${oneLine((e as Error).message)}`);
+        nextMailAt = Date.now() + 30_000;
+      }
+    } while (again && !stopped);
+  };
+
+  const kick = (): Promise<void> => {
+    if (stopped) return Promise.resolve();
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = pump().finally(() => {
+      running = null;
+      schedule();
+    });
+    return running;
+  };
+
+  const unsubscribe = onQueued(() => void kick());
+  void kick();
+
+  return {
+    name: "report",
+    kick,
+    reload(c: Config) {
+      config = c;
+      setupMail();
+      setupSinks();
+      for (const st of sinks.values()) {
+        st.fails = 0;
+        st.retryAt = 0;
+      }
+      void kick();
+    },
+    async stop() {
+      stopped = true;
+      unsubscribe();
+      if (timer) clearTimeout(timer);
+      timer = null;
+      if (running) {
+        // let an accepted mail be recorded; do not hold the daemon's 5 s limit
+        let t: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([running, new Promise<void>((r) => (t = setTimeout(r, 4000)))]);
+        if (t) clearTimeout(t);
+      }
+      mailer?.close();
+      for (const st of sinks.values()) st.sink.close();
+    },
+  };
+}

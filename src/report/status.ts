@@ -1,0 +1,185 @@
+// `integrityd --status`: a read-only summary from the database alone, safe
+// while the daemon runs (open the database with {readonly: true}). Every
+// section tolerates missing tables, empty tables and missing meta keys: what
+// cannot be read shows as "unknown". Every text from the database is made
+// printable before it reaches the terminal (file names may hold anything).
+//
+// Scanner figures: the share checked in the current cycle and the oldest check
+// come from the entries table (current cycle = meta scan.cycle when present,
+// else the highest cycle in entries); the speed factor and the last cycle
+// duration come from meta keys (see SCAN_META below; every other scan.* key is
+// listed as it is).
+import type { Database } from "bun:sqlite";
+import type { Config } from "../config/config.ts";
+import { escapeBytes } from "../util/escape.ts";
+import { type Coverage, formatDuration, localTime, safeLines } from "./format.ts";
+import { getCursor } from "./sinks.ts";
+
+/** Candidate meta keys, first present wins (values: number, or JSON with the field). */
+export const SCAN_META = {
+  cycle: ["scan.cycle"],
+  speed: ["scan.speed", "scan.speedstate", "scan.state"],
+  lastCycleMs: ["scan.lastcycle.duration", "scan.last_cycle_ms", "scan.cycle.duration", "scan.lastcycleduration"],
+};
+
+const clean = (s: unknown) => safeLines(String(s ?? "")).join(" | ");
+
+function get<T>(db: Database, sql: string, ...args: (string | number)[]): T | undefined {
+  try {
+    return (db.query(sql).get(...args) as T | null) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function all<T>(db: Database, sql: string, ...args: (string | number)[]): T[] | undefined {
+  try {
+    return db.query(sql).all(...args) as T[];
+  } catch {
+    return undefined;
+  }
+}
+
+function meta(db: Database, key: string): string | undefined {
+  return get<{ value: string }>(db, "SELECT value FROM meta WHERE key = ?", key)?.value;
+}
+
+/** A number from a meta value: plain number, or a JSON object's `field`. */
+function metaNumber(db: Database, keys: string[], field: string): number | undefined {
+  for (const k of keys) {
+    const v = meta(db, k);
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (v.trim() !== "" && Number.isFinite(n)) return n;
+    try {
+      const o = JSON.parse(v);
+      const f = Number(o?.[field]);
+      if (o && typeof o === "object" && o[field] !== undefined && Number.isFinite(f)) return f;
+    } catch {
+      // not JSON
+    }
+  }
+  return undefined;
+}
+
+interface ScanFacts extends Coverage {
+  entries?: number;
+  cycle?: number;
+  lastCycleMs?: number;
+}
+
+function scanFacts(db: Database, now: number): ScanFacts {
+  const out: ScanFacts = {};
+  const agg = get<{ n: number; oldest: number | null; maxcycle: number | null }>(db, "SELECT count(*) AS n, min(checked) AS oldest, max(cycle) AS maxcycle FROM entries");
+  if (agg) {
+    out.entries = agg.n;
+    if (agg.oldest !== null && agg.n > 0) out.oldestCheckAgeSec = Math.max(0, (now - Number(agg.oldest)) / 1000);
+    const cycle = metaNumber(db, SCAN_META.cycle, "cycle") ?? (agg.maxcycle === null ? undefined : Number(agg.maxcycle));
+    out.cycle = cycle;
+    if (cycle !== undefined && agg.n > 0) {
+      const done = get<{ n: number }>(db, "SELECT count(*) AS n FROM entries WHERE cycle >= ?", cycle);
+      if (done) out.coverage = done.n / agg.n;
+    }
+  }
+  out.speed = metaNumber(db, SCAN_META.speed, "speed");
+  out.lastCycleMs = metaNumber(db, SCAN_META.lastCycleMs, "duration");
+  return out;
+}
+
+/** The footer figures of a report mail (the reporter's default coverage source). */
+export function scanCoverage(db: Database, now: number): Coverage {
+  const f = scanFacts(db, now);
+  return { coverage: f.coverage, oldestCheckAgeSec: f.oldestCheckAgeSec, speed: f.speed };
+}
+
+function when(ms: unknown, now: number): string {
+  const t = Number(ms);
+  if (ms === null || ms === undefined || !Number.isFinite(t) || t <= 0) return "unknown";
+  return `${localTime(t)} (${now >= t ? `${formatDuration((now - t) / 1000)} ago` : "in the future"})`;
+}
+
+function pathText(p: unknown): string {
+  if (p instanceof Uint8Array) return escapeBytes(p);
+  return clean(p);
+}
+
+export function statusReport(db: Database, config: Config, now = Date.now()): string {
+  const out: string[] = [];
+  const unknown = "unknown";
+  out.push(`integrityd status: database ${clean(config.database)}, ${localTime(now)}`);
+
+  // ---- scan
+  const f = scanFacts(db, now);
+  out.push("", "Files");
+  out.push(`  entries tracked:          ${f.entries ?? unknown}`);
+  out.push(`  checked in this cycle:    ${f.coverage !== undefined ? `${(f.coverage * 100).toFixed(1)}%` : unknown}${f.cycle !== undefined ? ` (cycle ${f.cycle})` : ""}`);
+  out.push(`  oldest check:             ${f.oldestCheckAgeSec !== undefined ? `${formatDuration(f.oldestCheckAgeSec)} ago` : unknown}`);
+  out.push(`  speed factor:             ${f.speed ?? unknown}`);
+  out.push(`  last cycle duration:      ${f.lastCycleMs !== undefined ? formatDuration(f.lastCycleMs / 1000) : unknown}`);
+  const known = new Set(Object.values(SCAN_META).flat());
+  const extra = all<{ key: string; value: string }>(db, "SELECT key, value FROM meta WHERE key LIKE 'scan.%' ORDER BY key") ?? [];
+  for (const r of extra) if (!known.has(r.key)) out.push(`  ${clean(r.key)}: ${clean(r.value).slice(0, 200)}`);
+  const changes = all<{ time: number; path: unknown; kind: string }>(db, "SELECT time, path, kind FROM history ORDER BY id DESC LIMIT 10");
+  if (changes === undefined) out.push("  recent changes:           unknown");
+  else if (changes.length === 0) out.push("  recent changes:           none");
+  else {
+    out.push("  recent changes:");
+    for (const c of changes) out.push(`    ${localTime(Number(c.time))}  ${clean(c.kind).padEnd(8)} ${pathText(c.path)}`);
+  }
+
+  // ---- logs
+  const logs = all<{ path: string; offset: number; missing: number; updated: number }>(db, "SELECT path, offset, missing, updated FROM logs ORDER BY path");
+  out.push("", `Logs${logs ? ` (${logs.length})` : ""}`);
+  if (logs === undefined) out.push("  unknown");
+  else if (logs.length === 0) out.push("  none");
+  for (const l of logs ?? []) {
+    out.push(`  ${pathText(l.path)}  offset ${Number(l.offset)}${l.missing ? "  MISSING" : ""}  updated ${when(l.updated, now)}`);
+  }
+
+  // ---- pids
+  const pids = all<{ pidfile: string; pid: number | null; name: string | null; state: string; since: number; detail: string }>(
+    db,
+    "SELECT pidfile, pid, name, state, since, detail FROM pids ORDER BY pidfile",
+  );
+  out.push("", `Processes${pids ? ` (${pids.length})` : ""}`);
+  if (pids === undefined) out.push("  unknown");
+  else if (pids.length === 0) out.push("  none");
+  for (const p of pids ?? []) {
+    const who = p.pid !== null && p.pid !== undefined ? `PID ${Number(p.pid)}${p.name ? ` (${clean(p.name)})` : ""}` : "no PID";
+    out.push(`  ${pathText(p.pidfile)}  ${who}  ${clean(p.state)} since ${when(p.since, now)}${p.detail ? `  ${clean(p.detail).slice(0, 200)}` : ""}`);
+  }
+
+  // ---- reports
+  out.push("", "Reports");
+  const pend = all<{ channel: string; n: number; oldest: number }>(db, "SELECT channel, count(*) AS n, min(time) AS oldest FROM events WHERE mailed IS NULL GROUP BY channel");
+  const mailOn = config.email.length > 0;
+  if (pend === undefined) out.push("  undelivered events:       unknown");
+  else {
+    const by = new Map(pend.map((r) => [r.channel, r.n]));
+    const total = pend.reduce((s, r) => s + r.n, 0);
+    const oldest = pend.length ? Math.min(...pend.map((r) => Number(r.oldest))) : undefined;
+    const label = mailOn ? "undelivered events:      " : "not mailed (mail is off):";
+    out.push(`  ${label} ${total} (file ${by.get("file") ?? 0}, log ${by.get("log") ?? 0}, process ${by.get("pid") ?? 0})${oldest !== undefined ? `; oldest queued ${when(oldest, now)}` : ""}`);
+  }
+  out.push(`  mail:                     ${mailOn ? `to ${config.email.map(clean).join(", ")} via ${config.sendmail ? `sendmail ${clean(config.sendmail)}` : `smtp ${clean(config.smtp.host)}:${config.smtp.port}`}` : "off"}`);
+  const lastOk = get<{ time: number; events: number; error: string }>(db, "SELECT time, events, error FROM mails WHERE ok = 1 ORDER BY id DESC LIMIT 1");
+  out.push(`  last mail sent:           ${lastOk ? `${when(lastOk.time, now)}, ${lastOk.events} events${lastOk.error ? ` (${clean(lastOk.error).slice(0, 200)})` : ""}` : "never"}`);
+  const lastErr = get<{ id: number; time: number; error: string }>(db, "SELECT id, time, error FROM mails WHERE ok = 0 ORDER BY id DESC LIMIT 1");
+  if (lastErr) {
+    const streak = get<{ n: number }>(db, "SELECT count(*) AS n FROM mails WHERE ok = 0 AND id > coalesce((SELECT max(id) FROM mails WHERE ok = 1), 0)")?.n ?? 0;
+    out.push(`  last delivery error:      ${when(lastErr.time, now)}: ${clean(lastErr.error).slice(0, 300)}${streak > 0 ? ` (${streak} failed attempt${streak === 1 ? "" : "s"} since the last success)` : " (delivered since)"}`);
+  } else out.push("  last delivery error:      none");
+  const maxId = get<{ m: number }>(db, "SELECT coalesce(max(id), 0) AS m FROM events")?.m;
+  for (const [name, on] of [["jsonlog", config.jsonlog !== ""], ["syslog", config.syslog]] as const) {
+    if (!on) continue;
+    let cursor = 0;
+    try {
+      cursor = getCursor(db, name);
+    } catch {
+      cursor = 0;
+    }
+    const behind = maxId === undefined ? unknown : String(get<{ n: number }>(db, "SELECT count(*) AS n FROM events WHERE id > ?", cursor)?.n ?? unknown);
+    out.push(`  ${name}:${" ".repeat(Math.max(1, 25 - name.length))} ${name === "jsonlog" ? clean(config.jsonlog) : `facility ${clean(config.syslogfacility)}`}; ${behind} events not yet written`);
+  }
+  return `${out.join("\n")}\n`;
+}

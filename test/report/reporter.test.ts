@@ -1,0 +1,222 @@
+// The real reporter against a real temp database and a real SMTP server on 127.0.0.1.
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import type { Database } from "bun:sqlite";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Config } from "../../src/config/config.ts";
+import { getMeta } from "../../src/db/db.ts";
+import { enqueue, type NewEvent } from "../../src/db/events.ts";
+import { createReportTask, type ReportOptions, type ReportTask } from "../../src/report/reporter.ts";
+import { freePort, Smtp, tempDb, tempDir, testConfig, until } from "./helpers.ts";
+
+const tmp = tempDir();
+let n = 0;
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(() => tmp.cleanup());
+
+async function setup(over: Partial<Config>, opts: ReportOptions = {}, server?: Smtp) {
+  const dir = join(tmp.dir, `r${++n}`);
+  mkdirSync(dir);
+  const smtp = server ?? new Smtp();
+  if (!server) {
+    await smtp.start();
+    cleanups.push(() => smtp.stop());
+  }
+  const db = tempDb(dir);
+  cleanups.push(() => db.close());
+  const config = testConfig(dir, { smtp: { host: "127.0.0.1", port: smtp.port }, ...over });
+  const ctx = { db, config, stdout: false };
+  const start = (o: ReportOptions = opts) => {
+    const task = createReportTask(ctx, { host: "testhost", retryFirst: 100, ...o });
+    cleanups.push(() => task.stop());
+    return task;
+  };
+  return { dir, db, smtp, config, ctx, start };
+}
+
+const fileEv = (subject: string, extra: Partial<NewEvent> = {}): NewEvent => ({ channel: "file", kind: "changed", subject, text: `changed: ${subject}`, ...extra });
+
+function mailedIds(db: Database): number[] {
+  return (db.query("SELECT id FROM events WHERE mailed IS NOT NULL ORDER BY id").all() as { id: number }[]).map((r) => r.id);
+}
+
+/** Every event id that appears in the mails' bodies (texts carry "#ID"). */
+function idsInMails(smtp: Smtp): number[] {
+  return smtp.mails.flatMap((m) => [...m.body.matchAll(/#(\d+)\b/g)].map((x) => Number(x[1]))).sort((a, b) => a - b);
+}
+
+/** Capture stderr diagnostics while fn runs. */
+async function captureStderr<T>(fn: () => Promise<T>): Promise<{ value: T; err: string }> {
+  const orig = process.stderr.write.bind(process.stderr);
+  let err = "";
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    err += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return { value: await fn(), err };
+  } finally {
+    process.stderr.write = orig;
+  }
+}
+
+describe("reporter with a real SMTP server", () => {
+  test("a burst is pooled into one mail with the right content; the next one is held off", async () => {
+    const { db, smtp, start } = await setup({ reporttime: 0.4, reportholdoff: 1.2 });
+    const task = start();
+    const t0 = Date.now();
+    enqueue(db, fileEv("/etc/passwd", { text: "changed: /etc/passwd #1" }));
+    enqueue(db, fileEv("/etc/shadow", { text: "changed: /etc/shadow #2" }));
+    enqueue(db, { channel: "file", kind: "new", subject: "/etc/evil", text: "new: /etc/evil\r\nBcc: x@example.org #3" });
+    await until(() => smtp.mails.length >= 1, 5000, "first mail");
+    const first = smtp.mails[0];
+    const firstAt = Date.now();
+    expect(firstAt - t0).toBeGreaterThanOrEqual(400); // pooled, not sent at once
+    expect(first.subject).toBe("integrityd testhost: 3 file, 0 log, 0 process events");
+    expect(first.to).toEqual(["admin@example.org"]);
+    expect(first.body).toContain("Changed Files (2)");
+    expect(first.body).toContain("New Files (1)");
+    expect(first.body).toContain("changed: /etc/passwd #1");
+    expect(first.body).toContain("new: /etc/evil\\x0d");
+    expect(first.headers).not.toMatch(/^Bcc:/m);
+    expect(first.body).toMatch(/\n-- \nintegrityd \S+ on testhost\nscan coverage: /);
+    await until(() => mailedIds(db).length === 3, 5000, "marked");
+    expect(mailedIds(db)).toEqual([1, 2, 3]);
+    const row = db.query("SELECT events, ok FROM mails").all();
+    expect(row).toEqual([{ events: 3, ok: 1 }]);
+
+    enqueue(db, fileEv("/etc/hosts", { text: "changed: /etc/hosts #4" }));
+    await until(() => smtp.mails.length >= 2, 5000, "second mail");
+    expect(Date.now() - firstAt).toBeGreaterThanOrEqual(1100); // held off (1.2 s after the first, minus timer slack)
+    expect(Number(getMeta(db, "mail.last.file")) - Number(db.query("SELECT min(time) AS t FROM mails").get()!.t)).toBeGreaterThanOrEqual(1200);
+    expect(smtp.mails[1].subject).toBe("integrityd testhost: 1 file, 0 log, 0 process events");
+    expect(idsInMails(smtp)).toEqual([1, 2, 3, 4]);
+    await task.stop();
+  });
+
+  test("urgent events skip pooling and hold-off; a cracking alert gets the SECURITY ALERT subject; the next urgent waits", async () => {
+    const { db, smtp, start } = await setup({ reporttime: 300, reportholdoff: 900, logreporttime: 300, logreportholdoff: 900 });
+    start();
+    enqueue(db, { channel: "log", kind: "alert", urgent: true, subject: "/var/log/auth.log", section: "Security Alerts", text: "sshd[1]: cracking attempt #1" });
+    enqueue(db, fileEv("/etc/x", { text: "changed: /etc/x #2" })); // pooled for 300 s: not in this mail
+    await until(() => smtp.mails.length >= 1, 5000, "urgent mail");
+    const m = smtp.mails[0];
+    expect(m.subject).toBe("SECURITY ALERT: integrityd testhost: 0 file, 1 log, 0 process events");
+    expect(m.body).toContain("Security Alerts (1)\n=-=-=-=-=-=-=-=-=-=\n\n/var/log/auth.log:\nsshd[1]: cracking attempt #1\n");
+    await until(() => mailedIds(db).length === 1, 5000, "marked");
+    expect(mailedIds(db)).toEqual([1]);
+    // a second urgent event within the minute is capped: it stays queued
+    enqueue(db, { channel: "pid", kind: "died", urgent: true, subject: "/run/sshd.pid", text: "sshd died #3" });
+    await Bun.sleep(400);
+    expect(smtp.mails.length).toBe(1);
+    expect(mailedIds(db)).toEqual([1]);
+    expect((db.query("SELECT count(*) AS n FROM events WHERE mailed IS NULL").get() as { n: number }).n).toBe(2);
+  });
+
+  test("SMTP server down, then up: every event arrives, none twice; a restarted reporter sends nothing again", async () => {
+    const port = await freePort();
+    const smtp = new Smtp();
+    const { db, start } = await setup({ smtp: { host: "127.0.0.1", port } }, {}, Object.assign(smtp, { port }));
+    let task!: ReportTask;
+    const { err } = await captureStderr(async () => {
+      task = start();
+      for (let i = 1; i <= 4; i++) enqueue(db, fileEv(`/f${i}`, { text: `changed: /f${i} #${i}` }));
+      await until(() => (db.query("SELECT count(*) AS n FROM mails WHERE ok = 0").get() as { n: number }).n >= 2, 5000, "two failed attempts");
+    });
+    expect(err).toMatch(/^error: mail: delivery of 4 events failed \(attempt 1\): smtp 127\.0\.0\.1:\d+: .*retrying in/m);
+    expect(mailedIds(db)).toEqual([]);
+    const fail = db.query("SELECT events, ok, error FROM mails WHERE ok = 0 LIMIT 1").get() as { events: number; ok: number; error: string };
+    expect(fail.events).toBe(4);
+    expect(fail.error).toContain(`127.0.0.1:${port}`);
+    // more events while down, then the server comes up on that port
+    enqueue(db, fileEv("/f5", { text: "changed: /f5 #5" }));
+    await smtp.start(port);
+    cleanups.push(() => smtp.stop());
+    await until(() => mailedIds(db).length === 5, 10_000, "all events mailed");
+    expect(idsInMails(smtp)).toEqual([1, 2, 3, 4, 5]);
+    await task.stop();
+    // restart: a new reporter on the same database has nothing to send
+    const again = start();
+    await again.kick();
+    await Bun.sleep(100);
+    await again.kick();
+    expect(idsInMails(smtp)).toEqual([1, 2, 3, 4, 5]);
+    // and it does send what comes next
+    enqueue(db, fileEv("/f6", { text: "changed: /f6 #6" }));
+    await until(() => mailedIds(db).length === 6, 5000, "event 6");
+    expect(idsInMails(smtp)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  test("refused auth: retried, reported on stderr and in the mails table; fixed by a reload", async () => {
+    const smtp = new Smtp({ user: "alice", pass: "right" });
+    await smtp.start();
+    cleanups.push(() => smtp.stop());
+    const { db, config, start } = await setup({ smtpuser: "alice", smtppass: "wrong" }, {}, smtp);
+    let task!: ReportTask;
+    const { err } = await captureStderr(async () => {
+      task = start();
+      enqueue(db, fileEv("/a", { text: "changed: /a #1" }));
+      await until(() => smtp.authFailures >= 2, 5000, "two refused attempts");
+    });
+    expect(err).toMatch(/error: mail: delivery of 1 event failed \(attempt 1\): .*(auth|Invalid)/i);
+    expect(err).toMatch(/attempt 2/);
+    const fails = db.query("SELECT error FROM mails WHERE ok = 0").all() as { error: string }[];
+    expect(fails.length).toBeGreaterThanOrEqual(2);
+    expect(fails[0].error).toMatch(/auth|Invalid/i);
+    expect(smtp.mails.length).toBe(0);
+    await task.reload!({ ...config, smtppass: "right" });
+    await until(() => smtp.mails.length === 1, 5000, "mail after the fix");
+    expect(smtp.mails[0].user).toBe("alice");
+    await until(() => mailedIds(db).length === 1, 5000, "marked");
+  });
+
+  test("a report over the event limit: the rest follows in the next mail, nothing twice", async () => {
+    const { db, smtp, start } = await setup({});
+    for (let i = 1; i <= 7; i++) enqueue(db, { channel: "log", kind: "system", section: "System Events", subject: "/var/log/syslog", text: `line #${i}` });
+    start({ maxEvents: 3 });
+    await until(() => mailedIds(db).length === 7, 5000, "all mailed");
+    expect(smtp.mails.length).toBe(3);
+    expect(smtp.mails[0].body).toContain("4 more events are waiting and will follow in the next report.");
+    expect(smtp.mails[0].subject).toBe("integrityd testhost: 0 file, 3 log, 0 process events");
+    expect(idsInMails(smtp)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  test("mail off: events stay queued, sinks still run", async () => {
+    const { db, dir, smtp, start } = await setup({ email: [], jsonlog: "" });
+    const path = join(dir, "events.jsonl");
+    const task = start();
+    enqueue(db, fileEv("/a"));
+    await task.kick();
+    await task.reload!({ ...testConfig(dir), email: [], jsonlog: path });
+    await until(() => existsSync(path) && readFileSync(path, "utf8").length > 0, 5000, "jsonlog line");
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(path, "utf8")).subject).toBe("/a");
+    expect(smtp.mails.length).toBe(0);
+    expect(mailedIds(db)).toEqual([]);
+  });
+});
+
+describe("reporter with sendmail", () => {
+  test("a stand-in sendmail gets the report", async () => {
+    const dir = join(tmp.dir, "sendmail");
+    mkdirSync(dir);
+    const out = join(dir, "out");
+    const script = join(dir, "sendmail");
+    writeFileSync(script, `#!/bin/sh\nprintf '%s\\n' "$@" > '${out}.argv'\ncat >> '${out}'\n`);
+    chmodSync(script, 0o755);
+    const { db, start } = await setup({ sendmail: script, jsonlog: join(dir, "j.jsonl") });
+    start();
+    enqueue(db, { channel: "pid", kind: "died", urgent: true, subject: "/run/cron.pid", text: "cron (PID 77) died #1" });
+    await until(() => mailedIds(db).length === 1, 5000, "mailed");
+    const msg = readFileSync(out, "utf8");
+    expect(msg).toContain("Subject: integrityd testhost: 0 file, 0 log, 1 process events\n");
+    expect(msg).toContain("Process Events (1)");
+    expect(msg).toContain("cron (PID 77) died #1");
+    expect(readFileSync(`${out}.argv`, "utf8")).toBe("-i\n-f\nintegrityd@test.example\nadmin@example.org\n");
+    await until(() => existsSync(join(dir, "j.jsonl")), 5000, "jsonlog");
+    expect(JSON.parse(readFileSync(join(dir, "j.jsonl"), "utf8")).kind).toBe("died");
+  });
+});
