@@ -11,16 +11,23 @@
 // listed as it is).
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config/config.ts";
-import { escapeBytes } from "../util/escape.ts";
+import { escapeBytes, escapeLatin1 } from "../util/escape.ts";
 import { type Coverage, formatDuration, localTime, safeLines } from "./format.ts";
 import { getCursor } from "./sinks.ts";
 
-/** Candidate meta keys, first present wins (values: number, or JSON with the field). */
+/**
+ * Meta keys of the scanner (documented in src/scan/scanner.ts); first present
+ * wins, values are numbers (or JSON objects holding the field).
+ */
 export const SCAN_META = {
   cycle: ["scan.cycle"],
-  speed: ["scan.speed", "scan.speedstate", "scan.state"],
-  lastCycleMs: ["scan.lastcycle.duration", "scan.last_cycle_ms", "scan.cycle.duration", "scan.lastcycleduration"],
+  checked: ["scan.checked"],
+  speed: ["scan.speed"],
+  lastCycleMs: ["scan.last_cycle_duration"],
+  lastCycleEntries: ["scan.last_cycle_entries"],
 };
+/** scan.* keys shown as times in --status. */
+const SCAN_TIME_KEYS = ["scan.cycle_start", "scan.first_pass_start", "scan.last_cycle_end", "scan.last_change"];
 
 const clean = (s: unknown) => safeLines(String(s ?? "")).join(" | ");
 
@@ -86,10 +93,20 @@ function scanFacts(db: Database, now: number): ScanFacts {
   return out;
 }
 
-/** The footer figures of a report mail (the reporter's default coverage source). */
+/**
+ * The footer figures of a report mail (the reporter's default coverage source).
+ * Cheap on big databases: meta keys and the entries_checked index, no full
+ * scan (the share is scan.checked over the entries of the last cycle).
+ */
 export function scanCoverage(db: Database, now: number): Coverage {
-  const f = scanFacts(db, now);
-  return { coverage: f.coverage, oldestCheckAgeSec: f.oldestCheckAgeSec, speed: f.speed };
+  const out: Coverage = { speed: metaNumber(db, SCAN_META.speed, "speed") };
+  const oldest = get<{ t: number | null }>(db, "SELECT min(checked) AS t FROM entries")?.t;
+  if (oldest !== null && oldest !== undefined) out.oldestCheckAgeSec = Math.max(0, (now - Number(oldest)) / 1000);
+  const checked = metaNumber(db, SCAN_META.checked, "checked");
+  let total = metaNumber(db, SCAN_META.lastCycleEntries, "entries");
+  if (total === undefined && checked !== undefined) total = get<{ n: number }>(db, "SELECT count(*) AS n FROM entries")?.n;
+  if (checked !== undefined && total !== undefined && total > 0) out.coverage = Math.min(1, checked / total);
+  return out;
 }
 
 function when(ms: unknown, now: number): string {
@@ -101,6 +118,12 @@ function when(ms: unknown, now: number): string {
 function pathText(p: unknown): string {
   if (p instanceof Uint8Array) return escapeBytes(p);
   return clean(p);
+}
+
+/** pids paths are raw bytes held one char per byte (latin1). */
+function latin1Text(p: unknown): string {
+  if (typeof p === "string") return escapeLatin1(p);
+  return pathText(p);
 }
 
 export function statusReport(db: Database, config: Config, now = Date.now()): string {
@@ -118,7 +141,11 @@ export function statusReport(db: Database, config: Config, now = Date.now()): st
   out.push(`  last cycle duration:      ${f.lastCycleMs !== undefined ? formatDuration(f.lastCycleMs / 1000) : unknown}`);
   const known = new Set(Object.values(SCAN_META).flat());
   const extra = all<{ key: string; value: string }>(db, "SELECT key, value FROM meta WHERE key LIKE 'scan.%' ORDER BY key") ?? [];
-  for (const r of extra) if (!known.has(r.key)) out.push(`  ${clean(r.key)}: ${clean(r.value).slice(0, 200)}`);
+  for (const r of extra) {
+    if (known.has(r.key)) continue;
+    const v = SCAN_TIME_KEYS.includes(r.key) ? when(r.value, now) : clean(r.value).slice(0, 200);
+    out.push(`  ${`${clean(r.key)}:`.padEnd(26)}${v}`);
+  }
   const changes = all<{ time: number; path: unknown; kind: string }>(db, "SELECT time, path, kind FROM history ORDER BY id DESC LIMIT 10");
   if (changes === undefined) out.push("  recent changes:           unknown");
   else if (changes.length === 0) out.push("  recent changes:           none");
@@ -128,12 +155,14 @@ export function statusReport(db: Database, config: Config, now = Date.now()): st
   }
 
   // ---- logs
-  const logs = all<{ path: string; offset: number; missing: number; updated: number }>(db, "SELECT path, offset, missing, updated FROM logs ORDER BY path");
+  const logs =
+    all<{ path: string; offset: number; size?: number; missing: number; updated: number }>(db, "SELECT path, offset, size, missing, updated FROM logs ORDER BY path") ??
+    all<{ path: string; offset: number; size?: number; missing: number; updated: number }>(db, "SELECT path, offset, missing, updated FROM logs ORDER BY path");
   out.push("", `Logs${logs ? ` (${logs.length})` : ""}`);
   if (logs === undefined) out.push("  unknown");
   else if (logs.length === 0) out.push("  none");
   for (const l of logs ?? []) {
-    out.push(`  ${pathText(l.path)}  offset ${Number(l.offset)}${l.missing ? "  MISSING" : ""}  updated ${when(l.updated, now)}`);
+    out.push(`  ${pathText(l.path)}  offset ${Number(l.offset)}${l.size !== undefined && l.size !== null ? ` of ${Number(l.size)}` : ""}${l.missing ? "  MISSING" : ""}  updated ${when(l.updated, now)}`);
   }
 
   // ---- pids
@@ -146,7 +175,7 @@ export function statusReport(db: Database, config: Config, now = Date.now()): st
   else if (pids.length === 0) out.push("  none");
   for (const p of pids ?? []) {
     const who = p.pid !== null && p.pid !== undefined ? `PID ${Number(p.pid)}${p.name ? ` (${clean(p.name)})` : ""}` : "no PID";
-    out.push(`  ${pathText(p.pidfile)}  ${who}  ${clean(p.state)} since ${when(p.since, now)}${p.detail ? `  ${clean(p.detail).slice(0, 200)}` : ""}`);
+    out.push(`  ${latin1Text(p.pidfile)}  ${who}  ${clean(p.state)} since ${when(p.since, now)}${p.detail ? `  ${clean(p.detail).slice(0, 200)}` : ""}`);
   }
 
   // ---- reports
@@ -179,7 +208,7 @@ export function statusReport(db: Database, config: Config, now = Date.now()): st
       cursor = 0;
     }
     const behind = maxId === undefined ? unknown : String(get<{ n: number }>(db, "SELECT count(*) AS n FROM events WHERE id > ?", cursor)?.n ?? unknown);
-    out.push(`  ${name}:${" ".repeat(Math.max(1, 25 - name.length))} ${name === "jsonlog" ? clean(config.jsonlog) : `facility ${clean(config.syslogfacility)}`}; ${behind} events not yet written`);
+    out.push(`  ${`${name}:`.padEnd(26)}${name === "jsonlog" ? clean(config.jsonlog) : `facility ${clean(config.syslogfacility)}`}; ${behind} events not yet written`);
   }
   return `${out.join("\n")}\n`;
 }

@@ -91,7 +91,7 @@ describe("reporter with a real SMTP server", () => {
     enqueue(db, fileEv("/etc/hosts", { text: "changed: /etc/hosts #4" }));
     await until(() => smtp.mails.length >= 2, 5000, "second mail");
     expect(Date.now() - firstAt).toBeGreaterThanOrEqual(1100); // held off (1.2 s after the first, minus timer slack)
-    expect(Number(getMeta(db, "mail.last.file")) - Number(db.query("SELECT min(time) AS t FROM mails").get()!.t)).toBeGreaterThanOrEqual(1200);
+    expect(Number(getMeta(db, "mail.last.file")) - Number((db.query("SELECT min(time) AS t FROM mails").get() as { t: number }).t)).toBeGreaterThanOrEqual(1200);
     expect(smtp.mails[1].subject).toBe("integrityd testhost: 1 file, 0 log, 0 process events");
     expect(idsInMails(smtp)).toEqual([1, 2, 3, 4]);
     await task.stop();
