@@ -8,13 +8,14 @@
 // Body, in a stable order:
 //   header line (host, date, counts), notes (events waiting for the next mail)
 //   1. Log events (channel log): logcheck-style sections in the order
-//      Security Alerts, Security Events, System Events, then any other section
-//      title in order of first appearance; each title with its count and an
-//      `=-=-` underline; inside a section, grouped by log file (files in order
+//      Security Alerts (and "Security Alerts for X"), Security Events (and
+//      "... for X"), System Events, then any other section title (e.g. Log
+//      Monitoring Notices); ties in order of first appearance; each title with
+//      its count and an `=-=-` underline; inside a section, grouped by log file (files in order
 //      of first appearance), lines in log order (queue order).
 //   2. Process events (channel pid): one section, chronological.
 //   3. File events (channel file): sections by kind (changed, new, deleted,
-//      error, then other kinds in order of appearance), chronological.
+//      error, baseline, then other kinds in order of appearance), chronological.
 //   footer: host, version, scan coverage.
 // Event texts are already escaped by the producers; every body line is
 // defended again here: CR and other control characters (but TAB) become \xNN,
@@ -64,10 +65,11 @@ export const LINE_LIMIT = 5000;
 
 const LOG_SECTIONS = ["Security Alerts", "Security Events", "System Events"];
 const FILE_KINDS: [string, string][] = [
-  ["changed", "Changed"],
-  ["new", "New"],
-  ["deleted", "Deleted"],
-  ["error", "Errors"],
+  ["changed", "Changed Files"],
+  ["new", "New Files"],
+  ["deleted", "Deleted Files"],
+  ["error", "File Errors"],
+  ["baseline", "Baseline"],
 ];
 
 /** A host name safe for a header and an address: [A-Za-z0-9.-_], at most 64 chars. */
@@ -156,7 +158,12 @@ interface Section {
 
 function logSections(events: ReportEvent[]): Section[] {
   const bySection = groupBy([...events].sort(byId), (e) => e.section || "Log Events");
-  const titles = [...LOG_SECTIONS.filter((t) => bySection.has(t)), ...[...bySection.keys()].filter((t) => !LOG_SECTIONS.includes(t))];
+  // rank by logcheck prefix ("Security Alerts for sshd" ranks with "Security Alerts"), then first appearance
+  const rank = (t: string) => {
+    const i = LOG_SECTIONS.findIndex((p) => t === p || t.startsWith(`${p} `));
+    return i < 0 ? LOG_SECTIONS.length : i;
+  };
+  const titles = [...bySection.keys()].map((t, i) => ({ t, i })).sort((a, b) => rank(a.t) - rank(b.t) || a.i - b.i).map((x) => x.t);
   return titles.map((title) => {
     const evs = bySection.get(title)!;
     const files = groupBy(evs, (e) => e.subject);
@@ -171,7 +178,7 @@ function pidSections(events: ReportEvent[]): Section[] {
 
 function fileSections(events: ReportEvent[]): Section[] {
   const byKind = groupBy([...events].sort(byTime), (e) => e.kind);
-  const known = FILE_KINDS.filter(([k]) => byKind.has(k)).map(([k, t]) => [k, `${t} Files`] as [string, string]);
+  const known = FILE_KINDS.filter(([k]) => byKind.has(k));
   const other = [...byKind.keys()].filter((k) => !FILE_KINDS.some(([kk]) => kk === k)).map((k) => [k, `File Events: ${safeLines(k)[0]}`] as [string, string]);
   return [...known, ...other].map(([k, title]) => {
     const evs = byKind.get(k)!;

@@ -195,9 +195,10 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
     }
   };
 
-  const deliver = async (m: Mailer, d: Extract<Decision, { action: "send" }>) => {
+  /** false: nothing was selected (should not happen; the caller backs off instead of spinning) */
+  const deliver = async (m: Mailer, d: Extract<Decision, { action: "send" }>): Promise<boolean> => {
     const { events, remaining } = selectEvents(db, d.groups, maxEvents);
-    if (events.length === 0) return;
+    if (events.length === 0) return false;
     let cov: Coverage | undefined;
     try {
       cov = coverage();
@@ -208,7 +209,7 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
     const res = await m.send({ subject: report.subject, text: report.text });
     if (!res.ok) {
       recordFailure(res.error, events.length);
-      return;
+      return true;
     }
     const at = Date.now();
     const groups = new Set<Group>();
@@ -223,12 +224,13 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
     } catch (e) {
       // accepted but not recorded: these events will be sent again (at-least-once)
       recordFailure(`the server accepted the mail but the database refused to record it (${oneLine((e as Error).message)}); it will be sent again`, events.length);
-      return;
+      return true;
     }
     failures.count = 0;
     failures.last = undefined;
     if (note) log.warn(`mail: ${note}`);
     log.info(`mail: sent ${events.length} event${events.length === 1 ? "" : "s"} via ${m.describe}`);
+    return true;
   };
 
   const runMail = async () => {
@@ -243,7 +245,10 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
         nextMailAt = d.at;
         return;
       }
-      await deliver(m, d);
+      if (!(await deliver(m, d))) {
+        nextMailAt = Date.now() + 1000;
+        return;
+      }
     }
     nextMailAt = Date.now(); // more to do: come back soon (after the timer below)
   };

@@ -50,6 +50,7 @@ describe("body", () => {
       ev({ channel: "log", kind: "violation", section: "Security Events", subject: "/var/log/auth.log", text: "viol 1" }),
       ev({ channel: "file", kind: "changed", subject: "/etc/group", text: "changed: /etc/group", time: T0 + 1 }),
       ev({ channel: "log", kind: "notice", section: "Odd Section", subject: "/var/log/x", text: "odd" }),
+      ev({ channel: "log", kind: "alert", section: "Security Alerts for sshd", subject: "/var/log/auth.log", text: "alert sshd" }),
     ];
     const { text } = formatReport({ ...base, events });
     const lines = text.split("\n");
@@ -60,6 +61,7 @@ describe("body", () => {
     };
     const order = [
       "Security Alerts (1)", "/var/log/auth.log:", "alert 1",
+      "Security Alerts for sshd (1)", "alert sshd",
       "Security Events (1)", "viol 1",
       "System Events (3)", "sys 1", "sys 3", "sys 2",
       "Odd Section (1)", "odd",

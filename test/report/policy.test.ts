@@ -94,6 +94,9 @@ describe("policy", () => {
     expect(retryDelay(3)).toBe(120 * S);
     expect(retryDelay(7)).toBe(RETRY_MAX);
     expect(retryDelay(1000)).toBe(RETRY_MAX);
+    expect(retryDelay(3, 100)).toBe(400);
+    const pending = { file: { count: 1, first: T0 - 100 * S } };
+    expect(decide(input({ pending, failures: { count: 2, last: T0 }, retryFirst: 100 }))).toMatchObject(wait(T0 + 200));
   });
 
   test("after a failure nothing is sent before the backoff, urgent included", () => {
