@@ -54,8 +54,14 @@ export const MAX_LINE = 65536;
 export const CUT_MARKER = ` [integrityd: line cut, longer than ${MAX_LINE} bytes]`;
 /** Bytes read per positional read (must exceed MAX_LINE). */
 const CHUNK = 256 * 1024;
+/** Bytes one log may read per pass before the other logs get their turn. */
+const PASS_BYTES = 8 * 1024 * 1024;
 /** Bytes of the file start kept as its fingerprint. */
 const FP_LEN = 256;
+/** Most events queued in one transaction (bounds the time a commit takes). */
+const MAX_EVENTS = 500;
+/** Printable ASCII without backslash: escaping would not change it. */
+const PLAIN = /^[\x20-\x5b\x5d-\x7e]*$/;
 /** Longest stretch of work before yielding to the event loop. */
 const SLICE_MS = 20;
 /** Section title of the tailer's own notices (missing log, truncation, rule problems). */
@@ -94,6 +100,8 @@ interface Tracked {
   rotationSeen: number;
   /** problems already reported for this log (e.g. not a regular file) */
   complaint: string;
+  /** bytes this pass may still read (fairness between logs) */
+  budget: number;
 }
 
 interface Pending {
@@ -246,6 +254,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
   const rules = new RuleSets();
   const tracked = new Map<string, Tracked>();
   const watchers = new Map<string, FSWatcher | null>();
+  const watchedIds = new Map<string, string>(); // dir -> "dev:ino" it had when the watch was set
   const reportedProblems = new Set<string>();
   let stopped = false;
   let pollTimer: ReturnType<typeof setTimeout> | null = null;
@@ -341,7 +350,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
       const line = rstrip(buf.toString("latin1", start, end));
       const places = classifier.classify(line);
       if (places.length === 0) return; // ignored
-      const text = escapeLatin1(line) + (cut ? CUT_MARKER : "");
+      const text = (PLAIN.test(line) ? line : escapeLatin1(line)) + (cut ? CUT_MARKER : "");
       for (const v of places) {
         // as in logcheck, a line matched by several cracking.d/violations.d files is listed under each
         events.push({
@@ -365,7 +374,10 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
       else emit(pos, nl, false);
       pos = nl + 1;
       // bounded work: stop early (the rest is read again next time) when classification is slow
-      if ((++n & 63) === 0 && performance.now() - t0 > SLICE_MS) return { events, consumed: pos, skipping: false };
+      // or the transaction is getting big
+      if (events.length >= MAX_EVENTS || ((++n & 63) === 0 && performance.now() - t0 > SLICE_MS)) {
+        return { events, consumed: pos, skipping: false };
+      }
     }
     const rest = buf.length - pos;
     if (rest > MAX_LINE) {
@@ -396,21 +408,24 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
   /**
    * Read the file behind fd from row.offset to its end, a chunk per transaction.
    * With `final` (the file is finished: rotated away or deleted) a partial last
-   * line is reported too. `offsetOf` lets the copytruncate recovery read a copy
-   * while the offsets stay those of the followed file.
+   * line is reported too. The copytruncate recovery passes the copy's fd: the
+   * offsets are the same as the followed file's. Returns false when it stopped
+   * early (per-pass byte budget used up, or stopping): the log is queued again
+   * and the next pass takes up where this one left off.
    */
-  const drain = async (t: Tracked, fd: number, row: LogRow, final: boolean): Promise<void> => {
+  const drain = async (t: Tracked, fd: number, row: LogRow, final: boolean): Promise<boolean> => {
     const classifier = classifierFor(t);
     for (;;) {
-      if (stopped) return;
+      if (stopped || t.budget <= 0) return false;
       const size = fstatSync(fd).size;
-      if (size <= row.offset) return;
+      if (size <= row.offset) return true;
       const len = Math.min(CHUNK, size - row.offset);
       const buf = pread(fd, len, row.offset);
-      if (buf.length === 0) return;
+      if (buf.length === 0) return true;
+      t.budget -= buf.length;
       const atEnd = row.offset + buf.length >= size;
       const r = parse(buf, row.offset, row, classifier, final && atEnd);
-      if (r.consumed === 0 && r.events.length === 0) return; // a partial line waits
+      if (r.consumed === 0 && r.events.length === 0) return true; // a partial line waits
       row.offset += r.consumed;
       row.skipping = r.skipping ? 1 : 0;
       row.size = Math.max(size, row.offset);
@@ -538,13 +553,13 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
   };
 
   /** Same inode, but truncated (size below offset) or rewritten (first bytes changed). */
-  const checkTruncation = async (t: Tracked, fd: number, row: LogRow): Promise<void> => {
+  const checkTruncation = async (t: Tracked, fd: number, row: LogRow): Promise<boolean> => {
     const st = fstatSync(fd);
     const head = pread(fd, FP_LEN, 0);
     const agrees = fpAgrees(row.fingerprint, head);
     if (st.size >= row.offset && agrees) {
       if (head.length > (row.fingerprint?.length ?? 0)) row.fingerprint = head; // stored with the next commit
-      return;
+      return true;
     }
     // the bytes from row.offset to the old end may still be in the copy (copytruncate)
     let recovered = "";
@@ -552,8 +567,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
     if (copy !== null) {
       try {
         const before = row.offset;
-        await drain(t, copy, row, true);
-        if (stopped) return;
+        if (!(await drain(t, copy, row, true))) return false; // not finished: the next pass finds the copy again
         recovered = ` (${row.offset - before} unread bytes taken from the rotated copy)`;
       } finally {
         safeClose(copy);
@@ -566,14 +580,17 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
     row.fingerprint = head;
     commit(row, [], () =>
       notice(row.path, `${row.path} was truncated or rewritten (size ${st.size}, had read ${old} bytes); reading it again from the start${recovered}`, { offset: old }));
+    return true;
   };
 
-  const processLog = async (t: Tracked): Promise<void> => {
+  /** One pass over one log. Returns false when it stopped early and should run again soon. */
+  const processLog = async (t: Tracked): Promise<boolean> => {
     const path = t.spec.path;
-    let row = getRow(db, path);
+    t.budget = PASS_BYTES;
+    const row = getRow(db, path);
     if (!row) {
       firstSight(t); // nothing to read yet: it starts at the end, or the log is missing
-      return;
+      return true;
     }
     for (let step = 0; step < 8 && !stopped; step++) {
       const cur = statOrNull(path);
@@ -583,15 +600,15 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
           t.complaint = c;
           log.warn(`logs: ${path} is not a regular file; not read`);
         }
-        return;
+        return true;
       }
       t.complaint = "";
       if (row.ino === 0) {
         if (!cur) {
           if (!row.missing) markMissing(t, row, `${path} does not exist; it will be followed from its start when it appears`);
-          return;
+          return true;
         }
-        if (!followNew(t, row)) return;
+        if (!followNew(t, row)) return true;
         log.info(`logs: ${path} appeared; following it from its start`);
         continue;
       }
@@ -600,38 +617,35 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
         // the file we followed is gone (deleted, or rotated and compressed while we were not running)
         const lost = `the file ${path} was (dev ${row.dev}, inode ${row.ino}, ${row.offset} bytes read) is gone; lines written to it after that offset could not be read`;
         if (cur) {
-          if (!followNew(t, row, () => notice(path, lost))) return;
+          if (!followNew(t, row, () => notice(path, lost))) return true;
           continue;
         }
         markMissing(t, row, `${lost}; ${path} does not exist now and will be followed when it appears`);
-        return;
+        return true;
       }
       const isCurrent = !!cur && cur.dev === row.dev && cur.ino === row.ino;
-      if (isCurrent) {
-        await checkTruncation(t, fd, row);
-        if (stopped) return;
-      }
-      await drain(t, fd, row, false);
-      if (stopped || isCurrent) return;
+      if (isCurrent && !(await checkTruncation(t, fd, row))) return false;
+      if (!(await drain(t, fd, row, false))) return false;
+      if (isCurrent) return true;
       // the followed file is no longer at the path
       const fst = fstatSync(fd);
-      if (!cur && fst.nlink > 0) return; // renamed and not yet re-created: keep following the old file
+      if (!cur && fst.nlink > 0) return true; // renamed and not yet re-created: keep following the old file
       if (cur && fst.nlink > 0) {
         const now = Date.now();
         if (!t.rotationSeen) t.rotationSeen = now;
         if (rotateGrace > 0 && now - fst.mtimeMs < rotateGrace && now - t.rotationSeen < ROTATE_MAX_WAIT) {
           wakeLater(path, rotateGrace);
-          return; // the writer may not have reopened yet: keep reading the old file a little longer
+          return true; // the writer may not have reopened yet: keep reading the old file a little longer
         }
       }
-      await drain(t, fd, row, true); // finish it, partial last line included
-      if (stopped) return;
+      if (!(await drain(t, fd, row, true))) return false; // finish it, partial last line included
       if (!cur) {
         markMissing(t, row, `${path} was deleted; it will be followed from its start when it is re-created`);
-        return;
+        return true;
       }
-      if (!followNew(t, row)) return;
+      if (!followNew(t, row)) return true;
     }
+    return true;
   };
 
   // ---- scheduling
@@ -645,7 +659,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
         const t = tracked.get(p);
         if (!t || stopped) continue;
         try {
-          await processLog(t);
+          if (!(await processLog(t)) && !stopped) pending.add(p); // more to read: after the other logs
         } catch (e) {
           log.error(`logs: ${p}: ${(e as Error).message}`);
           safeClose(t.fd);
@@ -670,11 +684,16 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
     setTimeout(() => wake([path]), ms);
   };
 
+  const dirsWoken = new Set<string>();
   const wakeDir = (dir: string) => {
-    if (debounce || stopped) return;
+    if (stopped) return;
+    dirsWoken.add(dir);
+    if (debounce) return;
     debounce = setTimeout(() => {
       debounce = null;
-      wake([...tracked.values()].filter((t) => dirname(t.spec.path) === dir).map((t) => t.spec.path));
+      const dirs = new Set(dirsWoken);
+      dirsWoken.clear();
+      wake([...tracked.values()].filter((t) => dirs.has(dirname(t.spec.path))).map((t) => t.spec.path));
     }, WATCH_DEBOUNCE);
   };
 
@@ -687,16 +706,24 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
       }
     }
     for (const d of dirs) {
-      if (watchers.get(d)) continue;
+      // a directory removed and created again needs a new watch: compare its inode
+      const st = statOrNull(d);
+      const key = st ? `${st.dev}:${st.ino}` : "";
+      const w = watchers.get(d);
+      if (w && watchedIds.get(d) === key) continue;
+      w?.close();
+      watchers.set(d, null);
+      if (!st) continue; // directory missing: polling only, retried at the next poll
       try {
-        const w = watch(d, { persistent: false }, () => wakeDir(d));
-        w.on("error", () => {
-          w.close();
-          watchers.set(d, null); // retried at the next poll
+        const nw = watch(d, { persistent: false }, () => wakeDir(d));
+        nw.on("error", () => {
+          nw.close();
+          if (watchers.get(d) === nw) watchers.set(d, null); // retried at the next poll
         });
-        watchers.set(d, w);
+        watchers.set(d, nw);
+        watchedIds.set(d, key);
       } catch {
-        watchers.set(d, null); // directory missing: polling only, retried at the next poll
+        /* not watchable: polling only, retried at the next poll */
       }
     }
   };
@@ -731,7 +758,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
         t.spec = s;
         t.ruleKey = ruleKey;
       } else {
-        tracked.set(p, { spec: s, ruleKey, fd: null, fdDev: 0, fdIno: 0, rotationSeen: 0, complaint: "" });
+        tracked.set(p, { spec: s, ruleKey, fd: null, fdDev: 0, fdIno: 0, rotationSeen: 0, complaint: "", budget: 0 });
       }
     }
     rules.retain(keys);

@@ -184,4 +184,24 @@ describe("tailer", () => {
     expect(logStatus(env.db).map((r) => [r.path, r.offset])).toEqual([[a, 7], [b, 7]]);
     await task.stop();
   });
+
+  test("a big backlog in one log does not hold back another log (bounded work per pass)", async () => {
+    env = makeEnv(["big.log", "small.log"]);
+    writeRules(env.rules, RULES);
+    const [big, small] = env.config.logs.map((l) => l.path);
+    writeFileSync(big, "");
+    writeFileSync(small, "");
+    const task = start(env);
+    await task.settle();
+    const line = "b".repeat(999) + "\n";
+    appendFileSync(big, line.repeat(20_000)); // 20 MB
+    appendFileSync(small, "small news\n");
+    await task.settle();
+    const ev = events(env.db);
+    expect(ev.length).toBe(20_001);
+    const smallAt = ev.findIndex((e) => e.subject === small);
+    expect(smallAt).toBeGreaterThan(0);
+    expect(smallAt).toBeLessThan(ev.length - 1); // queued before the big log was finished
+    await task.stop();
+  });
 });
