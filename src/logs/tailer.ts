@@ -102,6 +102,8 @@ interface Tracked {
   complaint: string;
   /** bytes this pass may still read (fairness between logs) */
   budget: number;
+  /** the followed file was found next to the log by inode (we were not running when it was rotated) */
+  viaSibling: boolean;
 }
 
 interface Pending {
@@ -222,6 +224,22 @@ function siblings(path: string): string[] {
   // plain numbered and dated names first (the usual places), then the rest
   const rank = (p: string) => (/\.(0|1)$/.test(p) ? 0 : /[-.]\d{8}$/.test(p) ? 1 : 2);
   return out.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * Rotated files next to the log written after the one we just finished (old)
+ * and not the current log: after several rotations while we were not running,
+ * these hold lines we could not read. Compressed ones are included.
+ */
+function newerRotated(path: string, old: Stats, cur: Stats | null): string[] {
+  const out: string[] = [];
+  for (const p of siblings(path)) {
+    const st = statOrNull(p);
+    if (!st || !st.isFile() || (st.dev === old.dev && st.ino === old.ino)) continue;
+    if (cur && st.dev === cur.dev && st.ino === cur.ino) continue;
+    if (st.mtimeMs > old.mtimeMs) out.push(basename(p));
+  }
+  return out.sort();
 }
 
 /** Strip trailing POSIX [[:space:]] (C locale) without a backtracking regex. */
@@ -543,7 +561,11 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
         }
       }
     }
-    if (fd === null) fd = findByInode(row);
+    t.viaSibling = false;
+    if (fd === null) {
+      fd = findByInode(row);
+      t.viaSibling = fd !== null;
+    }
     if (fd !== null) {
       t.fd = fd;
       t.fdDev = row.dev;
@@ -639,11 +661,19 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
         }
       }
       if (!(await drain(t, fd, row, true))) return false; // finish it, partial last line included
+      // rotated more than once while we were not running: the files in between are not read
+      const skipped = t.viaSibling ? newerRotated(row.path, fst, cur) : [];
+      const skipNotice = () => {
+        if (skipped.length > 0) notice(path, `${path} was rotated more than once while integrityd was not running; not read: ${skipped.join(", ")}`, { files: skipped });
+      };
       if (!cur) {
-        markMissing(t, row, `${path} was deleted; it will be followed from its start when it is re-created`);
+        switchTo(t, row, null, null, () => {
+          skipNotice();
+          notice(path, `${path} was deleted; it will be followed from its start when it is re-created`);
+        });
         return true;
       }
-      if (!followNew(t, row)) return true;
+      if (!followNew(t, row, skipNotice)) return true;
     }
     return true;
   };
@@ -758,7 +788,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
         t.spec = s;
         t.ruleKey = ruleKey;
       } else {
-        tracked.set(p, { spec: s, ruleKey, fd: null, fdDev: 0, fdIno: 0, rotationSeen: 0, complaint: "", budget: 0 });
+        tracked.set(p, { spec: s, ruleKey, fd: null, fdDev: 0, fdIno: 0, rotationSeen: 0, complaint: "", budget: 0, viaSibling: false });
       }
     }
     rules.retain(keys);

@@ -43,6 +43,7 @@ export function makeEnv(logs: string[] = ["app.log"], opts: { level?: Level; rul
 
 /** Write rule files: { "ignore.d.server/test": "^noise\n" }. */
 export function writeRules(home: string, files: Record<string, string>): void {
+  mkdirSync(home, { recursive: true });
   for (const [rel, text] of Object.entries(files)) {
     const p = join(home, rel);
     mkdirSync(dirname(p), { recursive: true });

@@ -188,3 +188,31 @@ describe("rotation", () => {
     await task.stop();
   });
 });
+
+test("rotated twice while the daemon was down: the oldest is finished, the skipped file is named in a notice", async () => {
+  env = makeEnv();
+  writeRules(env.rules, {});
+  const log = env.config.logs[0].path;
+  writeFileSync(log, "");
+  let task = start(env);
+  await task.settle();
+  appendFileSync(log, "g1\n");
+  await task.settle();
+  await task.stop();
+  appendFileSync(log, "g2\n");
+  renameSync(log, `${log}.1`);
+  writeFileSync(log, "h1 in the middle file\n");
+  await sleep(20); // distinct mtimes
+  renameSync(`${log}.1`, `${log}.2`);
+  renameSync(log, `${log}.1`);
+  appendFileSync(`${log}.1`, "h2\n");
+  writeFileSync(log, "i1\n");
+  task = start(env);
+  await task.settle();
+  expect(texts(env.db)).toEqual(["g1", "g2", "i1"]);
+  const n = events(env.db, "notice");
+  expect(n.length).toBe(1);
+  expect(n[0].text).toContain("rotated more than once");
+  expect(n[0].text).toContain("app.log.1");
+  await task.stop();
+});
