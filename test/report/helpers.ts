@@ -16,6 +16,7 @@ export interface Got {
   body: string; // decoded, LF line ends
   secure: boolean; // the session ran over TLS (STARTTLS)
   user: string;
+  at: number; // Date.now() when the message was accepted
 }
 
 /** Decode a single-part text body: quoted-printable, base64 or 7bit/8bit. */
@@ -79,6 +80,7 @@ export class Smtp {
             body: decodeBody(headers, raw.slice(split + 4)),
             secure: session.secure,
             user: String(session.user ?? ""),
+            at: Date.now(),
           });
           cb();
         });

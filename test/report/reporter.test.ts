@@ -73,8 +73,7 @@ describe("reporter with a real SMTP server", () => {
     enqueue(db, { channel: "file", kind: "new", subject: "/etc/evil", text: "new: /etc/evil\r\nBcc: x@example.org #3" });
     await until(() => smtp.mails.length >= 1, 5000, "first mail");
     const first = smtp.mails[0];
-    const firstAt = Date.now();
-    expect(firstAt - t0).toBeGreaterThanOrEqual(400); // pooled, not sent at once
+    expect(first.at - t0).toBeGreaterThanOrEqual(400); // pooled, not sent at once
     expect(first.subject).toBe("integrityd testhost: 3 file, 0 log, 0 process events");
     expect(first.to).toEqual(["admin@example.org"]);
     expect(first.body).toContain("Changed Files (2)");
@@ -90,8 +89,8 @@ describe("reporter with a real SMTP server", () => {
 
     enqueue(db, fileEv("/etc/hosts", { text: "changed: /etc/hosts #4" }));
     await until(() => smtp.mails.length >= 2, 5000, "second mail");
-    expect(Date.now() - firstAt).toBeGreaterThanOrEqual(1100); // held off (1.2 s after the first, minus timer slack)
-    expect(Number(getMeta(db, "mail.last.file")) - Number((db.query("SELECT min(time) AS t FROM mails").get() as { t: number }).t)).toBeGreaterThanOrEqual(1200);
+    // held off: the second mail left at least 1.2 s after the first was accepted and recorded
+    expect(smtp.mails[1].at - first.at).toBeGreaterThanOrEqual(1200);
     expect(smtp.mails[1].subject).toBe("integrityd testhost: 1 file, 0 log, 0 process events");
     expect(idsInMails(smtp)).toEqual([1, 2, 3, 4]);
     await task.stop();
