@@ -63,7 +63,7 @@ const MAX_EVENTS = 500;
 /** Printable ASCII without backslash: escaping would not change it. */
 const PLAIN = /^[\x20-\x5b\x5d-\x7e]*$/;
 /** Longest stretch of work before yielding to the event loop. */
-const SLICE_MS = 20;
+const SLICE_MS = 10;
 /** Section title of the tailer's own notices (missing log, truncation, rule problems). */
 export const NOTICE_SECTION = "Log Monitoring Notices";
 /** After a rename rotation, keep reading the old file while it was written this recently. */
@@ -383,7 +383,6 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
       pos = nl + 1;
       skipping = false;
     }
-    const t0 = performance.now();
     let n = 0;
     for (;;) {
       const nl = buf.indexOf(10, pos);
@@ -393,7 +392,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
       pos = nl + 1;
       // bounded work: stop early (the rest is read again next time) when classification is slow
       // or the transaction is getting big
-      if (events.length >= MAX_EVENTS || ((++n & 63) === 0 && performance.now() - t0 > SLICE_MS)) {
+      if (events.length >= MAX_EVENTS || ((++n & 31) === 0 && performance.now() - sliceStart > SLICE_MS)) {
         return { events, consumed: pos, skipping: false };
       }
     }
