@@ -178,7 +178,7 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
         st.fails++;
         const delay = retryDelay(st.fails, opts.retryFirst);
         st.retryAt = Date.now() + delay;
-        log.error(`${name}: ${oneLine((e as Error).message)}; retrying in ${Math.round(delay / 1000)} s`);
+        log.error(`${oneLine((e as Error).message)}; retrying in ${Math.round(delay / 1000)} s`);
       }
     }
   };

@@ -219,3 +219,27 @@ describe("reporter with sendmail", () => {
     expect(JSON.parse(readFileSync(join(dir, "j.jsonl"), "utf8")).kind).toBe("died");
   });
 });
+
+describe("reporter with syslog", () => {
+  test("events reach a unix datagram socket through logger, after it appears", async () => {
+    const { db, dir, start } = await setup({ email: [], syslog: true, syslogfacility: "local3" });
+    const sock = join(dir, "log.sock");
+    const out = join(dir, "received");
+    writeFileSync(out, "");
+    const { err } = await captureStderr(async () => {
+      start({ syslogSocket: sock });
+      enqueue(db, { channel: "pid", kind: "died", urgent: true, subject: "/run/a.pid", text: "a died\r\nforged" });
+      await Bun.sleep(300); // a failed attempt (no socket yet)
+    });
+    expect(err).toMatch(/error: syslog .*log\.sock: logger exited with 1/);
+    const rx = Bun.spawn(["python3", "-c", "import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nf=open(sys.argv[2],'ab',buffering=0)\nwhile True: f.write(s.recv(65536)+b'\\n')", sock, out], { stdout: "ignore" });
+    cleanups.push(async () => {
+      rx.kill();
+      await rx.exited;
+    });
+    await until(() => readFileSync(out, "utf8").length > 0, 10_000, "syslog datagram");
+    // local3 (19) * 8 + alert (1) = 153
+    expect(readFileSync(out, "utf8")).toMatch(/^<153>.*integrityd\[\d+\]: \[pid\/died\] \/run\/a\.pid: a died\\x0d \| forged\n$/);
+    expect(getMeta(db, "cursor.syslog")).toBe("1");
+  });
+});
