@@ -193,6 +193,24 @@ function safeClose(fd: number | null): void {
   }
 }
 
+/** Why a log cannot be followed, for a notice: "does not exist (yet)", "is not a regular file", "cannot be read (EACCES)". */
+function whyNotReadable(p: string): string {
+  let st: Stats;
+  try {
+    st = statSync(p);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === "ENOENT" || code === "ENOTDIR" ? "does not exist (yet)" : `cannot be read (${code ?? "error"})`;
+  }
+  if (!st.isFile()) return "is not a regular file";
+  try {
+    closeSync(openSync(p, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY));
+    return "could not be opened";
+  } catch (e) {
+    return `cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"})`;
+  }
+}
+
 /** Does `head` (the file's first bytes now) agree with the stored fingerprint on their common length? */
 function fpAgrees(fp: Uint8Array | null, head: Uint8Array): boolean {
   if (!fp) return true;
@@ -320,7 +338,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
     for (const r of s.risky) {
       if (reportedProblems.has(r)) continue;
       reportedProblems.add(r);
-      log.notice(`rules: slower engine for ${r}`);
+      log.info(`rules: slower engine for ${r}`);
     }
     if (fresh.length === 0) return;
     for (const p of fresh) {
@@ -521,8 +539,9 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
     const st = fd !== null ? fstatSync(fd) : null;
     if (fd === null || !st || !st.isFile()) {
       safeClose(fd);
-      commit(row, [], () => notice(path, `${path} does not exist (yet)${st ? " as a regular file" : ""}; it will be followed from its start when it appears`));
-      log.notice(`logs: ${path} does not exist (yet); waiting for it`);
+      const why = whyNotReadable(path);
+      commit(row, [], () => notice(path, `${path} ${why}; it will be followed from its start when it can be read`));
+      log.notice(`logs: ${path} ${why}; waiting for it`);
       return;
     }
     // start after the last complete line; inside an over-long last line: skip its rest
@@ -623,17 +642,25 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
         }
         return true;
       }
-      t.complaint = "";
       if (row.ino === 0) {
         if (!cur) {
           if (!row.missing) markMissing(t, row, `${path} does not exist; it will be followed from its start when it appears`);
           return true;
         }
-        if (!followNew(t, row)) return true;
+        if (!followNew(t, row)) {
+          const c = whyNotReadable(path);
+          if (t.complaint !== c) {
+            t.complaint = c;
+            log.warn(`logs: ${path} ${c}; not read`);
+          }
+          return true;
+        }
+        t.complaint = "";
         log.info(`logs: ${path} appeared; following it from its start`);
         continue;
       }
       const fd = acquire(t, row, cur);
+      if (fd !== null) t.complaint = "";
       if (fd === null) {
         // the file we followed is gone (deleted, or rotated and compressed while we were not running)
         const lost = `the file ${path} was (dev ${row.dev}, inode ${row.ino}, ${row.offset} bytes read) is gone; lines written to it after that offset could not be read`;

@@ -2,7 +2,7 @@
 // names), copytruncate (with and without a copy to recover from), deletion and
 // re-creation, a log that does not exist yet, a file replaced under the same inode.
 import { afterEach, describe, expect, test } from "bun:test";
-import { appendFileSync, copyFileSync, renameSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdirSync, renameSync, rmdirSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { logStatus } from "../../src/logs/tailer.ts";
 import { type Env, events, makeEnv, sleep, start, texts, until, writeRules } from "./helpers.ts";
 
@@ -214,5 +214,23 @@ test("rotated twice while the daemon was down: the oldest is finished, the skipp
   expect(n.length).toBe(1);
   expect(n[0].text).toContain("rotated more than once");
   expect(n[0].text).toContain("app.log.1");
+  await task.stop();
+});
+
+test("a log path that is a directory: one notice, no crash; followed once a regular file takes its place", async () => {
+  env = makeEnv();
+  writeRules(env.rules, {});
+  const log = env.config.logs[0].path;
+  mkdirSync(log);
+  const task = start(env);
+  await task.settle();
+  await task.settle();
+  const n = events(env.db, "notice");
+  expect(n.length).toBe(1);
+  expect(n[0].text).toContain("is not a regular file");
+  rmdirSync(log);
+  writeFileSync(log, "now a file\n");
+  await task.settle();
+  expect(texts(env.db)).toEqual(["now a file"]);
   await task.stop();
 });
