@@ -49,7 +49,7 @@ export interface Verdict {
 
 export interface RiskyRule {
   where: string; // FILE:LINE
-  kind: "re2" | "backref";
+  kind: "linear" | "re2" | "backref";
   note: string;
 }
 

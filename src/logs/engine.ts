@@ -52,10 +52,20 @@ import {
   toRe2Source,
 } from "./ere.ts";
 import type { RuleLine, RuleProblem } from "./rules.ts";
+import { LazyDfa } from "./dfa.ts";
 
 export const BACKREF_MAX_LINE = 1024;
 
-export type EngineKind = "native" | "re2" | "backref";
+/** A linear-time matcher: our lazy DFA, or re2js when the NFA is too large. */
+function linearMatcher(ast: Node, re2src: string): { test(line: string): boolean } {
+  try {
+    return new LazyDfa(ast);
+  } catch {
+    return RE2JS.compile(re2src);
+  }
+}
+
+export type EngineKind = "native" | "linear" | "re2" | "backref";
 
 export interface CompiledRule {
   id: number;
@@ -83,7 +93,7 @@ export function compileRule(r: RuleLine, id: number, positive: boolean): { rule:
       const pre = toRe2Source(backrefSuperset(ast));
       if (!pre.ok) return prob("back-reference rule without a linear pre-check: " + pre.error);
       const native = new RegExp(js.value);
-      const linear = RE2JS.compile(pre.value);
+      const linear = linearMatcher(backrefSuperset(ast), pre.value);
       const test = (line: string): boolean => {
         if (!linear.test(line)) return false;
         if (line.length <= BACKREF_MAX_LINE) return native.test(line);
@@ -97,6 +107,12 @@ export function compileRule(r: RuleLine, id: number, positive: boolean): { rule:
       if (!js.ok) return prob(js.error);
       const re = new RegExp(js.value);
       return { rule: { ...base, kind: "native", note: "", test: (line) => re.test(line) } };
+    }
+    try {
+      const dfa = new LazyDfa(ast);
+      return { rule: { ...base, kind: "linear", note: `risky for backtracking (${safety.reason}): runs on the linear-time matcher`, test: (line) => dfa.test(line) } };
+    } catch {
+      // NFA too large for our matcher: RE2 has its own limits, try it
     }
     const r2 = toRe2Source(ast);
     if (!r2.ok) {
@@ -121,10 +137,11 @@ interface TNode {
   rules: number[];
   lit: Map<number, TNode> | null;
   other: Array<{ elem: Elem; node: TNode }>;
+  otherByKey: Map<string, { elem: Elem; node: TNode }>;
 }
 
 function newNode(): TNode {
-  return { rules: [], lit: null, other: [] };
+  return { rules: [], lit: null, other: [], otherByKey: new Map() };
 }
 
 /** Flatten leading structure into a list of units. */
@@ -227,7 +244,14 @@ function prefixSeqs(u: Node): CharSet[][] | null {
  * Dispatch paths of a `^`-anchored rule: every way its leading part can be
  * read as a sequence of byte sets and deterministic runs. null = no path.
  */
-function toPaths(ast: Node): Elem[][] | null {
+interface Dispatch {
+  paths: Elem[][];
+  /** units (after `^`) fully covered by every path; -1 when a path ends inside a unit */
+  covered: number;
+  units: Node[];
+}
+
+function toPaths(ast: Node): Dispatch | null {
   const us: Node[] = [];
   units(ast, us);
   if (us.length === 0 || us[0].t !== "bol") return null;
@@ -246,7 +270,7 @@ function toPaths(ast: Node): Elem[][] | null {
       // last resort: the fixed leading part of every alternative; the path
       // ends after it
       const pre = prefixSeqs(u);
-      if (pre) { steps.push(pre.map((q) => q.map(setElem))); terminal = true; }
+      if (pre && pre.every((q) => q.length > 0)) { steps.push(pre.map((q) => q.map(setElem))); terminal = true; }
       break;
     }
     steps.push(seqs.map((q) => q.map(setElem)));
@@ -269,13 +293,16 @@ function toPaths(ast: Node): Elem[][] | null {
     }
   }
   let paths: Elem[][] = [[]];
+  let covered = 0;
   for (let i = 0; i < usable; i++) {
     const next: Elem[][] = [];
     for (const p of paths) for (const alt of steps[i]) next.push(p.concat(alt));
     if (next.length > MAX_PATHS) break;
     paths = next;
+    covered = i + 1;
   }
-  return paths;
+  if (terminal && covered === steps.length) covered = -1;
+  return { paths, covered, units: us };
 }
 
 /** Longest literal every match must contain (top-level only), for unanchored rules. */
@@ -298,29 +325,112 @@ function requiredLiteral(ast: Node): string {
   return best;
 }
 
+// Compressed trie edge: a sequence of byte sets, or a deterministic run.
+interface CEdge {
+  seq: CharSet[]; // checked from index `from` (1 for edges reached through the lit map)
+  run: { set: CharSet; min: number } | null;
+  node: CNode;
+}
+interface CNode {
+  rules: number[]; // rule ids whose path ends here
+  lit: Map<number, CEdge> | null;
+  other: CEdge[];
+}
+
+type RestTest = (line: string, pos: number) => boolean;
+
+function hasContextAssertion(n: Node): boolean {
+  switch (n.t) {
+    case "bol": case "wordb": case "nwordb": case "wstart": case "wend": return true;
+    case "cat": return n.items.some(hasContextAssertion);
+    case "alt": return n.alts.some(hasContextAssertion);
+    case "group": case "rep": return hasContextAssertion(n.body);
+    default: return false;
+  }
+}
+
+/**
+ * The part of a rule after its dispatch path, matched where the path ended:
+ * a sticky native RegExp when that part passes the safety check as an
+ * anchored pattern, else re2js anchored on the rest of the line (only when
+ * the part does not look at the byte before it). null = use the whole rule.
+ */
+function restMatcher(d: Dispatch): RestTest | null {
+  if (d.covered <= 0) return null;
+  const rest = d.units.slice(1 + d.covered);
+  if (rest.length === 0) return () => true;
+  const ast: Node = { t: "cat", items: rest };
+  if (backtrackSafety(ast, true).safe) {
+    const js = toJsSource(ast);
+    if (!js.ok) return null;
+    const re = new RegExp(js.value, "y");
+    return (line, pos) => {
+      re.lastIndex = pos;
+      return re.test(line);
+    };
+  }
+  try {
+    const dfa = new LazyDfa(ast);
+    return (line, pos) => dfa.testAt(line, pos);
+  } catch {
+    // too large: the whole rule's matcher decides
+  }
+  if (hasContextAssertion(ast)) return null;
+  const r2 = toRe2Source(ast);
+  if (!r2.ok) return null;
+  const re = RE2JS.compile("^(?:" + r2.value + ")");
+  return (line, pos) => re.test(pos === 0 ? line : line.slice(pos));
+}
+
 export class RuleIndex {
-  private root = newNode();
+  private build = newNode();
+  private root: CNode;
   private generic: Array<{ id: number; lit: string }> = [];
+  private rest: Array<RestTest | null>;
+  /** a literal every match must contain (after the rest position when the rest is used); "" = none */
+  private need: string[];
   private mark: Uint32Array;
   private epoch = 0;
   private cand: number[] = [];
+  private candPos: number[] = [];
   private line = "";
 
   constructor(readonly rules: CompiledRule[]) {
     this.mark = new Uint32Array(rules.length + 1);
+    this.rest = new Array(rules.length).fill(null);
+    this.need = new Array(rules.length).fill("");
+    for (const r of rules) {
+      const lit = requiredLiteral(r.ast);
+      if (lit.length >= 3) this.need[r.id] = lit;
+    }
     for (const r of rules) {
       // a top-level `a|b` rule is a candidate when one of its branches is
       const branches = r.ast.t === "alt" ? r.ast.alts : [r.ast];
       for (const b of branches) {
-        const paths = toPaths(b);
-        if (paths === null) this.generic.push({ id: r.id, lit: requiredLiteral(b) });
-        else for (const p of paths) this.insert(p, r.id);
+        const d = toPaths(b);
+        if (d === null) {
+          this.generic.push({ id: r.id, lit: requiredLiteral(b) });
+          continue;
+        }
+        for (const p of d.paths) this.insert(p, r.id);
+        if (branches.length === 1 && r.kind !== "backref") {
+          try {
+            this.rest[r.id] = restMatcher(d);
+          } catch {
+            this.rest[r.id] = null;
+          }
+          if (this.rest[r.id] !== null && d.covered > 0) {
+            const lit = requiredLiteral({ t: "cat", items: d.units.slice(1 + d.covered) });
+            if (lit.length >= 3) this.need[r.id] = lit;
+          }
+        }
       }
     }
+    this.root = compress(this.build);
   }
 
   private insert(elems: Elem[], id: number): void {
-    let node = this.root;
+    let node = this.build;
     for (const e of elems) {
       const c = e.k === "set" ? singleChar(e.set) : -1;
       if (c >= 0) {
@@ -330,61 +440,128 @@ export class RuleIndex {
         node = nx;
         continue;
       }
-      let found = node.other.find((o) => o.elem.key === e.key);
-      if (!found) { found = { elem: e, node: newNode() }; node.other.push(found); }
+      let found = node.otherByKey.get(e.key);
+      if (!found) { found = { elem: e, node: newNode() }; node.other.push(found); node.otherByKey.set(e.key, found); }
       node = found.node;
     }
     node.rules.push(id);
   }
 
-  /** Candidate rule ids for a line (unsorted, deduplicated). */
-  candidates(line: string): number[] {
+  /** Candidate rule ids for a line, each with the position its rest starts (-1 = test the whole rule). */
+  private collect(line: string): void {
     this.epoch++;
     if (this.epoch === 0xffffffff) { this.mark.fill(0); this.epoch = 1; }
-    this.cand = [];
+    this.cand.length = 0;
+    this.candPos.length = 0;
     this.line = line;
     this.walk(this.root, 0);
     for (const g of this.generic) {
-      if (this.mark[g.id] === this.epoch) continue;
-      if (g.lit.length === 0 || line.indexOf(g.lit) >= 0) { this.mark[g.id] = this.epoch; this.cand.push(g.id); }
+      if (g.lit.length === 0 || line.indexOf(g.lit) >= 0) { this.cand.push(g.id); this.candPos.push(-1); }
     }
-    return this.cand;
   }
 
-  private walk(node: TNode, pos: number): void {
-    const ep = this.epoch;
-    for (const id of node.rules) {
-      if (this.mark[id] !== ep) { this.mark[id] = ep; this.cand.push(id); }
+  candidates(line: string): number[] {
+    this.collect(line);
+    return [...new Set(this.cand)];
+  }
+
+  private walk(node: CNode, pos: number): void {
+    const rules = node.rules;
+    for (let i = 0; i < rules.length; i++) {
+      this.cand.push(rules[i]);
+      this.candPos.push(pos);
     }
     const line = this.line;
     if (node.lit !== null && pos < line.length) {
-      const nx = node.lit.get(line.charCodeAt(pos));
-      if (nx) this.walk(nx, pos + 1);
-    }
-    for (const o of node.other) {
-      const e = o.elem;
-      if (e.k === "set") {
-        if (pos < line.length && e.set[line.charCodeAt(pos)]) this.walk(o.node, pos + 1);
-      } else if (e.k === "run") {
-        let j = pos;
-        const s = e.set;
-        while (j < line.length && s[line.charCodeAt(j)]) j++;
-        if (j - pos >= e.min) this.walk(o.node, j);
+      const e = node.lit.get(line.charCodeAt(pos));
+      if (e !== undefined) {
+        const seq = e.seq;
+        const end = pos + seq.length;
+        if (end <= line.length) {
+          let k = 1;
+          for (; k < seq.length; k++) if (seq[k][line.charCodeAt(pos + k)] === 0) break;
+          if (k === seq.length) this.walk(e.node, end);
+        }
       }
+    }
+    const other = node.other;
+    for (let i = 0; i < other.length; i++) {
+      const e = other[i];
+      if (e.run !== null) {
+        let j = pos;
+        const s = e.run.set;
+        while (j < line.length && s[line.charCodeAt(j)] === 1) j++;
+        if (j - pos >= e.run.min) this.walk(e.node, j);
+        continue;
+      }
+      const seq = e.seq;
+      const end = pos + seq.length;
+      if (end > line.length) continue;
+      let k = 0;
+      for (; k < seq.length; k++) if (seq[k][line.charCodeAt(pos + k)] === 0) break;
+      if (k === seq.length) this.walk(e.node, end);
     }
   }
 
   /** Ids of all rules matching the line, ascending. */
   matchAll(line: string): number[] {
-    const c = this.candidates(line);
+    this.collect(line);
     const out: number[] = [];
-    for (const id of c) if (this.rules[id].test(line)) out.push(id);
+    const ep = this.epoch;
+    const cand = this.cand;
+    const pos = this.candPos;
+    for (let i = 0; i < cand.length; i++) {
+      const id = cand[i];
+      if (this.mark[id] === ep) continue; // already matched
+      const rest = pos[i] >= 0 ? this.rest[id] : null;
+      const need = this.need[id];
+      if (need.length > 0 && line.indexOf(need, rest !== null ? pos[i] : 0) < 0) continue;
+      const ok = rest !== null ? rest(line, pos[i]) : this.rules[id].test(line);
+      if (ok) { this.mark[id] = ep; out.push(id); }
+    }
     if (out.length > 1) out.sort((a, b) => a - b);
     return out;
   }
 
-  stats(): { indexed: number; generic: number } {
-    return { indexed: this.rules.length - this.generic.length, generic: this.generic.length };
+  stats(): { indexed: number; generic: number; restMatchers: number } {
+    const g = new Set(this.generic.map((x) => x.id)).size;
+    return { indexed: this.rules.length - g, generic: g, restMatchers: this.rest.filter((x) => x !== null).length };
   }
 }
 
+/** Turn the build trie into the walk trie, merging chains of set elements. */
+function compress(n: TNode): CNode {
+  const out: CNode = { rules: n.rules, lit: null, other: [] };
+  const follow = (first: Elem, node: TNode): CEdge => {
+    if (first.k === "run") return { seq: [], run: { set: first.set, min: first.min }, node: compress(node) };
+    const seq: CharSet[] = [first.set];
+    let cur = node;
+    for (;;) {
+      const litN = cur.lit ? cur.lit.size : 0;
+      if (cur.rules.length > 0 || litN + cur.other.length !== 1) break;
+      if (litN === 1) {
+        const [c, nx] = [...cur.lit!.entries()][0];
+        const s = new Uint8Array(256);
+        s[c] = 1;
+        seq.push(s);
+        cur = nx;
+      } else {
+        const o = cur.other[0];
+        if (o.elem.k !== "set") break;
+        seq.push(o.elem.set);
+        cur = o.node;
+      }
+    }
+    return { seq, run: null, node: compress(cur) };
+  };
+  if (n.lit) {
+    out.lit = new Map();
+    for (const [c, nx] of n.lit) {
+      const s = new Uint8Array(256);
+      s[c] = 1;
+      out.lit.set(c, follow({ k: "set", set: s, key: "" }, nx));
+    }
+  }
+  for (const o of n.other) out.other.push(follow(o.elem, o.node));
+  return out;
+}

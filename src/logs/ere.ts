@@ -84,13 +84,13 @@ export function setSize(a: CharSet): number {
   return n;
 }
 export function setKey(a: CharSet): string {
-  let k = "";
+  const codes: number[] = [];
   for (let i = 0; i < 256; i += 8) {
     let b = 0;
     for (let j = 0; j < 8; j++) b |= a[i + j] << j;
-    k += b.toString(16).padStart(2, "0");
+    codes.push(b);
   }
-  return k;
+  return String.fromCharCode(...codes);
 }
 function setNegate(a: CharSet): CharSet {
   const s = newSet();
@@ -630,13 +630,14 @@ function emitRe2(n: Node, before: FirstInfo | null, after: FirstInfo | null): st
       if (before && !before.nullable && !setIntersects(before.first, NOT_WORD)) return "\\b";
       throw new Error("\\> after something that may not be a word character has no RE2 form");
     case "bref": throw new Error("back-references have no RE2 form");
-    case "group": return "(" + emitRe2(n.body, before, after) + ")";
+    case "group": return "(?:" + emitRe2(n.body, before, after) + ")"; // RE2 needs no captures here
     case "cat": {
       let out = "";
       for (let i = 0; i < n.items.length; i++) {
         const it = n.items[i];
-        const b = i > 0 ? lastOf({ t: "cat", items: n.items.slice(0, i) }) : before;
-        const a = i + 1 < n.items.length ? firstOf({ t: "cat", items: n.items.slice(i + 1) }) : after;
+        const needs = it.t === "wstart" || it.t === "wend" || it.t === "group" || it.t === "alt";
+        const b = !needs ? null : i > 0 ? lastOf({ t: "cat", items: n.items.slice(0, i) }) : before;
+        const a = !needs ? null : i + 1 < n.items.length ? firstOf({ t: "cat", items: n.items.slice(i + 1) }) : after;
         const e = emitRe2(it, b, a);
         out += it.t === "alt" ? "(?:" + e + ")" : e;
       }
@@ -760,7 +761,7 @@ export interface SafetyVerdict {
  * Everything refused here runs on re2js (linear by construction), so the
  * check only has to be sound, not complete.
  */
-export function backtrackSafety(ast: Node): SafetyVerdict {
+export function backtrackSafety(ast: Node, anchoredAtStart = false): SafetyVerdict {
   let ambiguity = 1;
   let reason = "";
   const loopSets: CharSet[] = [];
@@ -799,7 +800,7 @@ export function backtrackSafety(ast: Node): SafetyVerdict {
           for (let j = i + 1; j < firsts.length; j++)
             if (setIntersects(firsts[i], firsts[j])) { overlap = true; break; }
         const nullables = n.alts.filter((a) => firstOf(a).nullable).length;
-        if (overlap || nullables > 1) ambiguity *= n.alts.length;
+        if ((overlap || nullables > 1) && !decidedByPrefix(n.alts)) ambiguity *= n.alts.length;
         for (const a of n.alts) walk(a, follow, budget);
         return;
       }
@@ -822,7 +823,7 @@ export function backtrackSafety(ast: Node): SafetyVerdict {
           // `X?`: a two-way choice unless the next byte decides it
           const fb = firstOf(n.body);
           if (fb.nullable || setIntersects(fb.first, follow)) ambiguity *= 2;
-          if (n.min === 0 && fb.nullable) return fail("optional part that can match empty");
+          if (n.min === 0 && fb.nullable) ambiguity *= 2;
           return walk(n.body, follow, budget);
         }
         if (n.max * size(body) > 400) return fail("large bounded repetition of a group");
@@ -839,13 +840,71 @@ export function backtrackSafety(ast: Node): SafetyVerdict {
   walk(ast, EMPTYSET, { n: 20000 });
   if (reason) return { safe: false, reason };
   if (ambiguity > 16) return { safe: false, reason: `ambiguous choices (${ambiguity} paths)` };
-  const anchored = startsWithBol(ast);
+  const anchored = anchoredAtStart || startsWithBol(ast);
   if (!anchored && loopSets.length > 0) {
     const f = firstOf(ast);
     if (f.nullable) return { safe: false, reason: "unanchored pattern that can match empty with loops" };
     for (const ls of loopSets) if (setIntersects(ls, f.first)) return { safe: false, reason: "unanchored pattern whose loops can consume its first byte" };
   }
   return { safe: true, reason: "" };
+}
+
+/** Leading fixed sets of a node: position k holds every byte the k-th byte of
+ *  a match may be (an over-approximation), as far as that is fixed. */
+function leadSets(n: Node, out: CharSet[], limit: number): boolean {
+  // returns true when n was consumed completely (fixed length)
+  if (out.length >= limit) return false;
+  switch (n.t) {
+    case "set": out.push(n.set); return true;
+    case "group": return leadSets(n.body, out, limit);
+    case "cat":
+      for (const it of n.items) if (!leadSets(it, out, limit)) return false;
+      return true;
+    case "rep":
+      if (n.min !== n.max) {
+        // the mandatory copies still lead
+        for (let k = 0; k < n.min; k++) if (!leadSets(n.body, out, limit)) return false;
+        return false;
+      }
+      for (let k = 0; k < n.min; k++) if (!leadSets(n.body, out, limit)) return false;
+      return true;
+    case "alt": {
+      const subs = n.alts.map((a) => {
+        const o: CharSet[] = [];
+        const complete = leadSets(a, o, limit - out.length);
+        return { o, complete };
+      });
+      const len = Math.min(...subs.map((x) => x.o.length));
+      for (let k = 0; k < len; k++) {
+        let u = newSet();
+        for (const x of subs) u = setUnion(u, x.o[k]);
+        out.push(u);
+      }
+      const same = subs.every((x) => x.complete && x.o.length === len);
+      return same;
+    }
+    default:
+      return false; // assertions and back-references end the fixed part
+  }
+}
+
+/** At most one alternative can get past its first few bytes on any input:
+ *  each pair differs in a position where both have a fixed byte set. */
+function decidedByPrefix(alts: Node[]): boolean {
+  const pre = alts.map((a) => {
+    const o: CharSet[] = [];
+    leadSets(a, o, 64);
+    return o;
+  });
+  for (let i = 0; i < pre.length; i++) {
+    for (let j = i + 1; j < pre.length; j++) {
+      const m = Math.min(pre[i].length, pre[j].length);
+      let apart = false;
+      for (let k = 0; k < m && !apart; k++) if (!setIntersects(pre[i][k], pre[j][k])) apart = true;
+      if (!apart) return false;
+    }
+  }
+  return true;
 }
 
 function isZeroWidthTree(n: Node): boolean {

@@ -1,0 +1,298 @@
+// A linear-time matcher for rule ASTs on byte strings: Thompson NFA built
+// from the AST, run as a lazily built DFA (subset construction on demand,
+// transitions cached per state and byte). Each input byte costs one table
+// lookup once the states it needs exist; building a state costs O(NFA size),
+// and the number of cached states is capped (the cache is dropped and
+// rebuilt when full), so a line of n bytes costs at most O(n * NFA size)
+// whatever the pattern and the input. No back-references.
+//
+// Zero-width assertions (^ $ \b \B \< \>) are evaluated during the epsilon
+// closure, which therefore depends on the previous byte (word or not, start
+// of line) and on the next byte (or end of line); the previous byte's class
+// is part of the DFA state and the closure is taken when the next byte is
+// known, i.e. inside the transition.
+
+import { type CharSet, type Node, WORD } from "./ere.ts";
+
+const CHAR = 0, SPLIT = 1, ASSERT = 2, MATCH = 3;
+type AssertKind = "bol" | "eol" | "wordb" | "nwordb" | "wstart" | "wend";
+
+export const MAX_NFA_STATES = 20000;
+const MAX_DFA_STATES = 256; // ~260 KiB of tables per rule at most
+const END = 256;
+const ACCEPT = -2;
+const UNKNOWN = -1;
+
+class Nfa {
+  kind: number[] = [];
+  set: Array<CharSet | null> = [];
+  out1: number[] = [];
+  out2: number[] = [];
+  assertion: Array<AssertKind | null> = [];
+  usesWord = false;
+
+  add(kind: number, set: CharSet | null, a: AssertKind | null): number {
+    if (this.kind.length >= MAX_NFA_STATES) throw new Error("pattern too large for the linear matcher");
+    this.kind.push(kind);
+    this.set.push(set);
+    this.out1.push(-1);
+    this.out2.push(-1);
+    this.assertion.push(a);
+    return this.kind.length - 1;
+  }
+}
+
+// A fragment: start state and the list of dangling exits (state, which out).
+interface Frag {
+  start: number;
+  outs: Array<[number, 1 | 2]>;
+}
+
+function patch(nfa: Nfa, outs: Array<[number, 1 | 2]>, to: number): void {
+  for (const [s, w] of outs) {
+    if (w === 1) nfa.out1[s] = to;
+    else nfa.out2[s] = to;
+  }
+}
+
+function build(nfa: Nfa, n: Node): Frag {
+  switch (n.t) {
+    case "empty": {
+      const s = nfa.add(SPLIT, null, null); // epsilon: out1 only, out2 unused
+      return { start: s, outs: [[s, 1]] };
+    }
+    case "set": {
+      const s = nfa.add(CHAR, n.set, null);
+      return { start: s, outs: [[s, 1]] };
+    }
+    case "bol": case "eol": case "wordb": case "nwordb": case "wstart": case "wend": {
+      if (n.t !== "bol" && n.t !== "eol") nfa.usesWord = true;
+      const s = nfa.add(ASSERT, null, n.t);
+      return { start: s, outs: [[s, 1]] };
+    }
+    case "group":
+      return build(nfa, n.body);
+    case "cat": {
+      if (n.items.length === 0) return build(nfa, { t: "empty" });
+      let f = build(nfa, n.items[0]);
+      const start = f.start;
+      for (let i = 1; i < n.items.length; i++) {
+        const g = build(nfa, n.items[i]);
+        patch(nfa, f.outs, g.start);
+        f = { start, outs: g.outs };
+      }
+      return { start, outs: f.outs };
+    }
+    case "alt": {
+      const frags = n.alts.map((a) => build(nfa, a));
+      let start = frags[frags.length - 1].start;
+      for (let i = frags.length - 2; i >= 0; i--) {
+        const s = nfa.add(SPLIT, null, null);
+        nfa.out1[s] = frags[i].start;
+        nfa.out2[s] = start;
+        start = s;
+      }
+      return { start, outs: frags.flatMap((f) => f.outs) };
+    }
+    case "rep": {
+      const parts: Frag[] = [];
+      for (let k = 0; k < n.min; k++) parts.push(build(nfa, n.body));
+      if (n.max === -1) {
+        const body = build(nfa, n.body);
+        const s = nfa.add(SPLIT, null, null);
+        nfa.out1[s] = body.start;
+        patch(nfa, body.outs, s);
+        parts.push({ start: s, outs: [[s, 2]] });
+      } else {
+        // optional copies: (body (body (...)?)?)?, built from the innermost
+        let tailStart = -1;
+        let tailOuts: Array<[number, 1 | 2]> = [];
+        for (let k = n.max - 1; k >= n.min; k--) {
+          const body = build(nfa, n.body);
+          const s = nfa.add(SPLIT, null, null);
+          nfa.out1[s] = body.start;
+          if (tailStart >= 0) {
+            patch(nfa, body.outs, tailStart);
+            tailOuts = [[s, 2], ...tailOuts];
+          } else {
+            tailOuts = [[s, 2], ...body.outs];
+          }
+          tailStart = s;
+        }
+        if (tailStart >= 0) parts.push({ start: tailStart, outs: tailOuts });
+      }
+      if (parts.length === 0) return build(nfa, { t: "empty" });
+      for (let i = 0; i < parts.length - 1; i++) patch(nfa, parts[i].outs, parts[i + 1].start);
+      return { start: parts[0].start, outs: parts[parts.length - 1].outs };
+    }
+    case "bref":
+      throw new Error("back-references have no linear matcher");
+  }
+}
+
+function isWordByte(c: number): number {
+  return c < 256 && WORD[c] === 1 ? 1 : 0;
+}
+
+/**
+ * Compiled matcher. `test(line)` searches anywhere (grep semantics);
+ * `testAt(line, pos)` matches anchored at pos (the byte before pos is context).
+ */
+export class LazyDfa {
+  private nfa: Nfa;
+  private start: number;
+  private kernels: Int32Array[] = [];
+  private keyToId = new Map<string, number>();
+  private trans: Int32Array[] = [];
+  private prevWord: number[] = [];
+  private stamp: Int32Array;
+  private stampGen = 0;
+  private stack: number[] = [];
+
+  constructor(ast: Node) {
+    this.nfa = new Nfa();
+    const f = build(this.nfa, ast);
+    const m = this.nfa.add(MATCH, null, null);
+    patch(this.nfa, f.outs, m);
+    this.start = f.start;
+    this.stamp = new Int32Array(this.nfa.kind.length);
+  }
+
+  get nfaSize(): number {
+    return this.nfa.kind.length;
+  }
+
+  private stateId(kernel: Int32Array, prevWord: number, search: boolean): number {
+    const key = (search ? "s" : "a") + (this.nfa.usesWord ? prevWord : 0) + ":" + kernel.join(",");
+    let id = this.keyToId.get(key);
+    if (id !== undefined) return id;
+    if (this.kernels.length >= MAX_DFA_STATES) {
+      this.pre = [null, null, null, null, null, null, null, null];
+      this.kernels = [];
+      this.trans = [];
+      this.prevWord = [];
+      this.keyToId.clear();
+    }
+    id = this.kernels.length;
+    this.kernels.push(kernel);
+    this.prevWord.push(this.nfa.usesWord ? prevWord : 0);
+    const t = new Int32Array(257);
+    t.fill(UNKNOWN);
+    this.trans.push(t);
+    this.keyToId.set(key, id);
+    return id;
+  }
+
+  /** Closure of a kernel given context; returns the char states reached, or null if MATCH reached. */
+  private step(kernel: Int32Array, prevWord: number, atStart: boolean, next: number, search: boolean): Int32Array | null {
+    const nfa = this.nfa;
+    const gen = ++this.stampGen;
+    if (gen === 0x7fffffff) { this.stamp.fill(0); this.stampGen = 1; }
+    const g = this.stampGen;
+    const stack = this.stack;
+    stack.length = 0;
+    for (let i = kernel.length - 1; i >= 0; i--) stack.push(kernel[i]);
+    if (search) stack.push(this.start);
+    const nextWord = next === END ? 0 : isWordByte(next);
+    const out: number[] = [];
+    while (stack.length > 0) {
+      const s = stack.pop()!;
+      if (this.stamp[s] === g) continue;
+      this.stamp[s] = g;
+      const k = nfa.kind[s];
+      if (k === MATCH) return null;
+      if (k === CHAR) {
+        if (next !== END && nfa.set[s]![next] === 1) out.push(nfa.out1[s]);
+        continue;
+      }
+      if (k === SPLIT) {
+        if (nfa.out2[s] >= 0) stack.push(nfa.out2[s]);
+        if (nfa.out1[s] >= 0) stack.push(nfa.out1[s]);
+        continue;
+      }
+      // ASSERT
+      let ok = false;
+      switch (nfa.assertion[s]) {
+        case "bol": ok = atStart; break;
+        case "eol": ok = next === END; break;
+        case "wordb": ok = prevWord !== nextWord; break;
+        case "nwordb": ok = prevWord === nextWord; break;
+        case "wstart": ok = prevWord === 0 && nextWord === 1; break;
+        case "wend": ok = prevWord === 1 && nextWord === 0; break;
+      }
+      if (ok) stack.push(nfa.out1[s]);
+    }
+    // dedupe and sort the next kernel (states reached by consuming `next`)
+    out.sort((a, b) => a - b);
+    let w = 0;
+    for (let i = 0; i < out.length; i++) if (i === 0 || out[i] !== out[i - 1]) out[w++] = out[i];
+    out.length = w;
+    return Int32Array.from(out);
+  }
+
+  // transitions out of the start, per context (at start of line, previous byte a word byte)
+  private pre: Array<Int32Array | null> = [null, null, null, null, null, null, null, null];
+
+  private run(line: string, pos: number, search: boolean): boolean {
+    const ctx = (pos === 0 ? 2 : 0) + (pos > 0 ? isWordByte(line.charCodeAt(pos - 1)) : 0);
+    let pt = this.pre[ctx + (search ? 4 : 0)];
+    if (!pt) {
+      pt = new Int32Array(257);
+      pt.fill(UNKNOWN);
+      this.pre[ctx + (search ? 4 : 0)] = pt;
+    }
+    const firstNext = pos < line.length ? line.charCodeAt(pos) : END;
+    let sid = pt[firstNext];
+    if (sid === UNKNOWN) {
+      const k0 = this.step(Int32Array.from([this.start]), ctx & 1, (ctx & 2) !== 0, firstNext, false);
+      if (k0 === null) sid = ACCEPT;
+      else if (firstNext === END || (k0.length === 0 && !search)) sid = -3;
+      else {
+        const before = this.kernels.length;
+        sid = this.stateId(k0, isWordByte(firstNext), search);
+        if (this.kernels.length < before) pt = this.pre[ctx + (search ? 4 : 0)] = new Int32Array(257).fill(UNKNOWN);
+      }
+      pt[firstNext] = sid;
+    }
+    if (sid === ACCEPT) return true;
+    if (sid < 0) return false;
+    const n = line.length;
+    for (let i = pos + 1; i <= n; i++) {
+      const c = i < n ? line.charCodeAt(i) : END;
+      const t = this.trans[sid];
+      let nx = t[c];
+      if (nx === UNKNOWN) {
+        const k = this.step(this.kernels[sid], this.prevWord[sid], false, c, search);
+        if (k === null) nx = ACCEPT;
+        else if (c === END) nx = -3; // no match at the end
+        else if (k.length === 0 && !search) nx = -3; // dead
+        else {
+          const before = this.kernels.length;
+          nx = this.stateId(k, isWordByte(c), search);
+          if (this.kernels.length < before) {
+            // cache was dropped: the old table is gone, continue from the new state
+            sid = nx;
+            continue;
+          }
+        }
+        this.trans[sid][c] = nx;
+      }
+      if (nx === ACCEPT) return true;
+      if (nx < 0) return false;
+      sid = nx;
+    }
+    return false;
+  }
+
+  /** grep semantics: does the pattern match anywhere in the line? */
+  test(line: string): boolean {
+    // search mode re-adds the start state at every position; the first
+    // position is handled in run() with the right start-of-line context.
+    return this.run(line, 0, true);
+  }
+
+  /** Does the pattern match starting exactly at pos? */
+  testAt(line: string, pos: number): boolean {
+    return this.run(line, pos, false);
+  }
+}
