@@ -715,6 +715,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
         const t = tracked.get(p);
         if (!t || stopped) continue;
         try {
+          classifierFor(t); // load the rule set now: its problems are reported at start, not at the first line
           if (!(await processLog(t)) && !stopped) pending.add(p); // more to read: after the other logs
         } catch (e) {
           log.error(`logs: ${p}: ${(e as Error).message}`);
