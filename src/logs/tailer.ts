@@ -37,7 +37,7 @@
 // done in bounded chunks with a yield whenever a slice exceeds SLICE_MS.
 import type { Database } from "bun:sqlite";
 import {
-  closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync, watch,
+  closeSync, constants, fstatSync, openSync, readdirSync, readSync, realpathSync, statSync, watch,
   type FSWatcher, type Stats,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
@@ -750,12 +750,30 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
       debounce = null;
       const dirs = new Set(dirsWoken);
       dirsWoken.clear();
-      wake([...tracked.values()].filter((t) => dirs.has(dirname(t.spec.path))).map((t) => t.spec.path));
+      const paths = new Set<string>();
+      for (const d of dirs) for (const p of dirLogs.get(d) ?? []) paths.add(p);
+      wake(paths);
     }, WATCH_DEBOUNCE);
   };
 
+  /** directory -> the logs it holds (a symlinked log: its link's and its target's directories) */
+  const dirLogs = new Map<string, Set<string>>();
   const ensureWatchers = () => {
-    const dirs = new Set([...tracked.values()].map((t) => dirname(t.spec.path)));
+    dirLogs.clear();
+    const add = (d: string, p: string) => {
+      let set = dirLogs.get(d);
+      if (!set) dirLogs.set(d, (set = new Set()));
+      set.add(p);
+    };
+    for (const t of tracked.values()) {
+      add(dirname(t.spec.path), t.spec.path);
+      try {
+        add(dirname(realpathSync(t.spec.path)), t.spec.path);
+      } catch {
+        /* missing: its own directory only */
+      }
+    }
+    const dirs = new Set(dirLogs.keys());
     for (const [d, w] of watchers) {
       if (!dirs.has(d)) {
         w?.close();

@@ -205,3 +205,20 @@ describe("tailer", () => {
     await task.stop();
   });
 });
+
+test("a log that is a symlink to a file in another directory: lines arrive via the target directory's watch", async () => {
+  env = makeEnv();
+  writeRules(env.rules, RULES);
+  const log = env.config.logs[0].path;
+  const realDir = join(env.dir, "elsewhere");
+  require("node:fs").mkdirSync(realDir);
+  const target = join(realDir, "real.log");
+  writeFileSync(target, "");
+  require("node:fs").symlinkSync(target, log);
+  const task = start(env);
+  await task.settle();
+  appendFileSync(target, "through the link\n");
+  expect(await until(() => texts(env.db).length === 1, 5000)).toBe(true);
+  expect(texts(env.db)).toEqual(["through the link"]);
+  await task.stop();
+});
