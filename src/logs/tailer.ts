@@ -33,8 +33,19 @@
 //   the first report is not flooded with history.
 //
 // Wake-ups: a poll every `logchecktime` seconds and fs.watch on each log's
-// directory (debounced), so a new line is queued well within a second. Work is
-// done in bounded chunks with a yield whenever a slice exceeds SLICE_MS.
+// directory (and a symlinked log's target directory), debounced, so a new line
+// is queued well within a second. Work is done in bounded chunks (a yield
+// whenever a slice exceeds SLICE_MS, at most MAX_EVENTS per transaction, at most
+// PASS_BYTES per log per pass so one flooded log cannot starve the others).
+//
+// Events: channel "log", kind alert|violation|system (one per report section
+// the line belongs to, as logcheck lists a line under each matching file) or
+// notice (section NOTICE_SECTION: missing/deleted/truncated logs, rule problems,
+// embedded rules in use); subject = the log path; text = the escaped line (a cut
+// line ends with CUT_MARKER); details = {log, offset, section[, cut]}.
+//
+// Wiring: the daemon registers `createTailTask` as a task factory; `--status`
+// shows `logStatus(db)`.
 import type { Database } from "bun:sqlite";
 import {
   closeSync, constants, fstatSync, openSync, readdirSync, readSync, realpathSync, statSync, watch,
