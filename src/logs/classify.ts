@@ -142,9 +142,12 @@ export class Classifier {
     return this.decide(line, matched);
   }
 
+  /** Prepended to FILE:LINE in explanations (e.g. the rule home path). */
+  displayPrefix = "";
+
   private where(id: number): string {
     const r = this.rules[id];
-    return `${r.file}:${r.line}`;
+    return `${this.displayPrefix}${r.file}:${r.line}`;
   }
 
   private decide(line: string, m: number[]): Verdict {
