@@ -574,6 +574,10 @@ function isAtomic(src: string, n: Node): boolean {
 
 /** JavaScript RegExp source (use with no flags) with grep's meaning on byte strings. */
 export function toJsSource(ast: Node): Result<string> {
+  if (backrefMayBeUnset(ast)) {
+    // grep fails such a reference, JavaScript matches it as empty
+    return { ok: false, error: "back-reference to a group that may not take part in the match has no JavaScript form" };
+  }
   try {
     return { ok: true, value: emitJs(ast) };
   } catch (e) {
