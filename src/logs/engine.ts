@@ -419,9 +419,10 @@ export class RuleIndex {
           } catch {
             this.rest[r.id] = null;
           }
-          if (this.rest[r.id] !== null && d.covered > 0) {
+          if (this.rest[r.id] !== null) {
+            // the rest is searched from where the path ended: only its own literal counts
             const lit = requiredLiteral({ t: "cat", items: d.units.slice(1 + d.covered) });
-            if (lit.length >= 3) this.need[r.id] = lit;
+            this.need[r.id] = lit.length >= 3 ? lit : "";
           }
         }
       }
