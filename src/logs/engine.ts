@@ -93,7 +93,13 @@ export function compileRule(r: RuleLine, id: number, positive: boolean): { rule:
       const pre = toRe2Source(backrefSuperset(ast));
       if (!pre.ok) return prob("back-reference rule without a linear pre-check: " + pre.error);
       const native = new RegExp(js.value);
-      const linear = linearMatcher(backrefSuperset(ast), pre.value);
+      const superset = backrefSuperset(ast);
+      const linear = linearMatcher(superset, pre.value);
+      if (backtrackSafety(superset).safe) {
+        // The backtracker makes the same choices as on the superset, which
+        // is proven safe; a back-reference is one string comparison.
+        return { rule: { ...base, kind: "backref", note: "back-reference: linear pre-check, then native (choices proven safe)", test: (line) => linear.test(line) && native.test(line) } };
+      }
       const test = (line: string): boolean => {
         if (!linear.test(line)) return false;
         if (line.length <= BACKREF_MAX_LINE) return native.test(line);

@@ -822,7 +822,21 @@ export function backtrackSafety(ast: Node, anchoredAtStart = false): SafetyVerdi
           return;
         }
         if (isZeroWidthTree(body)) return;
-        if (n.max === -1) return fail("unbounded repetition of a group");
+        if (n.max === -1) {
+          // An unbounded repeated group is accepted only when it is LL(1)-like:
+          // its body cannot match empty, whether to run another iteration
+          // is decided by the next byte (FIRST(body) and what follows are
+          // disjoint), and every choice inside the body is decided too (no
+          // ambiguity). Then each choice point the backtracker passes fails
+          // at once when revisited, so the work stays O(bytes consumed).
+          const fb = firstOf(n.body);
+          if (fb.nullable) return fail("unbounded repetition of a group that can match empty");
+          if (setIntersects(fb.first, follow)) return fail("unbounded repetition of a group whose first bytes overlap what follows it");
+          const before = ambiguity;
+          walk(n.body, setUnion(fb.first, follow), budget);
+          if (ambiguity !== before) return fail("ambiguous choices inside an unbounded repeated group");
+          return;
+        }
         if (n.max === 1) {
           // `X?`: a two-way choice unless the next byte decides it
           const fb = firstOf(n.body);
