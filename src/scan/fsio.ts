@@ -126,6 +126,17 @@ function readAt(fd: number, buf: Buffer, len: number, pos: number): Promise<numb
   });
 }
 
+// One reusable read buffer (a scanner hashes one file at a time); a second
+// concurrent hash gets its own.
+let shared: Buffer | null = null;
+let sharedBusy = false;
+function takeBuffer(size: number): { buf: Buffer; shared: boolean } {
+  if (sharedBusy) return { buf: Buffer.allocUnsafe(size), shared: false };
+  sharedBusy = true;
+  if (!shared || shared.length < size) shared = Buffer.allocUnsafe(Math.max(size, 1 << 16));
+  return { buf: shared, shared: true };
+}
+
 const yieldLoop = () => new Promise<void>((r) => setImmediate(r));
 
 function sameSnapshot(a: BigIntStats, b: BigIntStats): boolean {
@@ -149,6 +160,7 @@ export async function hashFile(path: PathBytes, seen: Attrs, seenDev: bigint, op
     if (pr.code === "ENOENT" || pr.code === "ELOOP" || pr.code === "ENOTDIR" || pr.code === "ENXIO") return { kind: "vanished" };
     return { kind: "error", code: pr.code, message: pr.message };
   }
+  let leased = false;
   try {
     const before = fstatSync(fd, { bigint: true });
     if (!before.isFile() || before.ino !== seen.ino || before.dev !== seenDev) return { kind: "torn", reason: "replaced before it was opened" };
@@ -158,7 +170,9 @@ export async function hashFile(path: PathBytes, seen: Attrs, seenDev: bigint, op
     const hasher = new Bun.CryptoHasher(opts.algo as "sha256");
     const total = Number(before.size);
     let pos = 0;
-    let buf = Buffer.allocUnsafe(Math.min(Math.max(opts.small ? total + 1 : opts.chunkSize(), 4096), 1 << 20));
+    const lease = takeBuffer(Math.min(Math.max(opts.small ? total + 1 : opts.chunkSize(), 4096), 1 << 20));
+    leased = lease.shared;
+    let buf = lease.buf;
     for (;;) {
       if (opts.stopped()) return { kind: "stopped" };
       const want = opts.small ? buf.length : Math.min(opts.chunkSize(), 1 << 20);
@@ -170,6 +184,8 @@ export async function hashFile(path: PathBytes, seen: Attrs, seenDev: bigint, op
       hasher.update(buf.subarray(0, n));
       pos += n;
       if (pos > total) return { kind: "torn", reason: "grew while being read" };
+      // at the recorded size: done (growth after this shows in the fstat below)
+      if (pos === total) break;
       await yieldLoop();
     }
     const after = fstatSync(fd, { bigint: true });
@@ -186,6 +202,7 @@ export async function hashFile(path: PathBytes, seen: Attrs, seenDev: bigint, op
     const pr = problem(e);
     return { kind: "error", code: pr.code, message: pr.message };
   } finally {
+    if (leased) sharedBusy = false;
     try {
       closeSync(fd);
     } catch {

@@ -91,6 +91,8 @@ const RESHUFFLE_EVERY_DRAWS = 2000;
 const RESHUFFLE_EVERY_MS = 10 * 60_000;
 const SWEEP_CHUNK = 500;
 const FLUSH_MS = 1000;
+const BATCH_VISITS = 500;
+const BATCH_MS = 250;
 
 function randomProbe(): bigint {
   const a = new BigInt64Array(1);
@@ -305,9 +307,9 @@ export class Scanner {
    */
   async step(): Promise<StepResult> {
     if (this.stopping) return "stopped";
+    if (this.sweepCursor) this.sweepChunk();
     if (this.areas.length === 0) return "idle";
     if (this.cycle === 0) this.startCycle();
-    if (this.sweepCursor) this.sweepChunk();
     if (!this.unlimited) this.reshuffleStep();
 
     let path = this.store.draw(randomProbe());
@@ -337,14 +339,45 @@ export class Scanner {
     return this.stopping ? "stopped" : "visited";
   }
 
-  /** Run steps until the current cycle completes (or stop()). */
+  /**
+   * Run steps until the current cycle completes (or stop()). At full speed
+   * the visits are grouped into larger transactions (one per BATCH_VISITS
+   * visits or BATCH_MS): still atomic — reports are emitted only after the
+   * commit that holds them — but without a commit per file. Only --scan-once
+   * does this: it is alone on its database connection.
+   */
   async runCycle(onStep?: () => void): Promise<boolean> {
-    for (;;) {
-      const r = await this.step();
-      onStep?.();
-      if (r === "cycle-end") return true;
-      if (r === "stopped" || r === "idle") return false;
+    const batching = this.unlimited && !this.db.inTransaction;
+    if (batching) this.beginBatch();
+    try {
+      for (;;) {
+        const r = await this.step();
+        if (this.batch && (this.batch.count++ >= BATCH_VISITS || this.now() - this.batch.since >= BATCH_MS)) {
+          this.commitBatch();
+          this.beginBatch();
+        }
+        onStep?.();
+        if (r === "cycle-end") return true;
+        if (r === "stopped" || r === "idle") return false;
+      }
+    } finally {
+      if (batching) this.commitBatch();
     }
+  }
+
+  private batch: { since: number; count: number; events: ScanEvent[] } | null = null;
+
+  private beginBatch(): void {
+    this.db.exec("BEGIN IMMEDIATE");
+    this.batch = { since: this.now(), count: 0, events: [] };
+  }
+
+  private commitBatch(): void {
+    const b = this.batch;
+    if (!b) return;
+    this.batch = null;
+    this.db.exec("COMMIT");
+    this.emit(b.events);
   }
 
   private reshuffleStep(): void {
@@ -403,6 +436,10 @@ export class Scanner {
   }
 
   private emit(events: ScanEvent[]): void {
+    if (this.batch) {
+      this.batch.events.push(...events);
+      return;
+    }
     if (!this.opts.onEvent) return;
     for (const e of events) this.opts.onEvent(e);
   }

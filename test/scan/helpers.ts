@@ -39,16 +39,20 @@ export interface FakeTime {
   now(): number;
   sleep(ms: number): Promise<void>;
   slept: number;
+  /** Every sleep, in order. */
+  sleeps: number[];
 }
 
 /** A fake clock: sleeping advances it instantly. */
 export function fakeTime(start = 1_800_000_000_000): FakeTime {
   const t: FakeTime = {
     slept: 0,
+    sleeps: [],
     now: () => start,
     sleep: async (ms: number) => {
       start += ms;
       t.slept += ms;
+      t.sleeps.push(ms);
       await Promise.resolve();
     },
   };
