@@ -143,7 +143,7 @@ export class Scanner {
   constructor(opts: ScannerOptions) {
     this.opts = opts;
     this.db = opts.db;
-    this.store = new Store(opts.db);
+    this.store = new Store(opts.db, { memQueue: !!opts.unlimited });
     this.unlimited = !!opts.unlimited;
     this.now = opts.now ?? Date.now;
     this.sleepFn = opts.sleep ?? ((ms) => this.realSleep(ms));
@@ -241,7 +241,7 @@ export class Scanner {
       this.bytes = 0;
       this.speed = { ...this.speed, cycleChanges: 0 };
       this.store.clearPending();
-      for (const a of this.areas) this.store.queue(a, this.cycle);
+      for (const a of this.areas) this.store.queue(a, this.cycle, true);
       setMeta(this.db, META.cycle, this.cycle);
       setMeta(this.db, META.cycleStart, now);
       setMeta(this.db, META.cycleChanges, 0);
@@ -562,7 +562,8 @@ export class Scanner {
       if (error !== null && error !== (old?.error ?? null)) {
         events.push(this.report("error", shown, errorText(shown, error), { path: shown, error }, now));
       }
-      this.store.put(path, attrs, error, now, this.cycle);
+      if (old && Store.same(old, attrs, error)) this.store.touch(path, error, now, this.cycle);
+      else this.store.put(path, attrs, error, now, this.cycle);
       this.store.unqueue(path);
       if (names) this.reconcileChildren(path, names, now, events);
       this.checked += 1;

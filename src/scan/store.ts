@@ -2,7 +2,7 @@
 // scan.*). Every function runs inside the caller's transaction where it matters.
 import type { Database } from "bun:sqlite";
 import type { Attrs, EntryType } from "./attrs.ts";
-import { parentOf, subtreeRange, type PathBytes } from "./paths.ts";
+import { isWithin, parentOf, pathKey, subtreeRange, type PathBytes } from "./paths.ts";
 
 export interface EntryRow extends Attrs {
   path: PathBytes;
@@ -54,8 +54,33 @@ function toRow(r: RawRow): EntryRow {
   };
 }
 
+/**
+ * The traversal queue normally lives in the `pending` table, so a restarted
+ * daemon resumes its cycle. --scan-once starts a fresh cycle on every run
+ * anyway, so it keeps the queue in memory (memQueue) and spares the writes.
+ */
 export class Store {
-  constructor(readonly db: Database) {}
+  private readonly mem: { list: Uint8Array[]; index: Map<string, number> } | null;
+
+  constructor(readonly db: Database, opts: { memQueue?: boolean } = {}) {
+    this.mem = opts.memQueue ? { list: [], index: new Map() } : null;
+  }
+
+  private memRemove(key: string): void {
+    const m = this.mem!;
+    const i = m.index.get(key);
+    if (i === undefined) return;
+    const last = m.list.pop()!;
+    m.index.delete(key);
+    if (i < m.list.length) {
+      m.list[i] = last;
+      m.index.set(pathKey(last), i);
+    }
+  }
+
+  private memRemoveBelow(dir: PathBytes): void {
+    for (const p of [...this.mem!.list]) if (isWithin(p, dir)) this.memRemove(pathKey(p));
+  }
 
   get(path: PathBytes): EntryRow | null {
     const r = this.db.query("SELECT * FROM entries WHERE path = ?").safeIntegers(true).get(path) as RawRow | null;
@@ -81,6 +106,16 @@ export class Store {
       .run(path, parentOf(path), error, now, cycle);
   }
 
+  /** Whether a record already holds exactly these attributes (then only its check time needs writing). */
+  static same(old: EntryRow, a: Attrs, error: string | null): boolean {
+    if (old.placeholder || old.error !== error) return false;
+    if (old.type !== a.type || old.mode !== a.mode || old.uid !== a.uid || old.gid !== a.gid || old.size !== a.size) return false;
+    if (old.ino !== a.ino || old.nlink !== a.nlink || old.mtime !== a.mtime || old.ctime !== a.ctime || old.rdev !== a.rdev) return false;
+    if (old.hash !== a.hash) return false;
+    if ((old.target === null) !== (a.target === null)) return false;
+    return old.target === null || Buffer.compare(old.target, a.target!) === 0;
+  }
+
   touch(path: PathBytes, error: string | null, now: number, cycle: number): void {
     this.db.query("UPDATE entries SET error = ?, checked = ?, cycle = ? WHERE path = ?").run(error, now, cycle, path);
   }
@@ -101,19 +136,36 @@ export class Store {
     this.db.query("DELETE FROM entries WHERE path = ?").run(path);
     this.db.query("DELETE FROM pending WHERE path >= ? AND path < ?").run(lo, hi);
     this.db.query("DELETE FROM pending WHERE path = ?").run(path);
+    if (this.mem) {
+      this.memRemoveBelow(path);
+      this.memRemove(pathKey(path));
+    }
     return below;
   }
 
   dropBelow(path: PathBytes): number {
     const [lo, hi] = subtreeRange(path);
     this.db.query("DELETE FROM pending WHERE path >= ? AND path < ?").run(lo, hi);
+    if (this.mem) this.memRemoveBelow(path);
     return this.db.query("DELETE FROM entries WHERE path >= ? AND path < ?").run(lo, hi).changes;
   }
 
   // ---- traversal queue --------------------------------------------------------
 
-  /** Queue a path for this cycle unless it was already visited in it. */
-  queue(path: PathBytes, cycle: number): void {
+  /**
+   * Queue a path for this cycle unless it was already visited in it.
+   * `persist`: also in the table when the queue is in memory (area roots, so
+   * that a daemon taking over after --scan-once starts its cycle right).
+   */
+  queue(path: PathBytes, cycle: number, persist = false): void {
+    if (this.mem) {
+      const key = pathKey(path);
+      if (!this.mem.index.has(key) && this.db.query("SELECT 1 FROM entries WHERE path = ? AND cycle = ?").get(path, cycle) == null) {
+        this.mem.index.set(key, this.mem.list.length);
+        this.mem.list.push(path);
+      }
+      if (!persist) return;
+    }
     this.db
       .query(
         "INSERT OR IGNORE INTO pending (path, rnd) SELECT ?1, random() WHERE NOT EXISTS (SELECT 1 FROM entries WHERE path = ?1 AND cycle = ?2)",
@@ -122,11 +174,16 @@ export class Store {
   }
 
   unqueue(path: PathBytes): void {
-    this.db.query("DELETE FROM pending WHERE path = ?").run(path);
+    if (this.mem) this.memRemove(pathKey(path));
+    this.db.query("DELETE FROM pending WHERE path = ?").run(path); // a no-op write when absent
   }
 
   /** A pending path drawn at random: the first at or after a random point of the shuffled order. */
   draw(probe: bigint): Uint8Array | null {
+    if (this.mem) {
+      const n = this.mem.list.length;
+      return n === 0 ? null : this.mem.list[Number((probe < 0n ? -probe : probe) % BigInt(n))];
+    }
     const r =
       (this.db.query("SELECT path FROM pending WHERE rnd >= ? ORDER BY rnd LIMIT 1").get(probe) as { path: Uint8Array } | null) ??
       (this.db.query("SELECT path FROM pending ORDER BY rnd LIMIT 1").get() as { path: Uint8Array } | null);
@@ -134,10 +191,15 @@ export class Store {
   }
 
   pendingCount(): number {
+    if (this.mem) return this.mem.list.length;
     return (this.db.query("SELECT count(*) AS n FROM pending").get() as { n: number }).n;
   }
 
   clearPending(): void {
+    if (this.mem) {
+      this.mem.list.length = 0;
+      this.mem.index.clear();
+    }
     this.db.query("DELETE FROM pending").run();
   }
 
