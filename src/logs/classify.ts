@@ -32,6 +32,9 @@ import { type Level, type RuleFile, type RuleProblem, type RuleSet, type RuleTre
 export const ALERTS = "Security Alerts";
 export const EVENTS = "Security Events";
 export const SYSTEM = "System Events";
+const NO_SECTIONS: string[] = Object.freeze([]) as unknown as string[];
+const SYSTEM_ONLY: string[] = Object.freeze([SYSTEM]) as unknown as string[];
+const NO_WHY: string[] = Object.freeze([]) as unknown as string[];
 
 interface FileRange {
   name: string;
@@ -130,14 +133,37 @@ export class Classifier {
     return { rules: this.rules.length, ...this.index.stats() };
   }
 
-  /** Classify one line (a byte string; see toByteString). Never throws. */
-  classify(rawLine: string): Verdict {
+  /**
+   * Classify one line (a byte string; see toByteString). Never throws.
+   * `explain` fills Verdict.why (FILE:LINE of the deciding rules); without it
+   * `why` is empty, which keeps the common path allocation-free.
+   */
+  classify(rawLine: string, explain = false): Verdict {
     const line = stripTrailing(toByteString(rawLine));
     let matched: number[];
     try {
       matched = this.index.matchAll(line);
     } catch {
       matched = []; // a rule engine failure must not lose the line: report it
+    }
+    if (!explain) {
+      // fast path: no cracking/violations rule matched (ids below ignore.start
+      // belong to cracking.d, cracking.ignore.d, violations.d, violations.ignore.d)
+      let positive = false;
+      for (let i = 0; i < matched.length; i++) {
+        const id = matched[i];
+        if ((id >= this.crackingAll.start && id < this.crackingAll.end) || (id >= this.violationsAll.start && id < this.violationsAll.end)) {
+          positive = true;
+          break;
+        }
+      }
+      if (!positive) {
+        const ignored = matched.length > 0 && matched[matched.length - 1] >= this.ignore.start;
+        return { line, sections: ignored ? NO_SECTIONS : SYSTEM_ONLY, why: NO_WHY };
+      }
+      const v = this.decide(line, matched);
+      v.why = NO_WHY;
+      return v;
     }
     return this.decide(line, matched);
   }

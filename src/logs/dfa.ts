@@ -18,10 +18,11 @@ const CHAR = 0, SPLIT = 1, ASSERT = 2, MATCH = 3;
 type AssertKind = "bol" | "eol" | "wordb" | "nwordb" | "wstart" | "wend";
 
 export const MAX_NFA_STATES = 20000;
-const MAX_DFA_STATES = 256; // ~260 KiB of tables per rule at most
+const MAX_DFA_STATES = 256; // at most 256 * 257 * 4 bytes = 263 KiB of tables per rule
 const END = 256;
 const ACCEPT = -2;
 const UNKNOWN = -1;
+const DEAD = -3;
 
 class Nfa {
   kind: number[] = [];
@@ -143,7 +144,9 @@ export class LazyDfa {
   private start: number;
   private kernels: Int32Array[] = [];
   private keyToId = new Map<string, number>();
-  private trans: Int32Array[] = [];
+  // transitions, 257 per state (256 bytes + end of line), flat for speed
+  private table: Int32Array = new Int32Array(8 * 257).fill(UNKNOWN);
+  private generation = 0; // bumped when the state cache is dropped
   private prevWord: number[] = [];
   private stamp: Int32Array;
   private stampGen = 0;
@@ -169,16 +172,19 @@ export class LazyDfa {
     if (this.kernels.length >= MAX_DFA_STATES) {
       this.pre = [null, null, null, null, null, null, null, null];
       this.kernels = [];
-      this.trans = [];
       this.prevWord = [];
       this.keyToId.clear();
+      this.table.fill(UNKNOWN);
+      this.generation++;
     }
     id = this.kernels.length;
     this.kernels.push(kernel);
     this.prevWord.push(this.nfa.usesWord ? prevWord : 0);
-    const t = new Int32Array(257);
-    t.fill(UNKNOWN);
-    this.trans.push(t);
+    if ((id + 1) * 257 > this.table.length) {
+      const bigger = new Int32Array(Math.min(MAX_DFA_STATES, (id + 1) * 2) * 257).fill(UNKNOWN);
+      bigger.set(this.table);
+      this.table = bigger;
+    }
     this.keyToId.set(key, id);
     return id;
   }
@@ -246,42 +252,60 @@ export class LazyDfa {
     if (sid === UNKNOWN) {
       const k0 = this.step(Int32Array.from([this.start]), ctx & 1, (ctx & 2) !== 0, firstNext, false);
       if (k0 === null) sid = ACCEPT;
-      else if (firstNext === END || (k0.length === 0 && !search)) sid = -3;
+      else if (firstNext === END || (k0.length === 0 && !search)) sid = DEAD;
       else {
-        const before = this.kernels.length;
+        const gen = this.generation;
         sid = this.stateId(k0, isWordByte(firstNext), search);
-        if (this.kernels.length < before) pt = this.pre[ctx + (search ? 4 : 0)] = new Int32Array(257).fill(UNKNOWN);
+        if (this.generation !== gen) pt = this.pre[ctx + (search ? 4 : 0)] = new Int32Array(257).fill(UNKNOWN);
       }
       pt[firstNext] = sid;
     }
     if (sid === ACCEPT) return true;
     if (sid < 0) return false;
     const n = line.length;
-    for (let i = pos + 1; i <= n; i++) {
-      const c = i < n ? line.charCodeAt(i) : END;
-      const t = this.trans[sid];
-      let nx = t[c];
+    let i = pos + 1;
+    let table = this.table;
+    let base = sid * 257;
+    for (;;) {
+      let c: number;
+      let nx: number;
+      if (i < n) {
+        c = line.charCodeAt(i);
+        nx = table[base + c];
+        if (nx >= 0) {
+          base = nx * 257;
+          i++;
+          continue;
+        }
+      } else {
+        c = END;
+        nx = table[base + END];
+      }
       if (nx === UNKNOWN) {
-        const k = this.step(this.kernels[sid], this.prevWord[sid], false, c, search);
+        const s = base / 257;
+        const k = this.step(this.kernels[s], this.prevWord[s], false, c, search);
         if (k === null) nx = ACCEPT;
-        else if (c === END) nx = -3; // no match at the end
-        else if (k.length === 0 && !search) nx = -3; // dead
+        else if (c === END || (k.length === 0 && !search)) nx = DEAD;
         else {
-          const before = this.kernels.length;
+          const gen = this.generation;
           nx = this.stateId(k, isWordByte(c), search);
-          if (this.kernels.length < before) {
-            // cache was dropped: the old table is gone, continue from the new state
-            sid = nx;
+          table = this.table;
+          if (this.generation !== gen) {
+            // the cache was dropped: continue from the new state, nothing to record
+            base = nx * 257;
+            i++;
             continue;
           }
         }
-        this.trans[sid][c] = nx;
+        table[base + c] = nx;
+        if (nx >= 0) {
+          base = nx * 257;
+          i++;
+          continue;
+        }
       }
-      if (nx === ACCEPT) return true;
-      if (nx < 0) return false;
-      sid = nx;
+      return nx === ACCEPT;
     }
-    return false;
   }
 
   /** grep semantics: does the pattern match anywhere in the line? */

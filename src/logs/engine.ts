@@ -257,6 +257,78 @@ interface Dispatch {
   units: Node[];
 }
 
+/** Like fixedSeqs, but an unbounded loop over one byte set becomes a run element. */
+function elemSeqs(n: Node): Elem[][] | null {
+  switch (n.t) {
+    case "set": return [[setElem(n.set)]];
+    case "empty": return [[]];
+    case "group": return elemSeqs(n.body);
+    case "alt": {
+      const out: Elem[][] = [];
+      for (const a of n.alts) {
+        const s = elemSeqs(a);
+        if (!s) return null;
+        out.push(...s);
+        if (out.length > MAX_PATHS) return null;
+      }
+      return out;
+    }
+    case "cat": {
+      let acc: Elem[][] = [[]];
+      for (const it of n.items) {
+        const s = elemSeqs(it);
+        if (!s) return null;
+        const next: Elem[][] = [];
+        for (const x of acc) for (const y of s) next.push(x.concat(y));
+        if (next.length > MAX_PATHS) return null;
+        acc = next;
+      }
+      return acc;
+    }
+    case "rep": {
+      if (n.max === -1) {
+        if (!isSet(n.body)) return null;
+        const set = (unwrap(n.body) as { t: "set"; set: CharSet }).set;
+        return [[{ k: "run", set, min: n.min, key: `r${n.min}:` + setKey(set) }]];
+      }
+      if (n.max > 64) return null;
+      const s = elemSeqs(n.body);
+      if (!s) return null;
+      let acc: Elem[][] = n.min === 0 ? [[]] : [];
+      let cur: Elem[][] = [[]];
+      for (let k = 1; k <= n.max; k++) {
+        const next: Elem[][] = [];
+        for (const x of cur) for (const y of s) next.push(x.concat(y));
+        if (next.length + acc.length > MAX_PATHS) return null;
+        cur = next;
+        if (k >= n.min) acc = acc.concat(cur);
+      }
+      return acc;
+    }
+    default: return null;
+  }
+}
+
+/** Is every run in step i followed by a byte set disjoint from it? */
+function stepRunsDecided(steps: Elem[][][], i: number): boolean {
+  for (const alt of steps[i]) {
+    for (let j = 0; j < alt.length; j++) {
+      const e = alt[j];
+      if (e.k !== "run") continue;
+      // the next element must consume at least one byte, none of them in the run's set
+      const bad = (f: Elem | undefined) => !f || (f.k === "run" && f.min === 0) || setIntersects(f.set, e.set);
+      if (j + 1 < alt.length) {
+        if (bad(alt[j + 1])) return false;
+        continue;
+      }
+      const next = steps[i + 1];
+      if (!next) return false;
+      for (const na of next) if (bad(na[0])) return false;
+    }
+  }
+  return true;
+}
+
 function toPaths(ast: Node): Dispatch | null {
   const us: Node[] = [];
   units(ast, us);
@@ -265,39 +337,20 @@ function toPaths(ast: Node): Dispatch | null {
   const steps: Elem[][][] = [];
   let terminal = false;
   for (let i = 1; i < us.length; i++) {
-    const u = us[i];
-    if (u.t === "rep" && u.max === -1 && isSet(u.body)) {
-      const set = (unwrap(u.body) as { t: "set"; set: CharSet }).set;
-      steps.push([[{ k: "run", set, min: u.min, key: `r${u.min}:` + setKey(set) }]]);
-      continue;
-    }
-    const seqs = fixedSeqs(u);
+    const seqs = elemSeqs(us[i]);
     if (!seqs) {
       // last resort: the fixed leading part of every alternative; the path
       // ends after it
-      const pre = prefixSeqs(u);
+      const pre = prefixSeqs(us[i]);
       if (pre && pre.every((q) => q.length > 0)) { steps.push(pre.map((q) => q.map(setElem))); terminal = true; }
       break;
     }
-    steps.push(seqs.map((q) => q.map(setElem)));
+    steps.push(seqs);
   }
-  // a run is usable only when every way to continue starts with a byte not
-  // in the run's set (so the run ends at a position fixed by the line)
+  // a run is usable only when what follows it starts with a byte not in the
+  // run's set (so the run ends at a position fixed by the line)
   let usable = 0;
-  for (; usable < steps.length; usable++) {
-    const st = steps[usable];
-    if (st.length === 1 && st[0].length === 1 && st[0][0].k === "run") {
-      const run = st[0][0];
-      const nx = steps[usable + 1];
-      if (!nx || (terminal && usable + 1 === steps.length - 1 && nx.some((a) => a.length === 0))) break;
-      let ok = true;
-      for (const alt of nx) {
-        const e = alt[0];
-        if (!e || e.k === "run" || setIntersects(e.set, run.set)) { ok = false; break; }
-      }
-      if (!ok) break;
-    }
-  }
+  while (usable < steps.length && stepRunsDecided(steps, usable)) usable++;
   let paths: Elem[][] = [[]];
   let covered = 0;
   for (let i = 0; i < usable; i++) {
@@ -339,7 +392,7 @@ interface CEdge {
 }
 interface CNode {
   rules: number[]; // rule ids whose path ends here
-  lit: Map<number, CEdge> | null;
+  lit: Array<CEdge | null> | null; // 256 entries: edge by first byte
   other: CEdge[];
 }
 
@@ -392,6 +445,8 @@ export class RuleIndex {
   private build = newNode();
   private root: CNode;
   private generic: Array<{ id: number; lit: string }> = [];
+  private genericAny: RegExp | null = null;
+  private genericAlways: number[] = [];
   private rest: Array<RestTest | null>;
   /** a literal every match must contain (after the rest position when the rest is used); "" = none */
   private need: string[];
@@ -434,6 +489,10 @@ export class RuleIndex {
       }
     }
     this.root = compress(this.build);
+    // one scan for all the literals of unanchored rules; individual indexOf only on a hit
+    const lits = [...new Set(this.generic.filter((g) => g.lit.length > 0).map((g) => g.lit))];
+    this.genericAny = lits.length > 0 ? new RegExp(lits.map((l) => l.replace(/[^A-Za-z0-9_ ]/g, (ch) => "\\x" + ch.charCodeAt(0).toString(16).padStart(2, "0"))).join("|")) : null;
+    this.genericAlways = [...new Set(this.generic.filter((g) => g.lit.length === 0).map((g) => g.id))];
   }
 
   private insert(elems: Elem[], id: number): void {
@@ -462,8 +521,11 @@ export class RuleIndex {
     this.candPos.length = 0;
     this.line = line;
     this.walk(this.root, 0);
-    for (const g of this.generic) {
-      if (g.lit.length === 0 || line.indexOf(g.lit) >= 0) { this.cand.push(g.id); this.candPos.push(-1); }
+    for (const id of this.genericAlways) { this.cand.push(id); this.candPos.push(-1); }
+    if (this.genericAny !== null && this.genericAny.test(line)) {
+      for (const g of this.generic) {
+        if (g.lit.length > 0 && line.indexOf(g.lit) >= 0) { this.cand.push(g.id); this.candPos.push(-1); }
+      }
     }
   }
 
@@ -480,8 +542,8 @@ export class RuleIndex {
     }
     const line = this.line;
     if (node.lit !== null && pos < line.length) {
-      const e = node.lit.get(line.charCodeAt(pos));
-      if (e !== undefined) {
+      const e = node.lit[line.charCodeAt(pos)];
+      if (e !== null) {
         const seq = e.seq;
         const end = pos + seq.length;
         if (end <= line.length) {
@@ -562,11 +624,11 @@ function compress(n: TNode): CNode {
     return { seq, run: null, node: compress(cur) };
   };
   if (n.lit) {
-    out.lit = new Map();
+    out.lit = new Array<CEdge | null>(256).fill(null);
     for (const [c, nx] of n.lit) {
       const s = new Uint8Array(256);
       s[c] = 1;
-      out.lit.set(c, follow({ k: "set", set: s, key: "" }, nx));
+      out.lit[c] = follow({ k: "set", set: s, key: "" }, nx);
     }
   }
   for (const o of n.other) out.other.push(follow(o.elem, o.node));

@@ -85,7 +85,7 @@ export async function runTestRules(opts: TestRulesOptions): Promise<number> {
   const report = c.newReport();
   const lines = splitLines(data);
   for (let i = 0; i < lines.length; i++) {
-    const v = c.classify(lines[i]);
+    const v = c.classify(lines[i], opts.explain);
     report.add(v);
     if (opts.explain) {
       out(`# line ${i + 1}: ${visible(v.line)}\n#   ${v.why.join("; ")}\n`);

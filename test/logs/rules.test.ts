@@ -149,9 +149,9 @@ test("report format: title, =-=- underline of the same length, lines in input or
 
 test("explanations name the deciding rule", () => {
   const c = classifierFromTree(SECTIONS_TREE, { level: "server" });
-  expect(c.classify("noise server x").why).toEqual(["ignored by ignore.d.server/noise:1"]);
-  expect(c.classify("sudo: alice : COMMAND=/usr/bin/apt").why[0]).toBe("violation by violations.d/sudo:1, cancelled by violations.ignore.d/sudo:1");
-  expect(c.classify("EVIL plan").why).toContain("Security Alerts for evil: alerted by cracking.d/evil:1");
+  expect(c.classify("noise server x", true).why).toEqual(["ignored by ignore.d.server/noise:1"]);
+  expect(c.classify("sudo: alice : COMMAND=/usr/bin/apt", true).why[0]).toBe("violation by violations.d/sudo:1, cancelled by violations.ignore.d/sudo:1");
+  expect(c.classify("EVIL plan", true).why).toContain("Security Alerts for evil: alerted by cracking.d/evil:1");
 });
 
 test("hostile bytes never throw and wide strings are read as UTF-8 bytes", () => {

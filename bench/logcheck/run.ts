@@ -1,0 +1,145 @@
+// bench/logcheck: our classifier vs logcheck's own grep pipeline, Debian's
+// logcheck-database at server level, on a large generated corpus (syslog
+// templates with random fields + the shared fail2ban corpus). Verifies that
+// both produce identical sections, then prints both rates and the ratio;
+// then the same for adversarial lines (issue 7).
+//
+//   bun bench/logcheck/run.ts [LINES=500000]
+
+import { cpus } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { classifierFromHome } from "../../src/logs/classify.ts";
+import { parseEre } from "../../src/logs/ere.ts";
+import { rng, sample } from "../../test/logs/gen.ts";
+import { grepPipeline } from "../../test/logs/grep-pipeline.ts";
+import { getLogcheckDb, sharedCorpus } from "../../test/support/logcheck-db.ts";
+
+const N = Number(process.argv[2] ?? 500_000);
+const LEVEL = "server" as const;
+const db = getLogcheckDb();
+const tmp = mkdtempSync(join(tmpdir(), "bench-logcheck-"));
+
+const r = rng(2026);
+const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)];
+const num = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+const hex = (n: number) => Array.from({ length: n }, () => "0123456789ABCDEF"[num(0, 15)]).join("");
+const ip = () => `${num(1, 223)}.${num(0, 255)}.${num(0, 255)}.${num(1, 254)}`;
+const user = () => pick(["alice", "bob", "carol", "deploy", "root", "www-data", "backup"]);
+const host = () => pick(["web1", "db-2", "mail", "gw.example.net", "build_07"]);
+const MON = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const stamp = () => `${pick(MON)} ${String(num(1, 28)).padStart(2, " ")} ${String(num(0, 23)).padStart(2, "0")}:${String(num(0, 59)).padStart(2, "0")}:${String(num(0, 59)).padStart(2, "0")}`;
+
+const TEMPLATES: Array<() => string> = [
+  () => `CRON[${num(100, 99999)}]: (${user()}) CMD (command -v debian-sa1 > /dev/null && debian-sa1 1 1)`,
+  () => `CRON[${num(100, 99999)}]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)`,
+  () => `CRON[${num(100, 99999)}]: pam_unix(cron:session): session closed for user root`,
+  () => `sshd[${num(100, 99999)}]: Accepted publickey for ${user()} from ${ip()} port ${num(1024, 65535)} ssh2: RSA SHA256:${hex(20)}`,
+  () => `sshd[${num(100, 99999)}]: pam_unix(sshd:session): session opened for user ${user()}(uid=${num(0, 2000)}) by (uid=0)`,
+  () => `sshd[${num(100, 99999)}]: Received disconnect from ${ip()} port ${num(1024, 65535)}:11: disconnected by user`,
+  () => `sshd[${num(100, 99999)}]: Failed password for invalid user ${user()}${num(1, 99)} from ${ip()} port ${num(1024, 65535)} ssh2`,
+  () => `sshd[${num(100, 99999)}]: Connection closed by authenticating user ${user()} ${ip()} port ${num(1024, 65535)} [preauth]`,
+  () => `postfix/smtpd[${num(100, 99999)}]: connect from unknown[${ip()}]`,
+  () => `postfix/smtpd[${num(100, 99999)}]: disconnect from unknown[${ip()}] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5`,
+  () => `postfix/qmgr[${num(100, 99999)}]: ${hex(10)}: removed`,
+  () => `postfix/cleanup[${num(100, 99999)}]: ${hex(10)}: message-id=<${hex(12)}@${host()}>`,
+  () => `postfix/smtp[${num(100, 99999)}]: ${hex(10)}: to=<${user()}@example.org>, relay=mx.example.org[${ip()}]:25, delay=${num(0, 9)}.${num(1, 9)}, delays=0.1/0/0.2/0.3, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as ${hex(9)})`,
+  () => `dovecot: imap-login: Login: user=<${user()}>, method=PLAIN, rip=${ip()}, lip=${ip()}, mpid=${num(100, 9999)}, TLS, session=<${hex(16)}>`,
+  () => `dovecot: imap(${user()})<${num(100, 9999)}><${hex(16)}>: Logged out in=${num(0, 9999)} out=${num(0, 99999)}`,
+  () => `kernel: [${String(num(1, 99999)).padStart(6, " ")}.${num(100000, 999999)}] IPv4: martian source ${ip()} from ${ip()}, on dev eth0`,
+  () => `named[${num(100, 9999)}]: client @0x7f${hex(10).toLowerCase()} ${ip()}#${num(1024, 65535)} (example.com): query (cache) 'example.com/A/IN' denied`,
+  () => `systemd[1]: Started Session ${num(1, 9999)} of user ${user()}.`,
+  () => `systemd-logind[${num(100, 999)}]: New session ${num(1, 9999)} of user ${user()}.`,
+  () => `ntpd[${num(100, 9999)}]: Listen normally on ${num(2, 9)} eth0 ${ip()}:123`,
+  () => `sudo:    ${user()} : TTY=pts/${num(0, 9)} ; PWD=/home/${user()} ; USER=root ; COMMAND=/usr/bin/apt update`,
+  () => `myapp[${num(100, 9999)}]: request ${hex(8)} took ${num(1, 999)} ms`,
+];
+
+// ---------------------------------------------------------------- corpus
+const shared = (() => {
+  const p = sharedCorpus();
+  if (!p) return [] as string[];
+  const l = readFileSync(p).toString("latin1").split("\n");
+  l.pop();
+  return l;
+})();
+const corpus: string[] = [];
+for (let i = 0; i < N; i++) {
+  if (shared.length > 0 && r() < 0.1) corpus.push(pick(shared));
+  else corpus.push(`${stamp()} ${host()} ${pick(TEMPLATES)()}`);
+}
+const corpusFile = join(tmp, "corpus.log");
+writeFileSync(corpusFile, Buffer.from(corpus.join("\n") + "\n", "latin1"));
+const bytes = corpus.reduce((a, l) => a + l.length + 1, 0);
+
+function machine(): string {
+  const model = readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown";
+  return `${cpus().length} CPUs (nproc), ${model}, Bun ${Bun.version}, load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`;
+}
+
+function ours(file: string): { secs: number; loadSecs: number; entries: Array<[string, string[]]>; reported: number } {
+  const t0 = performance.now();
+  const c = classifierFromHome(db.rulesHome, { level: LEVEL })!;
+  const t1 = performance.now();
+  const lines = readFileSync(file).toString("latin1").split("\n");
+  lines.pop();
+  // warm-up pass (JIT, lazy DFA states), then the measured pass
+  for (let i = 0; i < Math.min(lines.length, 20000); i++) c.classify(lines[i]);
+  const rep = c.newReport();
+  const t2 = performance.now();
+  let reported = 0;
+  for (const l of lines) {
+    const v = c.classify(l);
+    if (v.sections.length > 0) reported++;
+    rep.add(v);
+  }
+  const t3 = performance.now();
+  return { secs: (t3 - t2) / 1000, loadSecs: (t1 - t0) / 1000, entries: rep.entries(), reported };
+}
+
+function theirs(file: string): { secs: number; entries: Array<[string, string[]]> } {
+  const t0 = performance.now();
+  const entries = grepPipeline({ home: db.rulesHome, level: LEVEL, input: file });
+  return { secs: (performance.now() - t0) / 1000, entries };
+}
+
+function same(a: Array<[string, string[]]>, b: Array<[string, string[]]>): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+console.log(`machine: ${machine()}`);
+console.log(`rules: Debian logcheck-database ${db.version}, level ${LEVEL}`);
+console.log(`corpus: ${fmt(N)} lines, ${(bytes / 1e6).toFixed(1)} MB (templates + ${shared.length ? "10% shared fail2ban corpus" : "no shared corpus"})`);
+const a = ours(corpusFile);
+const b = theirs(corpusFile);
+const ok = same(a.entries, b.entries);
+console.log(`ordinary: integrityd ${fmt(N / a.secs)} lines/s (rules loaded in ${a.loadSecs.toFixed(2)} s; ${fmt(a.reported)} lines reported)`);
+console.log(`ordinary: logcheck grep pipeline ${fmt(N / b.secs)} lines/s (${b.secs.toFixed(1)} s)`);
+console.log(`ordinary: ratio ${(b.secs / a.secs).toFixed(1)}x, identical output: ${ok ? "yes" : "NO"}`);
+
+// ---------------------------------------------------------------- adversarial
+const adv: string[] = [];
+const H = "Nov 25 10:00:00 host";
+for (const d of [30, 60, 2000]) adv.push(`${H} amavis[123]: (12345-01) Passed CLEAN, [192.0.2.1] <a@b.c> -> <d@e.f>, mail_id: abc, Hits: ${"1".repeat(d)}, size: zz`);
+for (const f of ["a", "1", " ", ".", "<", "x "]) adv.push((`${H} postfix/smtpd[1]: NOQUEUE: reject: RCPT from ` + f.repeat(65536)).slice(0, 65536));
+const c0 = classifierFromHome(db.rulesHome, { level: LEVEL })!;
+const r2 = rng(9);
+for (const rule of c0.rules) {
+  const p = parseEre(rule.source);
+  if (p.ok) adv.push(sample(p.value.ast, r2, { extra: 0, big: 300 }).slice(0, 65536) + "\x01");
+}
+const advFile = join(tmp, "adversarial.log");
+writeFileSync(advFile, Buffer.from(adv.join("\n") + "\n", "latin1"));
+const advBytes = adv.reduce((s, l) => s + l.length + 1, 0);
+const aa = ours(advFile);
+const bb = theirs(advFile);
+console.log(`adversarial: ${fmt(adv.length)} lines, ${(advBytes / 1e6).toFixed(1)} MB (amavis 30/60/2000 digits, 64 KiB lines, each rule's classes pumped + breaking byte)`);
+console.log(`adversarial: integrityd ${fmt(adv.length / aa.secs)} lines/s (${(advBytes / 1e6 / aa.secs).toFixed(1)} MB/s)`);
+console.log(`adversarial: logcheck grep pipeline ${fmt(adv.length / bb.secs)} lines/s (${(advBytes / 1e6 / bb.secs).toFixed(1)} MB/s)`);
+console.log(`adversarial: ratio ${(bb.secs / aa.secs).toFixed(1)}x, identical output: ${same(aa.entries, bb.entries) ? "yes" : "NO"}`);
+
+rmSync(tmp, { recursive: true, force: true });
+if (!ok) process.exit(1);
