@@ -93,6 +93,7 @@ const SWEEP_CHUNK = 500;
 const FLUSH_MS = 1000;
 const BATCH_VISITS = 500;
 const BATCH_MS = 250;
+const FULL_SPEED_INFLIGHT = 4;
 
 function randomProbe(): bigint {
   const a = new BigInt64Array(1);
@@ -144,6 +145,8 @@ export class Scanner {
     this.opts = opts;
     this.db = opts.db;
     this.store = new Store(opts.db, { memQueue: !!opts.unlimited });
+    // a full pass touches every page of the entries table: let them stay cached
+    if (opts.unlimited) this.db.exec("PRAGMA cache_size = -32768");
     this.unlimited = !!opts.unlimited;
     this.now = opts.now ?? Date.now;
     this.sleepFn = opts.sleep ?? ((ms) => this.realSleep(ms));
@@ -339,26 +342,64 @@ export class Scanner {
     return this.stopping ? "stopped" : "visited";
   }
 
-  /**
-   * Run steps until the current cycle completes (or stop()). At full speed
-   * the visits are grouped into larger transactions (one per BATCH_VISITS
-   * visits or BATCH_MS): still atomic — reports are emitted only after the
-   * commit that holds them — but without a commit per file. Only --scan-once
-   * does this: it is alone on its database connection.
-   */
+  /** Run until the current cycle completes (true) or stop()/no areas (false). */
   async runCycle(onStep?: () => void): Promise<boolean> {
-    const batching = this.unlimited && !this.db.inTransaction;
+    if (this.unlimited) return this.runFullSpeed(onStep);
+    for (;;) {
+      const r = await this.step();
+      onStep?.();
+      if (r === "cycle-end") return true;
+      if (r === "stopped" || r === "idle") return false;
+    }
+  }
+
+  /**
+   * Full speed (--scan-once): FULL_SPEED_INFLIGHT visits at a time, so reading
+   * one file overlaps hashing and recording others; visits are grouped into
+   * larger transactions (one per BATCH_VISITS visits or BATCH_MS), still
+   * atomic: reports are emitted only after the commit that holds them.
+   */
+  private async runFullSpeed(onStep?: () => void): Promise<boolean> {
+    if (this.stopping) return false;
+    if (this.sweepCursor) this.sweepAll();
+    if (this.areas.length === 0) return false;
+    if (this.cycle === 0) this.startCycle();
+    const inflight = new Map<string, Promise<void>>();
+    const batching = !this.db.inTransaction;
     if (batching) this.beginBatch();
     try {
       for (;;) {
-        const r = await this.step();
-        if (this.batch && (this.batch.count++ >= BATCH_VISITS || this.now() - this.batch.since >= BATCH_MS)) {
+        if (this.stopping) {
+          await Promise.allSettled(inflight.values());
+          return false;
+        }
+        while (inflight.size < FULL_SPEED_INFLIGHT) {
+          const path = this.store.take();
+          if (!path) break;
+          const key = pathKey(path);
+          if (inflight.has(key)) continue;
+          const job = this.visit(path, "traverse").finally(() => {
+            inflight.delete(key);
+            if (this.batch) this.batch.count++;
+            onStep?.();
+          });
+          inflight.set(key, job);
+        }
+        if (inflight.size === 0) {
+          const rest = this.store.unvisited(this.cycle, 200);
+          if (rest.length > 0) {
+            this.db.transaction(() => { for (const p of rest) this.store.queue(p, this.cycle); })();
+            continue;
+          }
+          this.endCycle();
+          return true;
+        }
+        await Promise.race(inflight.values());
+        if (this.batch && (this.batch.count >= BATCH_VISITS || this.now() - this.batch.since >= BATCH_MS)) {
+          // no visit is inside a transaction while awaiting: commit points are safe here
           this.commitBatch();
           this.beginBatch();
         }
-        onStep?.();
-        if (r === "cycle-end") return true;
-        if (r === "stopped" || r === "idle") return false;
       }
     } finally {
       if (batching) this.commitBatch();
@@ -535,6 +576,9 @@ export class Scanner {
     const events: ScanEvent[] = [];
     let newDir = false;
     this.db.transaction(() => {
+      // (full speed runs visits side by side: if the directory holding this
+      // entry was found deleted meanwhile, the entry went with it)
+      if (this.unlimited && !this.areas.some((a) => samePath(a, path)) && !this.store.get(parentOf(path))) return;
       const old = this.store.get(path);
       const baseline = !this.speed.firstPassComplete;
       if (!old || old.placeholder) {

@@ -181,13 +181,25 @@ export class Store {
   /** A pending path drawn at random: the first at or after a random point of the shuffled order. */
   draw(probe: bigint): Uint8Array | null {
     if (this.mem) {
+      // Depth first (last queued first): a one-shot full-speed pass gains
+      // nothing from a random order, and locality keeps the B-tree writes few.
+      void probe;
       const n = this.mem.list.length;
-      return n === 0 ? null : this.mem.list[Number((probe < 0n ? -probe : probe) % BigInt(n))];
+      return n === 0 ? null : this.mem.list[n - 1];
     }
     const r =
       (this.db.query("SELECT path FROM pending WHERE rnd >= ? ORDER BY rnd LIMIT 1").get(probe) as { path: Uint8Array } | null) ??
       (this.db.query("SELECT path FROM pending ORDER BY rnd LIMIT 1").get() as { path: Uint8Array } | null);
     return r?.path ?? null;
+  }
+
+  /** In-memory queue only: remove and return the next path (depth first). */
+  take(): Uint8Array | null {
+    const m = this.mem;
+    if (!m || m.list.length === 0) return null;
+    const p = m.list.pop()!;
+    m.index.delete(pathKey(p));
+    return p;
   }
 
   pendingCount(): number {
