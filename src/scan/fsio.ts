@@ -4,6 +4,7 @@
 import {
   closeSync, constants, fstatSync, lstatSync, openSync, read, readdirSync, readlinkSync, type BigIntStats,
 } from "node:fs";
+import * as fsModule from "node:fs";
 import { typeOfMode, type Attrs } from "./attrs.ts";
 import { asBuffer, type PathBytes } from "./paths.ts";
 
@@ -208,5 +209,172 @@ export async function hashFile(path: PathBytes, seen: Attrs, seenDev: bigint, op
     } catch {
       // nothing sensible to do
     }
+  }
+}
+
+// ---- full-speed hashing off the main thread ------------------------------------
+
+/** The stat fields a hash result carries back (plain data: it crosses threads). */
+export interface StatFields {
+  mode: bigint; uid: bigint; gid: bigint; size: bigint; ino: bigint; nlink: bigint; mtimeNs: bigint; ctimeNs: bigint; rdev: bigint;
+}
+
+export type CoreResult =
+  | { kind: "ok"; hash: string; bytes: number; st: StatFields }
+  | { kind: "torn"; reason: string }
+  | { kind: "vanished" }
+  | { kind: "error"; code: string; message: string };
+
+/**
+ * The same checks as hashFile, with blocking reads, for a worker thread (where
+ * blocking is harmless). Self-contained on purpose: its source text is what
+ * the worker runs, so it may use only its parameters.
+ */
+export function hashSyncCore(
+  fs: typeof import("node:fs"),
+  Hasher: typeof Bun.CryptoHasher,
+  path: Uint8Array,
+  seen: { ino: bigint; dev: bigint; size: bigint; mtime: bigint; ctime: bigint },
+  algo: string,
+  buf: Buffer,
+): CoreResult {
+  const p = Buffer.from(path.buffer, path.byteOffset, path.byteLength);
+  const c = fs.constants;
+  const base = c.O_RDONLY | c.O_NOFOLLOW | c.O_NONBLOCK;
+  const noatime = c.O_NOATIME ?? 0;
+  const code = (e: unknown) => (e as { code?: string }).code ?? "EUNKNOWN";
+  const msg = (e: unknown) => String((e as { message?: string }).message ?? e).split("\n")[0];
+  let fd: number;
+  try {
+    try {
+      fd = fs.openSync(p, base | noatime);
+    } catch (e) {
+      if (!noatime || code(e) !== "EPERM") throw e;
+      fd = fs.openSync(p, base);
+    }
+  } catch (e) {
+    const k = code(e);
+    if (k === "ENOENT" || k === "ELOOP" || k === "ENOTDIR" || k === "ENXIO") return { kind: "vanished" };
+    return { kind: "error", code: k, message: msg(e) };
+  }
+  try {
+    const before = fs.fstatSync(fd, { bigint: true });
+    if (!before.isFile() || before.ino !== seen.ino || before.dev !== seen.dev) return { kind: "torn", reason: "replaced before it was opened" };
+    if (before.size !== seen.size || before.mtimeNs !== seen.mtime || before.ctimeNs !== seen.ctime) return { kind: "torn", reason: "changed before it was opened" };
+    const hasher = new Hasher(algo as "sha256");
+    const total = Number(before.size);
+    let pos = 0;
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, pos);
+      if (n === 0) break;
+      hasher.update(buf.subarray(0, n));
+      pos += n;
+      if (pos > total) return { kind: "torn", reason: "grew while being read" };
+      if (pos === total) break;
+    }
+    const after = fs.fstatSync(fd, { bigint: true });
+    const same = after.ino === before.ino && after.dev === before.dev && after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs;
+    if (!same || pos !== total) return { kind: "torn", reason: "changed while being read" };
+    let now;
+    try {
+      now = fs.lstatSync(p, { bigint: true });
+    } catch {
+      return { kind: "torn", reason: "vanished while being read" };
+    }
+    if (now.ino !== before.ino || now.dev !== before.dev) return { kind: "torn", reason: "replaced while being read" };
+    const st = {
+      mode: after.mode, uid: after.uid, gid: after.gid, size: after.size, ino: after.ino, nlink: after.nlink,
+      mtimeNs: after.mtimeNs, ctimeNs: after.ctimeNs, rdev: after.rdev,
+    };
+    return { kind: "ok", hash: `${algo}:${hasher.digest("hex")}`, bytes: pos, st };
+  } catch (e) {
+    return { kind: "error", code: code(e), message: msg(e) };
+  } finally {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // nothing sensible to do
+    }
+  }
+}
+
+/** A core result as the scanner's HashResult. */
+export function fromCore(r: CoreResult): HashResult {
+  if (r.kind === "ok") return { kind: "ok", hash: r.hash, bytes: r.bytes, attrs: attrsOf(r.st as unknown as BigIntStats, null) };
+  if (r.kind === "error") return { kind: "error", code: r.code, message: describe(r.code, r.message) };
+  return r;
+}
+
+const WORKER_SOURCE = () => `import * as fs from "node:fs";
+const core = ${hashSyncCore.toString()};
+const buf = Buffer.allocUnsafe(1 << 20);
+self.onmessage = (e) => {
+  const { id, path, seen, algo } = e.data;
+  let r;
+  try { r = core(fs, Bun.CryptoHasher, path, seen, algo, buf); }
+  catch (err) { r = { kind: "error", code: "EWORKER", message: String(err && err.message || err) }; }
+  postMessage({ id, r });
+};`;
+
+/**
+ * Worker threads hashing whole files with blocking reads (for --scan-once,
+ * where the main thread's event loop has nothing else to serve). If a worker
+ * cannot be started, hashing falls back to the main thread.
+ */
+export class HashPool {
+  private workers: Worker[] = [];
+  private jobs = new Map<number, (r: CoreResult) => void>();
+  private next = 0;
+  private rr = 0;
+  private broken = false;
+  private readonly url: string;
+  private readonly local = Buffer.allocUnsafe(1 << 20);
+
+  constructor(size: number) {
+    this.url = URL.createObjectURL(new Blob([WORKER_SOURCE()], { type: "application/javascript" }));
+    try {
+      for (let i = 0; i < size; i++) {
+        const w = new Worker(this.url);
+        w.onmessage = (e: MessageEvent) => {
+          const { id, r } = e.data as { id: number; r: CoreResult };
+          const done = this.jobs.get(id);
+          this.jobs.delete(id);
+          done?.(r);
+        };
+        w.onerror = (e) => this.fail(String((e as ErrorEvent).message ?? e));
+        this.workers.push(w);
+      }
+    } catch (e) {
+      this.fail(String((e as Error).message ?? e));
+    }
+  }
+
+  private fail(why: string): void {
+    if (this.broken) return;
+    this.broken = true;
+    for (const w of this.workers) w.terminate();
+    this.workers = [];
+    // jobs that were sent are answered with a retryable result
+    for (const [, done] of this.jobs) done({ kind: "torn", reason: `hash worker failed (${why})` });
+    this.jobs.clear();
+  }
+
+  hash(path: PathBytes, seen: Attrs, dev: bigint, algo: string): Promise<HashResult> {
+    const s = { ino: seen.ino, dev, size: seen.size, mtime: seen.mtime, ctime: seen.ctime };
+    if (this.broken || this.workers.length === 0) {
+      return Promise.resolve(fromCore(hashSyncCore(fsModule, Bun.CryptoHasher, asBuffer(path), s, algo, this.local)));
+    }
+    const id = ++this.next;
+    const w = this.workers[this.rr++ % this.workers.length];
+    return new Promise((resolve) => {
+      this.jobs.set(id, (r) => resolve(fromCore(r)));
+      w.postMessage({ id, path: new Uint8Array(path), seen: s, algo });
+    });
+  }
+
+  close(): void {
+    for (const w of this.workers) w.terminate();
+    this.workers = [];
+    URL.revokeObjectURL(this.url);
   }
 }

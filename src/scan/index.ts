@@ -7,7 +7,9 @@ import type { Task, TaskContext } from "../daemon/daemon.ts";
 import { openDatabase } from "../db/db.ts";
 import { EX_CONFIG, ExitError } from "../util/exit.ts";
 import { log } from "../util/log.ts";
+import { availableParallelism } from "node:os";
 import { formatBytes, formatDuration } from "./attrs.ts";
+import { HashPool } from "./fsio.ts";
 import { META, Scanner, type ScanEvent } from "./scanner.ts";
 
 export { META, Scanner } from "./scanner.ts";
@@ -47,6 +49,7 @@ export function progressLine(done: number, estimate: number, bytes: number, elap
 export async function runScanOnce(config: Config, io: ScanIO): Promise<number> {
   if (config.areas.length === 0) throw new ExitError(EX_CONFIG, `${config.file}: no 'area' configured; nothing to scan`);
   const db = openDatabase(config.database);
+  const pool = new HashPool(Math.max(1, Math.min(2, availableParallelism())));
   let bits = 0;
   let bar = false;
   try {
@@ -54,6 +57,7 @@ export async function runScanOnce(config: Config, io: ScanIO): Promise<number> {
       db,
       config,
       unlimited: true,
+      hasher: (p, seen, dev, algo) => pool.hash(p, seen, dev, algo),
       onEvent: (ev) => {
         bits |= bitOf(ev);
         if (bar) io.err("\r\x1b[K");
@@ -78,6 +82,7 @@ export async function runScanOnce(config: Config, io: ScanIO): Promise<number> {
     if (bar) io.err("\r\x1b[K");
     return bits;
   } finally {
+    pool.close();
     db.close();
   }
 }

@@ -35,7 +35,7 @@ import {
   attrsJson, baselineText, changedText, compareAttrs, deletedText, errorText, newText, type Attrs, type EntryType,
 } from "./attrs.ts";
 import { makeExcluder, type Matcher } from "./exclude.ts";
-import { hashFile, listDir, statEntry } from "./fsio.ts";
+import { hashFile, listDir, statEntry, type HashResult } from "./fsio.ts";
 import { effectiveSpeed, Pacer, speedOnChange, speedOnCycleEnd, type SpeedState } from "./pace.ts";
 import { isWithin, joinPath, parentOf, pathFrom, pathKey, samePath, showPath, type PathBytes } from "./paths.ts";
 import { Store } from "./store.ts";
@@ -78,6 +78,8 @@ export interface ScannerOptions {
     visit?(path: PathBytes, why: "traverse" | "stalest"): void;
     chunk?(path: PathBytes, bytesSoFar: number): void | Promise<void>;
   };
+  /** Full speed: hash whole files elsewhere (worker threads), instead of paced reads here. */
+  hasher?: (path: PathBytes, seen: Attrs, dev: bigint, algo: string) => Promise<HashResult>;
   /** Attempts at hashing a file that keeps changing while read (default 3). */
   tornAttempts?: number;
   /** Pause before re-reading a file that changed while read (ms, times the attempt number). */
@@ -93,7 +95,7 @@ const SWEEP_CHUNK = 500;
 const FLUSH_MS = 1000;
 const BATCH_VISITS = 500;
 const BATCH_MS = 250;
-const FULL_SPEED_INFLIGHT = 4;
+const FULL_SPEED_INFLIGHT = 8;
 
 function randomProbe(): bigint {
   const a = new BigInt64Array(1);
@@ -529,7 +531,7 @@ export class Scanner {
       const small = this.pacer.isSmall(Number(attrs.size));
       const hooks = this.opts.hooks;
       let sofar = 0;
-      const r = await hashFile(path, attrs, st.dev, {
+      const r = this.opts.hasher && small ? await this.opts.hasher(path, attrs, st.dev, this.config.hash) : await hashFile(path, attrs, st.dev, {
         algo: this.config.hash,
         small,
         chunkSize: () => this.pacer.chunkSize(),

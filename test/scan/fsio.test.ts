@@ -1,0 +1,64 @@
+// The I/O edge on its own: paced async hashing and the worker-thread hasher agree,
+// and both refuse to hash anything but the regular file that lstat saw.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HashPool, hashFile, hashSyncCore, listDir, statEntry } from "../../src/scan/fsio.ts";
+import { pathFrom } from "../../src/scan/paths.ts";
+import { sha256 } from "./helpers.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "integrityd-fsio-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const full = { algo: "sha256", small: true, chunkSize: () => 1 << 20, pace: async () => {}, stopped: () => false };
+
+describe("fsio", () => {
+  test("paced hash, worker hash and in-thread core agree", async () => {
+    const p = join(dir, "data");
+    const data = Buffer.alloc(3 * (1 << 20) + 17, 7);
+    writeFileSync(p, data);
+    const st = statEntry(pathFrom(p));
+    if (!st.ok) throw new Error(st.message);
+    const a = await hashFile(pathFrom(p), st.attrs, st.dev, { ...full, small: false, chunkSize: () => 65536 });
+    const pool = new HashPool(2);
+    const b = await pool.hash(pathFrom(p), st.attrs, st.dev, "sha256");
+    pool.close();
+    const c = hashSyncCore(fs, Bun.CryptoHasher, pathFrom(p), { ...st.attrs, dev: st.dev }, "sha256", Buffer.alloc(4096));
+    expect(a).toMatchObject({ kind: "ok", hash: sha256(data), bytes: data.length });
+    expect(b).toMatchObject({ kind: "ok", hash: sha256(data), bytes: data.length });
+    expect(c).toMatchObject({ kind: "ok", hash: sha256(data) });
+    if (b.kind === "ok") expect(b.attrs.ino).toBe(st.attrs.ino);
+  });
+
+  test("a FIFO swapped in after lstat is not read (no hang), a vanished file is reported as such", async () => {
+    const p = join(dir, "swap");
+    writeFileSync(p, "x");
+    const st = statEntry(pathFrom(p));
+    if (!st.ok) throw new Error(st.message);
+    unlinkSync(p);
+    const pool = new HashPool(1);
+    expect((await pool.hash(pathFrom(p), st.attrs, st.dev, "sha256")).kind).toBe("vanished");
+    expect((await hashFile(pathFrom(p), st.attrs, st.dev, full)).kind).toBe("vanished");
+    expect(Bun.spawnSync(["mkfifo", p]).exitCode).toBe(0);
+    expect(await pool.hash(pathFrom(p), st.attrs, st.dev, "sha256")).toMatchObject({ kind: "torn" });
+    expect(await hashFile(pathFrom(p), st.attrs, st.dev, full)).toMatchObject({ kind: "torn" });
+    pool.close();
+    // a symlink swapped in is not followed
+    unlinkSync(p);
+    fs.symlinkSync("/etc/passwd", p);
+    expect((await hashFile(pathFrom(p), st.attrs, st.dev, full)).kind).toBe("vanished");
+  });
+
+  test("listing returns raw names; errors are values, not exceptions", () => {
+    const sub = join(dir, "list");
+    fs.mkdirSync(sub);
+    writeFileSync(Buffer.concat([Buffer.from(sub + "/"), Buffer.from([0x66, 0xff])]), "");
+    const l = listDir(pathFrom(sub));
+    expect(l.ok && l.names.map((n) => n.toString("hex"))).toEqual(["66ff"]);
+    const missing = listDir(pathFrom(join(dir, "nope")));
+    expect(missing).toMatchObject({ ok: false, code: "ENOENT" });
+    expect(statEntry(pathFrom(join(dir, "nope")))).toMatchObject({ ok: false, code: "ENOENT" });
+  });
+});
