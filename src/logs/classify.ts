@@ -83,7 +83,7 @@ export function toByteString(s: string): string {
 export class Classifier {
   readonly rules: CompiledRule[] = [];
   readonly problems: RuleProblem[] = [];
-  private index: RuleIndex;
+  private index: RuleIndex = new RuleIndex([]);
   private cracking: FileRange[] = [];
   private crackingIgnore: FileRange[] = [];
   private violations: FileRange[] = [];
@@ -94,32 +94,70 @@ export class Classifier {
   readonly level: Level;
   private readonly crackingIgnoreOn: boolean;
 
-  constructor(set: RuleSet) {
+  /**
+   * Compile a rule set. This takes about 1-2 s for Debian's ~1,900 rules;
+   * inside the daemon use loadClassifier(), which does the same work in
+   * slices and yields to the event loop in between.
+   */
+  constructor(set: RuleSet, lazy = false) {
     this.level = set.level;
     this.crackingIgnoreOn = set.crackingIgnoreEnabled;
     this.problems.push(...set.problems);
-    const add = (files: RuleFile[], positive: boolean): FileRange[] =>
-      files.map((f) => {
-        const start = this.rules.length;
-        for (const r of f.rules) {
-          const c = compileRule(r, this.rules.length, positive);
-          if ("rule" in c) this.rules.push(c.rule);
-          else this.problems.push(c.problem);
+    this.pending = this.steps(set);
+    if (!lazy) this.finishSync();
+  }
+
+  private pending: Generator<void> | null;
+
+  private finishSync(): void {
+    if (!this.pending) return;
+    for (;;) if (this.pending.next().done) break;
+    this.pending = null;
+  }
+
+  /** Finish a lazy build, yielding to the event loop every `sliceMs`. */
+  async finish(sliceMs = 10): Promise<this> {
+    while (this.pending) {
+      const t = performance.now();
+      while (performance.now() - t < sliceMs) {
+        if (this.pending.next().done) {
+          this.pending = null;
+          break;
         }
-        return { name: f.name, start, end: this.rules.length };
-      });
+      }
+      if (this.pending) await new Promise<void>((r) => setImmediate(r));
+    }
+    return this;
+  }
+
+  private *steps(set: RuleSet): Generator<void> {
+    const self = this;
+    function* add(files: RuleFile[], positive: boolean, out: FileRange[]): Generator<void> {
+      for (const f of files) {
+        const start = self.rules.length;
+        for (const r of f.rules) {
+          const c = compileRule(r, self.rules.length, positive);
+          if ("rule" in c) self.rules.push(c.rule);
+          else self.problems.push(c.problem);
+          yield;
+        }
+        out.push({ name: f.name, start, end: self.rules.length });
+      }
+    }
     const s0 = this.rules.length;
-    this.cracking = add(set.cracking, true);
+    yield* add(set.cracking, true, this.cracking);
     this.crackingAll = { name: "cracking.d", start: s0, end: this.rules.length };
-    this.crackingIgnore = add(set.crackingIgnore, false);
+    yield* add(set.crackingIgnore, false, this.crackingIgnore);
     const v0 = this.rules.length;
-    this.violations = add(set.violations, true);
+    yield* add(set.violations, true, this.violations);
     this.violationsAll = { name: "violations.d", start: v0, end: this.rules.length };
-    this.violationsIgnore = add(set.violationsIgnore, false);
+    yield* add(set.violationsIgnore, false, this.violationsIgnore);
     const i0 = this.rules.length;
-    add(set.ignore, false);
+    yield* add(set.ignore, false, []);
     this.ignore = { name: "ignore", start: i0, end: this.rules.length };
-    this.index = new RuleIndex(this.rules);
+    const index = new RuleIndex(this.rules, true);
+    yield* index.steps();
+    this.index = index;
   }
 
   /** Rules not on the native engine (risky for backtracking, or back-reference fallback). */
@@ -260,6 +298,28 @@ export class Classifier {
 /** Build a classifier from a rule tree (in-memory map or read from a dir). */
 export function classifierFromTree(tree: RuleTree, opts: LoadOptions): Classifier {
   return new Classifier(selectRules(tree, opts.level, opts.crackingIgnore ?? false));
+}
+
+/**
+ * For the daemon: build a classifier from a rule home (or, when `home` is
+ * null or does not exist, from `fallback`) without blocking the event loop
+ * for more than about `sliceMs` at a time. `fromHome` tells which was used.
+ * Reload = call it again and swap the result in when it resolves; the old
+ * classifier keeps working meanwhile. Never throws for bad rules (they are
+ * in `problems`).
+ */
+export async function loadClassifier(
+  home: string | null,
+  fallback: RuleTree,
+  opts: LoadOptions & { sliceMs?: number },
+): Promise<{ classifier: Classifier; fromHome: boolean }> {
+  const problems: RuleProblem[] = [];
+  const tree = home === null ? null : readRuleHome(home, problems);
+  const set = selectRules(tree ?? fallback, opts.level, opts.crackingIgnore ?? false);
+  if (tree) set.problems.push(...problems);
+  const c = new Classifier(set, true);
+  await c.finish(opts.sliceMs ?? 10);
+  return { classifier: c, fromHome: tree !== null };
 }
 
 /**

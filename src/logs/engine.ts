@@ -443,7 +443,7 @@ function restMatcher(d: Dispatch): RestTest | null {
 
 export class RuleIndex {
   private build = newNode();
-  private root: CNode;
+  private root: CNode = { rules: [], lit: null, other: [] };
   private generic: Array<{ id: number; lit: string }> = [];
   private genericAny: RegExp | null = null;
   private genericAlways: number[] = [];
@@ -456,15 +456,23 @@ export class RuleIndex {
   private candPos: number[] = [];
   private line = "";
 
-  constructor(readonly rules: CompiledRule[]) {
+  /** Build the index; with `lazy`, call steps() to completion before use. */
+  constructor(readonly rules: CompiledRule[], lazy = false) {
     this.mark = new Uint32Array(rules.length + 1);
     this.rest = new Array(rules.length).fill(null);
     this.need = new Array(rules.length).fill("");
+    if (!lazy) for (const _ of this.steps()) { /* run to completion */ }
+  }
+
+  /** The build, one rule per step (lets callers yield to the event loop). */
+  *steps(): Generator<void> {
+    const rules = this.rules;
     for (const r of rules) {
       const lit = requiredLiteral(r.ast);
       if (lit.length >= 3) this.need[r.id] = lit;
     }
     for (const r of rules) {
+      yield;
       // a top-level `a|b` rule is a candidate when one of its branches is
       const branches = r.ast.t === "alt" ? r.ast.alts : [r.ast];
       for (const b of branches) {
@@ -488,7 +496,7 @@ export class RuleIndex {
         }
       }
     }
-    this.root = compress(this.build);
+    this.root = yield* compress(this.build);
     // one scan for all the literals of unanchored rules; individual indexOf only on a hit
     const lits = [...new Set(this.generic.filter((g) => g.lit.length > 0).map((g) => g.lit))];
     this.genericAny = lits.length > 0 ? new RegExp(lits.map((l) => l.replace(/[^A-Za-z0-9_ ]/g, (ch) => "\\x" + ch.charCodeAt(0).toString(16).padStart(2, "0"))).join("|")) : null;
@@ -598,11 +606,13 @@ export class RuleIndex {
   }
 }
 
-/** Turn the build trie into the walk trie, merging chains of set elements. */
-function compress(n: TNode): CNode {
+/** Turn the build trie into the walk trie, merging chains of set elements
+ *  (a generator, one step per node, so a long build can yield). */
+function* compress(n: TNode): Generator<void, CNode> {
+  yield;
   const out: CNode = { rules: n.rules, lit: null, other: [] };
-  const follow = (first: Elem, node: TNode): CEdge => {
-    if (first.k === "run") return { seq: [], run: { set: first.set, min: first.min }, node: compress(node) };
+  function* follow(first: Elem, node: TNode): Generator<void, CEdge> {
+    if (first.k === "run") return { seq: [], run: { set: first.set, min: first.min }, node: yield* compress(node) };
     const seq: CharSet[] = [first.set];
     let cur = node;
     for (;;) {
@@ -621,16 +631,17 @@ function compress(n: TNode): CNode {
         cur = o.node;
       }
     }
-    return { seq, run: null, node: compress(cur) };
-  };
+    return { seq, run: null, node: yield* compress(cur) };
+  }
   if (n.lit) {
-    out.lit = new Array<CEdge | null>(256).fill(null);
+    const lit = new Array<CEdge | null>(256).fill(null);
     for (const [c, nx] of n.lit) {
       const s = new Uint8Array(256);
       s[c] = 1;
-      out.lit[c] = follow({ k: "set", set: s, key: "" }, nx);
+      lit[c] = yield* follow({ k: "set", set: s, key: "" }, nx);
     }
+    out.lit = lit;
   }
-  for (const o of n.other) out.other.push(follow(o.elem, o.node));
+  for (const o of n.other) out.other.push(yield* follow(o.elem, o.node));
   return out;
 }
