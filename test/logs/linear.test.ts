@@ -5,7 +5,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Classifier, classifierFromHome } from "../../src/logs/classify.ts";
+import { type Classifier, classifierFromHome, loadClassifier } from "../../src/logs/classify.ts";
 import { compileRule } from "../../src/logs/engine.ts";
 import { parseEre } from "../../src/logs/ere.ts";
 import { getLogcheckDb } from "../support/logcheck-db.ts";
@@ -134,3 +134,25 @@ test("property: random nested-quantifier rules vs live grep, bounded time", asyn
   expect(failures).toEqual([]);
   expect(worst).toBeLessThan(LINE_BUDGET_MS);
 }, 120000);
+
+test("loadClassifier builds the full workstation level in slices: the event loop keeps running", async () => {
+  let ticks = 0;
+  let worst = 0;
+  let last = performance.now();
+  const iv = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last);
+    last = now;
+    ticks++;
+  }, 2);
+  const { classifier, fromHome } = await loadClassifier(db.rulesHome, {}, { level: "workstation" });
+  clearInterval(iv);
+  expect(fromHome).toBe(true);
+  expect(classifier.rules.length).toBeGreaterThan(1800);
+  expect(ticks).toBeGreaterThan(20); // timers ran while rules were compiled
+  expect(worst).toBeLessThan(500); // generous: GC pauses on a loaded 2-core machine
+  expect(classifier.classify(amavis(2000)).sections).toEqual(["System Events"]);
+  const fallback = await loadClassifier(join(tmp, "missing-home"), { "violations.d/x": "Failed\n" }, { level: "server" });
+  expect(fallback.fromHome).toBe(false);
+  expect(fallback.classifier.classify("Failed login").sections).toEqual(["Security Events for x"]);
+}, 60000);
