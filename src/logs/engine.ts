@@ -1,41 +1,55 @@
 // Compiling rules and matching many of them against one line quickly and in
-// bounded time.
+// bounded time (issues 4 and 7).
 //
-// Engines (issue 7, measured on this 2-core AMD EPYC with Bun 1.4.5):
+// Engines, measured on this 2-core AMD EPYC with Bun 1.4.5:
 //  - Native RegExp (JavaScriptCore's YARR, a backtracker) is the fastest on
-//    ordinary lines, but some Debian rules are exponential in it: the amavis
+//    ordinary lines (a failing test after the dispatch point costs ~0.04 us),
+//    but some Debian rules are exponential in it: the amavis
 //    `Hits: (-?[.[:digit:]]*)+, size:` rule never finishes on 40 digits.
-//  - re2js (RE2 port, lazy DFA) is linear: the same amavis rule on a
-//    2,000-digit Hits field takes about 0.35 ms, but an ordinary test costs a
-//    few microseconds, several times a native test.
-// Decision: every rule goes through the static check `backtrackSafety` (see
-// ere.ts for the argument). Rules it proves safe keep the native RegExp;
-// every other rule runs on re2js. With the Debian database that is ~1,540
-// native and ~360 re2js rules; thanks to the index below a line only ever
-// meets a handful of candidate rules, so re2js costs little on average and
-// nothing can blow up.
+//  - re2js (RE2 port) is linear: that amavis rule on a 2,000-digit Hits
+//    field takes ~0.35 ms. But on ordinary Debian rules and lines one test
+//    costs 1-50 us (it often falls back from its DFA to its NFA), which alone
+//    would sink the 300,000 lines/s target.
+//  - Our own lazy DFA (dfa.ts: Thompson NFA from the AST, subset states built
+//    on demand, flat transition tables, capped cache) is linear too and costs
+//    ~3 ns per byte once warm; it agrees with re2js on every Debian rule and
+//    with live grep in the differential tests.
+// Decision: every rule goes through the static check `backtrackSafety` (the
+// argument is in ere.ts). Rules it proves safe keep the native RegExp; the
+// others (about 300 of Debian's 1,900) run on the lazy DFA; re2js is only
+// the fallback when a pattern's NFA is too large for our DFA
+// (MAX_NFA_STATES). A rule that is neither safe nor expressible in either
+// linear engine is refused with a problem, never run unsafely.
 //
-// Back-references (three Debian rules; RE2 has none) cannot run on re2js.
-// They get: (1) a linear pre-check on re2js with every back-reference
-// replaced by a copy of its group (a superset of the rule's language: when
-// it fails, the rule cannot match); (2) the native RegExp only when the line
-// is at most BACKREF_MAX_LINE bytes; (3) above that, a fixed fallback verdict
-// that errs towards reporting: an ignore rule is taken as "not matched" (the
-// line is reported), a cracking/violations rule takes the pre-check's
-// verdict (the line is alerted). Such rules are listed as falling back.
-// What we guarantee for them: linear time on lines longer than the cap, and
-// on shorter lines the native engine's time for a <= BACKREF_MAX_LINE byte
-// input, which is bounded but not linear for pathological patterns.
+// Back-references (three Debian rules; neither DFA nor RE2 has them):
+// (1) a linear pre-check (the DFA) on the rule with every back-reference
+// replaced by a copy of its group - a superset of the rule's language: when
+// it fails, the rule cannot match; (2) if that superset passes the safety
+// check, the native RegExp decides, on any line length: the backtracker
+// makes the same choices as on the proven-safe superset and a reference is
+// one string comparison (this is the case for all three Debian rules);
+// (3) otherwise native only on lines of at most BACKREF_MAX_LINE bytes, and
+// above that a fixed fallback verdict that errs towards reporting: an ignore
+// rule counts as "not matched" (the line is reported), a cracking/violations
+// rule takes the pre-check's verdict (the line is alerted). Guarantee: linear
+// time for (1)-(2) and for long lines in (3); on short lines in (3) the
+// native engine's time on <= BACKREF_MAX_LINE bytes. Rules in (2)/(3) and on
+// the DFA are listed by riskyRules() (--test-rules --explain, daemon
+// diagnostics).
 //
-// Index: a rule anchored with `^` is turned into a "dispatch path": the
+// Index: a rule anchored with `^` is turned into "dispatch paths": the
 // longest leading run of items whose match position is determined by the
-// line itself - literal bytes, single-byte sets, alternatives of fixed
-// sequences (the syslog timestamp), and loops `S+` followed by a byte not in
-// S (the host name, `[[:digit:]]+\]`). All paths go into one trie, walked
-// once per line: only rules whose whole path fits the line are candidates.
-// For every match of a rule, its path matches the line at the same
-// positions, so the trie never drops a rule that could match. Unanchored
-// rules keep a required-literal pre-filter (`indexOf`).
+// line itself - literal bytes, single-byte sets, small alternations and
+// optional parts expanded into separate paths (the syslog timestamp), and
+// loops `S+` followed by something whose first byte is not in S (the host
+// name, `[[:digit:]]+\]`). All paths go into one compressed trie, walked
+// once per line: only rules whose path fits the line are candidates, and
+// their remaining part is matched right where the path ended (a sticky
+// RegExp or the DFA anchored there), after an `indexOf` check for a literal
+// that part must contain. For every match of a rule, its path matches the
+// line at the same positions, so the trie never drops a rule that could
+// match. Unanchored rules keep a required-literal pre-filter (one combined
+// scan for all of them).
 
 import { RE2JS } from "re2js";
 import {

@@ -762,7 +762,7 @@ export interface SafetyVerdict {
  *    every offset; we then also need that no unbounded loop can consume a
  *    byte that can start a match, so attempts never overlap in loop parts.
  *
- * Everything refused here runs on re2js (linear by construction), so the
+ * Everything refused here runs on a linear-time engine (our lazy DFA, or re2js), so the
  * check only has to be sound, not complete.
  */
 export function backtrackSafety(ast: Node, anchoredAtStart = false): SafetyVerdict {
