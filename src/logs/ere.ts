@@ -751,13 +751,17 @@ export interface SafetyVerdict {
  *    and S does not intersect the bytes that can follow the loop, so giving
  *    back a byte of the loop makes what follows fail at once: each loop costs
  *    O(bytes it consumed) whatever the input;
- *  - a repeated group (`(...)*`, `(...)+`, `(...){m,n}`) is accepted only when
- *    bounded and small enough to unroll, and its unrolled form passes the
- *    same check; unbounded repeated groups (e.g. amavis' `(-?[.[:digit:]]*)+`)
- *    are refused;
- *  - choices that the next byte cannot decide (alternatives or optional parts
- *    with overlapping first bytes) multiply the paths the backtracker may try;
- *    the product must stay <= 16, so the work is at most 16 * O(line);
+ *  - a bounded repeated group (`(...){m,n}`) must be small enough to unroll,
+ *    and its unrolled form passes the same check; an unbounded one
+ *    (`(...)*`, `(...)+`) only when its body cannot match empty, the next
+ *    byte decides whether another iteration starts, and every choice inside
+ *    the body is decided as well - so amavis' `(-?[.[:digit:]]*)+` is
+ *    refused;
+ *  - alternatives whose first bytes overlap are still decided when every
+ *    pair differs in some byte position of their fixed leading parts (at
+ *    most one can get past its first few bytes); other choices the next byte
+ *    cannot decide multiply the paths the backtracker may try, and that
+ *    product must stay <= 16, so the work is at most 16 * O(line);
  *  - when the pattern is not anchored at the start, the engine retries at
  *    every offset; we then also need that no unbounded loop can consume a
  *    byte that can start a match, so attempts never overlap in loop parts.
