@@ -6,7 +6,7 @@ import {
 } from "node:fs";
 import * as fsModule from "node:fs";
 import { typeOfMode, type Attrs } from "./attrs.ts";
-import { asBuffer, type PathBytes } from "./paths.ts";
+import { asBuffer, pathKey, type PathBytes } from "./paths.ts";
 
 export interface FsProblem {
   ok: false;
@@ -308,13 +308,34 @@ export function fromCore(r: CoreResult): HashResult {
 const WORKER_SOURCE = () => `import * as fs from "node:fs";
 const core = ${hashSyncCore.toString()};
 const buf = Buffer.allocUnsafe(1 << 20);
+// Messages are plain strings: far cheaper to pass between threads than typed arrays and bigints.
 self.onmessage = (e) => {
-  const { id, path, seen, algo } = e.data;
+  const [id, path, ino, dev, size, mtime, ctime, algo] = e.data.split("\u0000");
+  const seen = { ino: BigInt(ino), dev: BigInt(dev), size: BigInt(size), mtime: BigInt(mtime), ctime: BigInt(ctime) };
   let r;
-  try { r = core(fs, Bun.CryptoHasher, path, seen, algo, buf); }
+  try { r = core(fs, Bun.CryptoHasher, new Uint8Array(Buffer.from(path, "latin1")), seen, algo, buf); }
   catch (err) { r = { kind: "error", code: "EWORKER", message: String(err && err.message || err) }; }
-  postMessage({ id, r });
+  if (r.kind === "ok") {
+    const t = r.st;
+    postMessage([id, "ok", r.hash, r.bytes, t.mode, t.uid, t.gid, t.size, t.ino, t.nlink, t.mtimeNs, t.ctimeNs, t.rdev].join("\u0000"));
+  } else postMessage([id, r.kind, r.reason || r.code || "", r.message || ""].join("\u0000"));
 };`;
+
+/** A worker's answer (see WORKER_SOURCE) back as a CoreResult. */
+function decode(msg: string): { id: number; r: CoreResult } {
+  const f = msg.split("\u0000");
+  const id = Number(f[0]);
+  switch (f[1]) {
+    case "ok": {
+      const b = (i: number) => BigInt(f[i]);
+      const st = { mode: b(4), uid: b(5), gid: b(6), size: b(7), ino: b(8), nlink: b(9), mtimeNs: b(10), ctimeNs: b(11), rdev: b(12) };
+      return { id, r: { kind: "ok", hash: f[2], bytes: Number(f[3]), st } };
+    }
+    case "torn": return { id, r: { kind: "torn", reason: f[2] } };
+    case "vanished": return { id, r: { kind: "vanished" } };
+    default: return { id, r: { kind: "error", code: f[2] || "EUNKNOWN", message: f[3] ?? "" } };
+  }
+}
 
 /**
  * Worker threads hashing whole files with blocking reads (for --scan-once,
@@ -336,7 +357,7 @@ export class HashPool {
       for (let i = 0; i < size; i++) {
         const w = new Worker(this.url);
         w.onmessage = (e: MessageEvent) => {
-          const { id, r } = e.data as { id: number; r: CoreResult };
+          const { id, r } = decode(e.data as string);
           const done = this.jobs.get(id);
           this.jobs.delete(id);
           done?.(r);
@@ -368,7 +389,7 @@ export class HashPool {
     const w = this.workers[this.rr++ % this.workers.length];
     return new Promise((resolve) => {
       this.jobs.set(id, (r) => resolve(fromCore(r)));
-      w.postMessage({ id, path: new Uint8Array(path), seen: s, algo });
+      w.postMessage([id, pathKey(path), s.ino, s.dev, s.size, s.mtime, s.ctime, algo].join("\u0000"));
     });
   }
 
