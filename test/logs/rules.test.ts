@@ -95,13 +95,14 @@ const SECTIONS_TREE: RuleTree = {
   "ignore.d.server/noise": "^noise server\n",
   "ignore.d.server/cron": "CRON\n",
   "ignore.d.workstation/noise": "^noise workstation\n",
+  "ignore.d.server/crlf": "^crlf rule\r\n^no final newline",
 };
 const SECTION_LINES = [
   "ATTACK here", "ATTACK two here", "ATTACK from trusted host", "EVIL plan", "EVIL but ok", "EVIL test", "EVIL and ATTACK",
   "SHOULDNOTLOAD", "access denied", "access denied politely", "request denied by policy", "FAILED login", "FAILED but fine",
   "FAILED other", "sudo: alice : COMMAND=/bin/sh", "sudo: alice : COMMAND=/usr/bin/apt", "sudo: harmless thing",
   "sudo: ATTACK via sudo", "sudo: EVIL via sudo", "noise paranoid", "noise server", "noise workstation", "CRON job ran",
-  "CRON denied", "plain line", "trailing blanks   ", "tab and cr\t\r", "dup", "dup", "",
+  "CRON denied", "crlf rule", "no final newline here", "plain line", "trailing blanks   ", "tab and cr\t\r", "dup", "dup", "",
 ];
 
 for (const crackingIgnore of [false, true]) {
