@@ -148,7 +148,11 @@ export class Scanner {
     this.db = opts.db;
     this.store = new Store(opts.db, { memQueue: !!opts.unlimited });
     // a full pass touches every page of the entries table: let them stay cached
-    if (opts.unlimited) this.db.exec("PRAGMA cache_size = -32768");
+    // and checkpoint the WAL (with its fsync) rarely during the pass: a clean close checkpoints at the end
+    if (opts.unlimited) {
+      this.db.exec("PRAGMA cache_size = -32768");
+      this.db.exec("PRAGMA wal_autocheckpoint = 16384");
+    }
     this.unlimited = !!opts.unlimited;
     this.now = opts.now ?? Date.now;
     this.sleepFn = opts.sleep ?? ((ms) => this.realSleep(ms));
