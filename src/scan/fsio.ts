@@ -309,17 +309,22 @@ const WORKER_SOURCE = () => `import * as fs from "node:fs";
 const core = ${hashSyncCore.toString()};
 const buf = Buffer.allocUnsafe(1 << 20);
 // Messages are plain strings: far cheaper to pass between threads than typed arrays and bigints.
+// A message holds a batch of jobs separated by \u0001; the answer holds their results.
 self.onmessage = (e) => {
-  const [id, path, ino, dev, size, mtime, ctime, algo] = e.data.split("\u0000");
+  postMessage(e.data.split("\u0001").map(job).join("\u0001"));
+};
+function job(text) {
+  const [id, path, ino, dev, size, mtime, ctime, algo] = text.split("\u0000");
   const seen = { ino: BigInt(ino), dev: BigInt(dev), size: BigInt(size), mtime: BigInt(mtime), ctime: BigInt(ctime) };
   let r;
   try { r = core(fs, Bun.CryptoHasher, new Uint8Array(Buffer.from(path, "latin1")), seen, algo, buf); }
   catch (err) { r = { kind: "error", code: "EWORKER", message: String(err && err.message || err) }; }
   if (r.kind === "ok") {
     const t = r.st;
-    postMessage([id, "ok", r.hash, r.bytes, t.mode, t.uid, t.gid, t.size, t.ino, t.nlink, t.mtimeNs, t.ctimeNs, t.rdev].join("\u0000"));
-  } else postMessage([id, r.kind, r.reason || r.code || "", r.message || ""].join("\u0000"));
-};`;
+    return [id, "ok", r.hash, r.bytes, t.mode, t.uid, t.gid, t.size, t.ino, t.nlink, t.mtimeNs, t.ctimeNs, t.rdev].join("\u0000");
+  }
+  return [id, r.kind, r.reason || r.code || "", r.message || ""].join("\u0000");
+}`;
 
 /** A worker's answer (see WORKER_SOURCE) back as a CoreResult. */
 function decode(msg: string): { id: number; r: CoreResult } {
@@ -357,10 +362,12 @@ export class HashPool {
       for (let i = 0; i < size; i++) {
         const w = new Worker(this.url);
         w.onmessage = (e: MessageEvent) => {
-          const { id, r } = decode(e.data as string);
-          const done = this.jobs.get(id);
-          this.jobs.delete(id);
-          done?.(r);
+          for (const one of (e.data as string).split("\u0001")) {
+            const { id, r } = decode(one);
+            const done = this.jobs.get(id);
+            this.jobs.delete(id);
+            done?.(r);
+          }
         };
         w.onerror = (e) => this.fail(String((e as ErrorEvent).message ?? e));
         this.workers.push(w);
@@ -386,11 +393,27 @@ export class HashPool {
       return Promise.resolve(fromCore(hashSyncCore(fsModule, Bun.CryptoHasher, asBuffer(path), s, algo, this.local)));
     }
     const id = ++this.next;
-    const w = this.workers[this.rr++ % this.workers.length];
+    const slot = this.rr++ % this.workers.length;
     return new Promise((resolve) => {
       this.jobs.set(id, (r) => resolve(fromCore(r)));
-      w.postMessage([id, pathKey(path), s.ino, s.dev, s.size, s.mtime, s.ctime, algo].join("\u0000"));
+      (this.outbox[slot] ??= []).push([id, pathKey(path), s.ino, s.dev, s.size, s.mtime, s.ctime, algo].join("\u0000"));
+      if (!this.flushing) {
+        this.flushing = true;
+        queueMicrotask(() => this.flush());
+      }
     });
+  }
+
+  /** Jobs queued in the same tick go to a worker in one message (a message costs more than a small file). */
+  private outbox: string[][] = [];
+  private flushing = false;
+
+  private flush(): void {
+    this.flushing = false;
+    this.outbox.forEach((jobs, i) => {
+      if (jobs.length > 0) this.workers[i]?.postMessage(jobs.join("\u0001"));
+    });
+    this.outbox = [];
   }
 
   close(): void {

@@ -49,7 +49,8 @@ export function progressLine(done: number, estimate: number, bytes: number, elap
 export async function runScanOnce(config: Config, io: ScanIO): Promise<number> {
   if (config.areas.length === 0) throw new ExitError(EX_CONFIG, `${config.file}: no 'area' configured; nothing to scan`);
   const db = openDatabase(config.database);
-  const pool = new HashPool(Math.max(1, Math.min(2, availableParallelism())));
+  // the main thread (lstat, SQLite) keeps one core busy; hashing gets the others
+  const pool = new HashPool(Math.max(1, Math.min(3, availableParallelism() - 1)));
   let bits = 0;
   let bar = false;
   try {

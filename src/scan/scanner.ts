@@ -95,7 +95,7 @@ const SWEEP_CHUNK = 500;
 const FLUSH_MS = 1000;
 const BATCH_VISITS = 500;
 const BATCH_MS = 250;
-const FULL_SPEED_INFLIGHT = 8;
+const FULL_SPEED_INFLIGHT = 16;
 
 function randomProbe(): bigint {
   const a = new BigInt64Array(1);
