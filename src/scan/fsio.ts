@@ -5,6 +5,7 @@ import {
   closeSync, constants, fstatSync, lstatSync, openSync, read, readdirSync, readlinkSync, type BigIntStats,
 } from "node:fs";
 import * as fsModule from "node:fs";
+import { readdir as readdirAsync } from "node:fs/promises";
 import { typeOfMode, type Attrs } from "./attrs.ts";
 import { asBuffer, pathKey, type PathBytes } from "./paths.ts";
 
@@ -86,6 +87,15 @@ export function statEntry(path: PathBytes): StatResult {
 export function listDir(path: PathBytes): { ok: true; names: Buffer[] } | FsProblem {
   try {
     return { ok: true, names: readdirSync(asBuffer(path), { encoding: "buffer" }) };
+  } catch (e) {
+    return problem(e);
+  }
+}
+
+/** The same, without holding the event loop while a huge directory is read. */
+export async function listDirAsync(path: PathBytes): Promise<{ ok: true; names: Buffer[] } | FsProblem> {
+  try {
+    return { ok: true, names: await readdirAsync(asBuffer(path), { encoding: "buffer" }) };
   } catch (e) {
     return problem(e);
   }

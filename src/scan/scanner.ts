@@ -35,7 +35,7 @@ import {
   attrsJson, baselineText, changedText, compareAttrs, deletedText, errorText, newText, type Attrs, type EntryType,
 } from "./attrs.ts";
 import { makeExcluder, type Matcher } from "./exclude.ts";
-import { hashFile, listDir, statEntry, type HashResult } from "./fsio.ts";
+import { hashFile, listDirAsync, statEntry, type HashResult } from "./fsio.ts";
 import { effectiveSpeed, Pacer, speedOnChange, speedOnCycleEnd, type SpeedState } from "./pace.ts";
 import { isWithin, joinPath, parentOf, pathFrom, pathKey, samePath, showPath, type PathBytes } from "./paths.ts";
 import { Store } from "./store.ts";
@@ -88,7 +88,7 @@ export interface ScannerOptions {
 
 export type StepResult = "visited" | "cycle-end" | "idle" | "stopped";
 
-const RESHUFFLE_CHUNK = 256;
+const RESHUFFLE_CHUNK = 128;
 const RESHUFFLE_EVERY_DRAWS = 2000;
 const RESHUFFLE_EVERY_MS = 10 * 60_000;
 const SWEEP_CHUNK = 500;
@@ -96,6 +96,7 @@ const FLUSH_MS = 1000;
 const BATCH_VISITS = 500;
 const BATCH_MS = 250;
 const FULL_SPEED_INFLIGHT = 16;
+const QUEUE_CHUNK = 500;
 
 function randomProbe(): bigint {
   const a = new BigInt64Array(1);
@@ -568,15 +569,36 @@ export class Scanner {
     }
     let names: Buffer[] | null = null;
     if (attrs.type === "dir") {
-      const l = listDir(path);
+      const l = await listDirAsync(path);
       if (l.ok) names = l.names;
       else error = `cannot list directory: ${l.message}`;
     }
-    this.commitVisit(path, attrs, error, names, hashed);
+    let queued: Set<string> | null = null;
+    if (names && names.length > QUEUE_CHUNK && !this.unlimited) {
+      const listed = new Set<string>();
+      // A big directory: queue its children in slices, yielding in between, so
+      // the event loop is never held for long. Queuing is idempotent, so a crash
+      // before the commit below just redoes it (the directory is still pending).
+      for (let i = 0; i < names.length && !this.stopping; i += QUEUE_CHUNK) {
+        const slice = names.slice(i, i + QUEUE_CHUNK);
+        this.db.transaction(() => {
+          for (const name of slice) {
+            const child = joinPath(path, name);
+            if (this.excluded(child)) continue;
+            listed.add(pathKey(child));
+            this.store.queue(child, this.cycle);
+          }
+        })();
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      if (this.stopping) return "done";
+      queued = listed;
+    }
+    this.commitVisit(path, attrs, error, names, hashed, queued);
     return "done";
   }
 
-  private commitVisit(path: PathBytes, attrs: Attrs, error: string | null, names: Buffer[] | null, hashed: number): void {
+  private commitVisit(path: PathBytes, attrs: Attrs, error: string | null, names: Buffer[] | null, hashed: number, queued: Set<string> | null = null): void {
     const now = this.now();
     const shown = showPath(path);
     const events: ScanEvent[] = [];
@@ -615,7 +637,7 @@ export class Scanner {
       if (old && Store.same(old, attrs, error)) this.store.touch(path, error, now, this.cycle);
       else this.store.put(path, attrs, error, now, this.cycle);
       this.store.unqueue(path);
-      if (names) this.reconcileChildren(path, names, now, events);
+      if (names) this.reconcileChildren(path, names, now, events, queued);
       this.checked += 1;
       this.bytes += hashed;
       if (now - this.lastFlush >= FLUSH_MS) this.flush(now);
@@ -625,13 +647,17 @@ export class Scanner {
   }
 
   /** Queue listed children not yet visited in this cycle; report recorded children that are gone. */
-  private reconcileChildren(dir: PathBytes, names: Buffer[], now: number, events: ScanEvent[]): void {
-    const listed = new Set<string>();
-    for (const name of names) {
-      const child = joinPath(dir, name);
-      if (this.excluded(child)) continue;
-      listed.add(pathKey(child));
-      this.store.queue(child, this.cycle);
+  /** queued: the children's keys when they were already queued (big directories). */
+  private reconcileChildren(dir: PathBytes, names: Buffer[], now: number, events: ScanEvent[], queued: Set<string> | null): void {
+    let listed = queued;
+    if (!listed) {
+      listed = new Set<string>();
+      for (const name of names) {
+        const child = joinPath(dir, name);
+        if (this.excluded(child)) continue;
+        listed.add(pathKey(child));
+        this.store.queue(child, this.cycle);
+      }
     }
     for (const c of this.store.children(dir)) {
       if (listed.has(pathKey(c.path))) continue;
