@@ -191,6 +191,26 @@ describe("daemon-mode engine (fake clock)", () => {
   });
 });
 
+describe("big directories", () => {
+  test("a directory with more children than one queue slice: all recorded, deletions and additions found", async () => {
+    env = makeEnv({ filerate: 1000 });
+    for (let i = 0; i < 1234; i++) writeFileSync(join(env.area, `n${i}`), "");
+    const s = pacedScanner(env);
+    await s.scanner.runCycle();
+    expect(s.events[0].text).toStartWith("Baseline: recorded 1235 entries (1234 files, 0 bytes)");
+    for (const i of [3, 600, 1200]) rmSync(join(env.area, `n${i}`));
+    writeFileSync(join(env.area, "fresh1"), "");
+    writeFileSync(join(env.area, "fresh2"), "");
+    await s.scanner.runCycle();
+    const heads = s.events.slice(1).map((e) => e.text.split("\n")[0]).sort();
+    expect(heads).toEqual([
+      `Deleted: ${join(env.area, "n1200")}`, `Deleted: ${join(env.area, "n3")}`, `Deleted: ${join(env.area, "n600")}`,
+      `New: ${join(env.area, "fresh1")}`, `New: ${join(env.area, "fresh2")}`,
+    ]);
+    s.close();
+  });
+});
+
 describe("traversal queue", () => {
   test("pending entries are drawn in random order and reshuffled in chunks", () => {
     env = makeEnv();
