@@ -23,6 +23,11 @@
 // no entry gets much staler than one cycle and deletions are found. A cycle
 // ends when nothing is pending and every recorded entry was visited.
 //
+// --scan-once (unlimited) differs only in speed: no pacing, no stalest re-check,
+// the queue in memory (a killed pass is simply started afresh), up to
+// FULL_SPEED_INFLIGHT visits side by side with whole-file hashing on worker
+// threads, and visits grouped into larger transactions.
+//
 // Report once: each visit is one transaction holding the new state, the queued
 // report (src/db/events.ts) and the history row. A crash loses neither, repeats
 // neither; the visit is simply redone (its path is still pending).
