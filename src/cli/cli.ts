@@ -1,4 +1,5 @@
 // Command line: one mode per run, parsed with node:util parseArgs.
+import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { formatConfig, LEVELS, type Config, type Level } from "../config/config.ts";
@@ -30,7 +31,7 @@ Options:
   --explain              --test-rules: show which rule FILE:LINE decided each line
   -v, --verbose          debug diagnostics on stderr
 
-Exit codes: 0 ok, 64 usage, 74 I/O error (database), 78 configuration error.
+Exit codes: 0 ok, 64 usage, 74 I/O error (database), 75 database in use by the daemon, 78 configuration error.
 `;
 
 const MODES = ["init-db", "check-config", "scan-once", "test-rules", "status", "example-config", "version", "help"] as const;
@@ -38,11 +39,14 @@ type Mode = (typeof MODES)[number] | "daemon";
 
 export interface Io {
   out: (s: string) => void;
+  /** Write a latin1 byte string (log lines) byte for byte. */
+  outBytes: (s: string) => void;
   err: (s: string) => void;
 }
 
 const stdio: Io = {
   out: (s) => process.stdout.write(s),
+  outBytes: (s) => process.stdout.write(Buffer.from(s, "latin1")),
   err: (s) => process.stderr.write(s),
 };
 
@@ -127,11 +131,56 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         );
         return EX_OK;
       }
-      case "scan-once":
-      case "test-rules":
-      case "status":
-        io.err(`integrityd: --${mode} is not implemented yet\n`);
-        return EX_USAGE;
+      case "scan-once": {
+        const c = config(configPath, io);
+        const { runScanOnce } = await import("../scan/index.ts");
+        {
+          const { openDatabase } = await import("../db/db.ts");
+          const { runningDaemon } = await import("../daemon/daemon.ts");
+          const db = openDatabase(c.database, { readonly: true });
+          const pid = runningDaemon(db);
+          db.close();
+          if (pid) throw new ExitError(75, `${c.database}: the daemon (PID ${pid}) is using this database; --scan-once would disturb its cycle. Stop it first, or use --status`);
+        }
+        return await runScanOnce(c, { out: io.out, err: io.err, isTTY: !!process.stderr.isTTY });
+      }
+      case "status": {
+        const c = config(configPath, io);
+        const { openDatabase } = await import("../db/db.ts");
+        const { statusReport } = await import("../report/status.ts");
+        const db = openDatabase(c.database, { readonly: true });
+        try {
+          io.out(statusReport(db, c));
+        } finally {
+          db.close();
+        }
+        return EX_OK;
+      }
+      case "test-rules": {
+        // Rules: --rules DIR, else the config's first logrules (when a config
+        // file exists), else the embedded default tree; level likewise.
+        let rulesHome: string | null = v.rules ?? null;
+        let level = v.level as Level | undefined;
+        let crackingIgnore = false;
+        if (v.config !== undefined || existsSync(configPath)) {
+          const c = config(configPath, io);
+          crackingIgnore = c.crackingignore;
+          if (rulesHome === null && c.logs.length) rulesHome = c.logs[0].rules;
+          if (level === undefined && c.logs.length) level = c.logs[0].level;
+        }
+        const { runTestRules } = await import("../logs/testrules.ts");
+        const { embeddedRules } = await import("../embedded.ts");
+        return await runTestRules({
+          input: parsed.positionals[0] ?? "-",
+          rulesHome,
+          embedded: embeddedRules(),
+          level: level ?? "server",
+          crackingIgnore,
+          explain: !!v.explain,
+          out: io.outBytes,
+          err: io.err,
+        });
+      }
       case "daemon": {
         const c = config(configPath, io);
         const { runDaemon } = await import("../daemon/daemon.ts");

@@ -4,9 +4,10 @@
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config/config.ts";
 import { ConfigError, formatWarning, loadConfig } from "../config/load.ts";
-import { openDatabase } from "../db/db.ts";
+import { readFileSync } from "node:fs";
+import { getMeta, openDatabase, setMeta } from "../db/db.ts";
 import { eventsAfter, lastEventId, onQueued } from "../db/events.ts";
-import { EX_OK } from "../util/exit.ts";
+import { EX_OK, EX_TEMPFAIL, ExitError } from "../util/exit.ts";
 import { log } from "../util/log.ts";
 
 export interface TaskContext {
@@ -25,8 +26,35 @@ export interface Task {
 
 export type TaskFactory = (ctx: TaskContext) => Task | null | Promise<Task | null>;
 
-/** Task factories, in start order; modules register here as they land. */
-export const TASKS: TaskFactory[] = [];
+/**
+ * Task factories in start order: the reporter first (so nothing queued at start
+ * waits), then PID watch, logs and the scanner. Loaded lazily so the type-only
+ * imports of the modules back into this file stay cycle-free.
+ */
+async function taskFactories(): Promise<TaskFactory[]> {
+  const [{ createReportTask }, { createPidTask }, { createTailTask }, { createScanTask }] = await Promise.all([
+    import("../report/reporter.ts"),
+    import("../pids/pids.ts"),
+    import("../logs/tailer.ts"),
+    import("../scan/index.ts"),
+  ]);
+  return [(c) => createReportTask(c), (c) => createPidTask(c), (c) => createTailTask(c), (c) => createScanTask(c)];
+}
+
+/**
+ * The PID of a live integrityd daemon recorded in this database, or 0. A stale
+ * record (process gone, or the PID now belongs to another program) counts as none.
+ */
+export function runningDaemon(db: Database): number {
+  const pid = Number(getMeta(db, "daemon.pid") ?? 0);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return 0;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "latin1");
+    return cmdline.includes("integrityd") ? pid : 0;
+  } catch {
+    return 0;
+  }
+}
 
 export interface DaemonOptions {
   config: Config;
@@ -53,10 +81,16 @@ function stdoutSink(db: Database): () => void {
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let config = opts.config;
   const db = openDatabase(config.database);
+  const other = runningDaemon(db);
+  if (other) {
+    db.close();
+    throw new ExitError(EX_TEMPFAIL, `${config.database}: integrityd is already running on this database (PID ${other})`);
+  }
+  setMeta(db, "daemon.pid", process.pid);
   const ctx: TaskContext = { db, config, stdout: opts.stdout };
   const unsubscribe = opts.stdout ? stdoutSink(db) : () => {};
   const tasks: Task[] = [];
-  for (const f of TASKS) {
+  for (const f of await taskFactories()) {
     const t = await f(ctx);
     if (t) tasks.push(t);
   }
@@ -85,6 +119,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       clearTimeout(timer);
       clearInterval(keepAlive);
       unsubscribe();
+      db.query("DELETE FROM meta WHERE key = 'daemon.pid'").run();
       db.close();
       resolve(EX_OK);
     };

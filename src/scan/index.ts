@@ -98,7 +98,7 @@ export function createScanTask(ctx: TaskContext): Task {
         const r = await scanner.step();
         if (r === "stopped") break;
         if (r === "idle") await scanner.pause(5000);
-        else if (r === "cycle-end") log.info(`scan: cycle ${scanner.cycleNumber - 1} complete`);
+        else if (r === "cycle-end") log.debug(`scan: cycle ${scanner.cycleNumber - 1} complete`);
       } catch (e) {
         log.error(`scan: ${(e as Error).message ?? String(e)}; retrying in 10 seconds`);
         await scanner.pause(10_000);

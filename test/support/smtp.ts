@@ -9,6 +9,22 @@ export interface Received {
   body: string;
 }
 
+/** Undo the transfer encoding a mailer chose (quoted-printable or base64). */
+function decodeBody(head: string, body: string): string {
+  const cte = /^Content-Transfer-Encoding:\s*(\S+)/im.exec(head)?.[1].toLowerCase();
+  if (cte === "base64") return Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
+  if (cte !== "quoted-printable") return body;
+  const bytes: number[] = [];
+  const s = body.replace(/=\r?\n/g, "");
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === "=" && /^[0-9A-F]{2}$/i.test(s.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(...Buffer.from(s[i], "utf8"));
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
 export class TestSmtp {
   readonly mails: Received[] = [];
   port = 0;
@@ -44,7 +60,7 @@ export class TestSmtp {
             to: session.envelope.rcptTo.map((r) => r.address),
             raw,
             subject,
-            body: raw.slice(split + 4).replace(/\r\n/g, "\n"),
+            body: decodeBody(head, raw.slice(split + 4)).replace(/\r\n/g, "\n"),
           });
           cb();
         });
