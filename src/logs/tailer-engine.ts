@@ -2,7 +2,7 @@
 // tree, classify one line into the report sections it belongs to.
 import type { Level } from "../config/config.ts";
 import { ALERTS, Classifier as RuleClassifier, classifierFromHome, classifierFromTree, EVENTS, SYSTEM } from "./classify.ts";
-import type { RuleProblem, RuleTree } from "./rules.ts";
+import { type RuleProblem, type RuleTree, readRuleHome, selectRules } from "./rules.ts";
 
 export type VerdictKind = "alert" | "violation" | "system";
 
@@ -56,6 +56,29 @@ export function loadRuleEngine(src: RuleSource, level: Level, crackingignore: bo
     classifier: wrap(c),
     problems: c.problems.map(where),
     risky: c.riskyRules().map((r) => `${"home" in src ? `${src.home}/` : "embedded:"}${r.where}: ${r.kind}: ${r.note}`),
+    found: true,
+  };
+}
+
+/**
+ * The same as loadRuleEngine, but the rules are compiled in 10 ms slices with
+ * the event loop free in between (Debian's database takes 1-2 s to compile):
+ * what the daemon uses, at start and on every rule reload.
+ */
+export async function loadRuleEngineAsync(src: RuleSource, level: Level, crackingignore: boolean): Promise<EngineLoad> {
+  const prefix = "home" in src ? `${src.home}/` : "embedded:";
+  const where = (p: RuleProblem) => `${prefix}${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`;
+  const readProblems: RuleProblem[] = [];
+  const tree = "home" in src ? readRuleHome(src.home, readProblems) : src.tree;
+  if (!tree) return { classifier: { classify: () => [] }, problems: [], risky: [], found: false };
+  const set = selectRules(tree, level, crackingignore);
+  set.problems.unshift(...readProblems);
+  const c = new RuleClassifier(set, true);
+  await c.finish(10);
+  return {
+    classifier: wrap(c),
+    problems: c.problems.map(where),
+    risky: c.riskyRules().map((r) => `${prefix}${r.where}: ${r.kind}: ${r.note}`),
     found: true,
   };
 }

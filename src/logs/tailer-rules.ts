@@ -8,7 +8,7 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Level } from "../config/config.ts";
 import { embeddedRules } from "../embedded.ts";
-import { loadRuleEngine, type Classifier } from "./tailer-engine.ts";
+import { loadRuleEngine, loadRuleEngineAsync, type Classifier, type EngineLoad, type RuleSource } from "./tailer-engine.ts";
 
 export type { Classifier, Placement, Verdict } from "./tailer-engine.ts";
 
@@ -119,6 +119,48 @@ export function loadRuleSet(k: RuleSetKey): LoadedRuleSet {
   };
 }
 
+/** loadRuleSet with the compilation sliced (event loop free in between). Never throws: a failure yields a classifier from the embedded tree. */
+export async function loadRuleSetAsync(k: RuleSetKey): Promise<LoadedRuleSet> {
+  let signature = rulesSignature(k.home);
+  let embedded = signature === "missing";
+  const problems: string[] = [];
+  let risky: string[] = [];
+  let classifier: Classifier | null = null;
+  if (!embedded) {
+    try {
+      const r = await loadRuleEngineAsync({ home: k.home }, k.level, k.crackingignore);
+      if (r.found) {
+        classifier = r.classifier;
+        problems.push(...r.problems);
+        risky = r.risky;
+      } else {
+        embedded = true; // removed between the signature and the load
+        signature = "missing";
+      }
+    } catch (e) {
+      problems.push(`${k.home}: rules could not be loaded (${(e as Error).message}); using the embedded default rules`);
+    }
+  }
+  if (!classifier) {
+    try {
+      const r = await loadRuleEngineAsync({ tree: embeddedRules() }, k.level, k.crackingignore);
+      classifier = r.classifier;
+      if (embedded) {
+        problems.push(...r.problems);
+        risky = r.risky;
+      }
+    } catch (e) {
+      // cannot happen with a sane build; never lose lines over it: report everything
+      problems.push(`embedded rules could not be loaded (${(e as Error).message}); every line is reported`);
+      classifier = { classify: () => [{ kind: "system", section: "System Events" }] };
+    }
+  }
+  return {
+    key: ruleSetKey(k), home: k.home, level: k.level, crackingignore: k.crackingignore,
+    classifier, embedded, signature, problems, risky, loadedAt: Date.now(),
+  };
+}
+
 /** The loaded rule sets of the running tailer. */
 export class RuleSets {
   private sets = new Map<string, LoadedRuleSet>();
@@ -132,6 +174,38 @@ export class RuleSets {
       this.sets.set(key, s);
     }
     return s;
+  }
+
+  private loading = new Map<string, Promise<LoadedRuleSet>>();
+
+  /** Load the rule set for k without blocking the event loop (once; concurrent calls share the load). */
+  async ensure(k: RuleSetKey): Promise<LoadedRuleSet> {
+    const key = ruleSetKey(k);
+    const have = this.sets.get(key);
+    if (have) return have;
+    let p = this.loading.get(key);
+    if (!p) {
+      p = loadRuleSetAsync(k).then((s) => {
+        this.sets.set(key, s);
+        this.loading.delete(key);
+        return s;
+      });
+      this.loading.set(key, p);
+    }
+    return p;
+  }
+
+  /** refresh() without blocking the event loop: the old set keeps classifying until the new one is ready. */
+  async refreshAsync(): Promise<LoadedRuleSet[]> {
+    const out: LoadedRuleSet[] = [];
+    for (const [key, s] of [...this.sets]) {
+      if (rulesSignature(s.home) === s.signature) continue;
+      const n = await loadRuleSetAsync(s);
+      if (this.sets.get(key) !== s) continue; // dropped or replaced meanwhile
+      this.sets.set(key, n);
+      out.push(n);
+    }
+    return out;
   }
 
   /** Forget rule sets no longer used by any log. */

@@ -371,17 +371,25 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
     return s.classifier;
   };
 
-  const refreshRules = () => {
-    if (stopped) return;
-    try {
-      for (const s of rules.refresh()) {
-        log.info(`rules: reloaded ${s.home} (${s.level})`);
-        announced.add(s);
-        reportRuleSet(s);
+  let refreshing: Promise<void> | null = null;
+  const refreshRules = (): Promise<void> => {
+    if (stopped) return Promise.resolve();
+    if (refreshing) return refreshing;
+    refreshing = (async () => {
+      try {
+        for (const s of await rules.refreshAsync()) {
+          if (stopped) return;
+          log.info(`rules: reloaded ${s.home} (${s.level})`);
+          announced.add(s);
+          reportRuleSet(s);
+        }
+      } catch (e) {
+        log.error(`rules: reload failed: ${(e as Error).message}`);
+      } finally {
+        refreshing = null;
       }
-    } catch (e) {
-      log.error(`rules: reload failed: ${(e as Error).message}`);
-    }
+    })();
+    return refreshing;
   };
 
   // ---- reading
@@ -726,7 +734,11 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
         const t = tracked.get(p);
         if (!t || stopped) continue;
         try {
-          classifierFor(t); // load the rule set now: its problems are reported at start, not at the first line
+          // load the rule set now, compiled in slices (the event loop stays free);
+          // its problems are reported at start, not at the first line
+          await rules.ensure({ home: t.spec.rules, level: t.spec.level, crackingignore: config.crackingignore });
+          if (stopped || !tracked.has(p)) continue;
+          classifierFor(t);
           if (!(await processLog(t)) && !stopped) pending.add(p); // more to read: after the other logs
         } catch (e) {
           log.error(`logs: ${p}: ${(e as Error).message}`);
@@ -869,6 +881,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
       refreshRules();
     },
     async settle() {
+      if (refreshing) await refreshing;
       ensureWatchers();
       await wake(tracked.keys());
       while (running) await running;
