@@ -1,7 +1,7 @@
 // The tailer's view of the rule engine (src/logs/classify.ts): load a rule
 // tree, classify one line into the report sections it belongs to.
 import type { Level } from "../config/config.ts";
-import { ALERTS, Classifier as RuleClassifier, classifierFromHome, classifierFromTree, EVENTS, SYSTEM } from "./classify.ts";
+import { ALERTS, Classifier as RuleClassifier, EVENTS, SYSTEM } from "./classify.ts";
 import { type RuleProblem, type RuleTree, readRuleHome, selectRules } from "./rules.ts";
 
 export type VerdictKind = "alert" | "violation" | "system";
@@ -46,26 +46,12 @@ function wrap(c: RuleClassifier): Classifier {
   };
 }
 
-export function loadRuleEngine(src: RuleSource, level: Level, crackingignore: boolean): EngineLoad {
-  const opts = { level, crackingIgnore: crackingignore };
-  const where = (p: RuleProblem) =>
-    `${"home" in src ? `${src.home}/` : "embedded:"}${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`;
-  const c = "home" in src ? classifierFromHome(src.home, opts) : classifierFromTree(src.tree, opts);
-  if (!c) return { classifier: { classify: () => [] }, problems: [], risky: [], found: false };
-  return {
-    classifier: wrap(c),
-    problems: c.problems.map(where),
-    risky: c.riskyRules().map((r) => `${"home" in src ? `${src.home}/` : "embedded:"}${r.where}: ${r.kind}: ${r.note}`),
-    found: true,
-  };
-}
-
 /**
- * The same as loadRuleEngine, but the rules are compiled in 10 ms slices with
- * the event loop free in between (Debian's database takes 1-2 s to compile):
- * what the daemon uses, at start and on every rule reload.
+ * Load a rule tree (a home directory or the embedded map). The rules are
+ * compiled in 10 ms slices with the event loop free in between (Debian's
+ * database takes 1-2 s to compile), at start and on every rule reload.
  */
-export async function loadRuleEngineAsync(src: RuleSource, level: Level, crackingignore: boolean): Promise<EngineLoad> {
+export async function loadRuleEngine(src: RuleSource, level: Level, crackingignore: boolean): Promise<EngineLoad> {
   const prefix = "home" in src ? `${src.home}/` : "embedded:";
   const where = (p: RuleProblem) => `${prefix}${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`;
   const readProblems: RuleProblem[] = [];

@@ -8,7 +8,7 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Level } from "../config/config.ts";
 import { embeddedRules } from "../embedded.ts";
-import { loadRuleEngine, loadRuleEngineAsync, type Classifier, type EngineLoad, type RuleSource } from "./tailer-engine.ts";
+import { loadRuleEngine, type Classifier } from "./tailer-engine.ts";
 
 export type { Classifier, Placement, Verdict } from "./tailer-engine.ts";
 
@@ -77,8 +77,8 @@ export function rulesSignature(home: string): string {
   return parts.join("\n");
 }
 
-/** Load (or reload) one rule set. Never throws: a failure yields a classifier from the embedded tree. */
-export function loadRuleSet(k: RuleSetKey): LoadedRuleSet {
+/** Load (or reload) one rule set, compiled in slices (the event loop stays free in between). Never throws: a failure yields a classifier from the embedded tree. */
+export async function loadRuleSet(k: RuleSetKey): Promise<LoadedRuleSet> {
   let signature = rulesSignature(k.home);
   let embedded = signature === "missing";
   const problems: string[] = [];
@@ -86,7 +86,7 @@ export function loadRuleSet(k: RuleSetKey): LoadedRuleSet {
   let classifier: Classifier | null = null;
   if (!embedded) {
     try {
-      const r = loadRuleEngine({ home: k.home }, k.level, k.crackingignore);
+      const r = await loadRuleEngine({ home: k.home }, k.level, k.crackingignore);
       if (r.found) {
         classifier = r.classifier;
         problems.push(...r.problems);
@@ -101,49 +101,7 @@ export function loadRuleSet(k: RuleSetKey): LoadedRuleSet {
   }
   if (!classifier) {
     try {
-      const r = loadRuleEngine({ tree: embeddedRules() }, k.level, k.crackingignore);
-      classifier = r.classifier;
-      if (embedded) {
-        problems.push(...r.problems);
-        risky = r.risky;
-      }
-    } catch (e) {
-      // cannot happen with a sane build; never lose lines over it: report everything
-      problems.push(`embedded rules could not be loaded (${(e as Error).message}); every line is reported`);
-      classifier = { classify: () => [{ kind: "system", section: "System Events" }] };
-    }
-  }
-  return {
-    key: ruleSetKey(k), home: k.home, level: k.level, crackingignore: k.crackingignore,
-    classifier, embedded, signature, problems, risky, loadedAt: Date.now(),
-  };
-}
-
-/** loadRuleSet with the compilation sliced (event loop free in between). Never throws: a failure yields a classifier from the embedded tree. */
-export async function loadRuleSetAsync(k: RuleSetKey): Promise<LoadedRuleSet> {
-  let signature = rulesSignature(k.home);
-  let embedded = signature === "missing";
-  const problems: string[] = [];
-  let risky: string[] = [];
-  let classifier: Classifier | null = null;
-  if (!embedded) {
-    try {
-      const r = await loadRuleEngineAsync({ home: k.home }, k.level, k.crackingignore);
-      if (r.found) {
-        classifier = r.classifier;
-        problems.push(...r.problems);
-        risky = r.risky;
-      } else {
-        embedded = true; // removed between the signature and the load
-        signature = "missing";
-      }
-    } catch (e) {
-      problems.push(`${k.home}: rules could not be loaded (${(e as Error).message}); using the embedded default rules`);
-    }
-  }
-  if (!classifier) {
-    try {
-      const r = await loadRuleEngineAsync({ tree: embeddedRules() }, k.level, k.crackingignore);
+      const r = await loadRuleEngine({ tree: embeddedRules() }, k.level, k.crackingignore);
       classifier = r.classifier;
       if (embedded) {
         problems.push(...r.problems);
@@ -165,14 +123,10 @@ export async function loadRuleSetAsync(k: RuleSetKey): Promise<LoadedRuleSet> {
 export class RuleSets {
   private sets = new Map<string, LoadedRuleSet>();
 
-  /** The rule set for k, loaded on first use. */
+  /** The rule set for k; ensure(k) must have loaded it (the tailer awaits that before reading a log). */
   get(k: RuleSetKey): LoadedRuleSet {
-    const key = ruleSetKey(k);
-    let s = this.sets.get(key);
-    if (!s) {
-      s = loadRuleSet(k);
-      this.sets.set(key, s);
-    }
+    const s = this.sets.get(ruleSetKey(k));
+    if (!s) throw new Error(`rule set ${ruleSetKey(k)} used before it was loaded`);
     return s;
   }
 
@@ -185,7 +139,7 @@ export class RuleSets {
     if (have) return have;
     let p = this.loading.get(key);
     if (!p) {
-      p = loadRuleSetAsync(k).then((s) => {
+      p = loadRuleSet(k).then((s) => {
         this.sets.set(key, s);
         this.loading.delete(key);
         return s;
@@ -195,12 +149,12 @@ export class RuleSets {
     return p;
   }
 
-  /** refresh() without blocking the event loop: the old set keeps classifying until the new one is ready. */
-  async refreshAsync(): Promise<LoadedRuleSet[]> {
+  /** Rescan every loaded set and reload those whose files changed; the old set keeps classifying until the new one is ready. */
+  async refresh(): Promise<LoadedRuleSet[]> {
     const out: LoadedRuleSet[] = [];
     for (const [key, s] of [...this.sets]) {
       if (rulesSignature(s.home) === s.signature) continue;
-      const n = await loadRuleSetAsync(s);
+      const n = await loadRuleSet(s);
       if (this.sets.get(key) !== s) continue; // dropped or replaced meanwhile
       this.sets.set(key, n);
       out.push(n);
@@ -211,18 +165,6 @@ export class RuleSets {
   /** Forget rule sets no longer used by any log. */
   retain(keys: Set<string>): void {
     for (const k of [...this.sets.keys()]) if (!keys.has(k)) this.sets.delete(k);
-  }
-
-  /** Rescan every loaded set; reload those whose files changed. Returns the reloaded sets. */
-  refresh(): LoadedRuleSet[] {
-    const out: LoadedRuleSet[] = [];
-    for (const [key, s] of this.sets) {
-      if (rulesSignature(s.home) === s.signature) continue;
-      const n = loadRuleSet(s);
-      this.sets.set(key, n);
-      out.push(n);
-    }
-    return out;
   }
 
   all(): LoadedRuleSet[] {

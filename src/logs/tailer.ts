@@ -377,7 +377,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
     if (refreshing) return refreshing;
     refreshing = (async () => {
       try {
-        for (const s of await rules.refreshAsync()) {
+        for (const s of await rules.refresh()) {
           if (stopped) return;
           log.info(`rules: reloaded ${s.home} (${s.level})`);
           announced.add(s);
