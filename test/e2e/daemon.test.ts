@@ -30,7 +30,7 @@ async function until(pred: () => boolean, what: string, d: DaemonProc, ms = 2000
   try {
     await d.until(pred, ms, what);
   } catch (e) {
-    throw new Error(`${(e as Error).message}\nmails received:\n${smtp.mails.map((m) => m.raw).join("\n----\n")}`);
+    throw new Error(`${(e as Error).message}\nmails received:\n${smtp.mails.map((m) => `${m.headers}\n\n${m.body}`).join("\n----\n")}`);
   }
 }
 

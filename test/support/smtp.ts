@@ -1,66 +1,81 @@
-// A real SMTP server on 127.0.0.1 (npm smtp-server) that keeps every message it accepts.
+// A real SMTP server on 127.0.0.1 (npm smtp-server) that records every message
+// it accepts and how (TLS, user), with the MIME body decoded. Shared by the
+// report module's tests and the end-to-end daemon tests.
 import { SMTPServer } from "smtp-server";
 
-export interface Received {
+export interface Got {
   from: string;
   to: string[];
-  raw: string;
   subject: string;
-  body: string;
+  headers: string;
+  body: string; // decoded, LF line ends
+  secure: boolean; // the session ran over TLS (STARTTLS)
+  user: string;
+  at: number; // Date.now() when the message was accepted
 }
 
-/** Undo the transfer encoding a mailer chose (quoted-printable or base64). */
-function decodeBody(head: string, body: string): string {
-  const cte = /^Content-Transfer-Encoding:\s*(\S+)/im.exec(head)?.[1].toLowerCase();
-  if (cte === "base64") return Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
-  if (cte !== "quoted-printable") return body;
-  const bytes: number[] = [];
-  const s = body.replace(/=\r?\n/g, "");
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === "=" && /^[0-9A-F]{2}$/i.test(s.slice(i + 1, i + 3))) {
-      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else bytes.push(...Buffer.from(s[i], "utf8"));
-  }
-  return Buffer.from(bytes).toString("utf8");
+/** Decode a single-part text body: quoted-printable, base64 or 7bit/8bit. */
+export function decodeBody(headers: string, rawBody: string): string {
+  const enc = /^Content-Transfer-Encoding:\s*(\S+)/im.exec(headers)?.[1].toLowerCase() ?? "7bit";
+  let bytes: Buffer;
+  if (enc === "base64") bytes = Buffer.from(rawBody.replace(/\s+/g, ""), "base64");
+  else if (enc === "quoted-printable") {
+    const s = rawBody.replace(/=\r?\n/g, "");
+    const out: number[] = [];
+    for (let i = 0; i < s.length; i++) {
+      if (s[i] === "=" && /^[0-9A-F]{2}$/i.test(s.slice(i + 1, i + 3))) {
+        out.push(parseInt(s.slice(i + 1, i + 3), 16));
+        i += 2;
+      } else out.push(...Buffer.from(s[i], "utf8"));
+    }
+    bytes = Buffer.from(out);
+  } else bytes = Buffer.from(rawBody, "utf8");
+  return bytes.toString("utf8").replace(/\r\n/g, "\n");
 }
 
-export class TestSmtp {
-  readonly mails: Received[] = [];
+export class Smtp {
+  readonly mails: Got[] = [];
+  authFailures = 0;
   port = 0;
   private server: SMTPServer | null = null;
-  /** When set, refuse every message with a temporary error. */
-  refuse = false;
 
-  constructor(private readonly opts: { user?: string; pass?: string } = {}) {}
+  constructor(private readonly opts: { user?: string; pass?: string; starttls?: boolean } = {}) {}
 
   async start(port = 0): Promise<number> {
     const auth = this.opts.user !== undefined;
+    const disabled: string[] = [];
+    if (!auth) disabled.push("AUTH");
+    if (this.opts.starttls === false) disabled.push("STARTTLS");
     this.server = new SMTPServer({
       secure: false,
-      disabledCommands: auth ? [] : ["AUTH"],
+      disabledCommands: disabled,
       allowInsecureAuth: true,
       authOptional: !auth,
       logger: false,
       onAuth: (a, _s, cb) => {
         if (a.username === this.opts.user && a.password === this.opts.pass) cb(null, { user: a.username });
-        else cb(new Error("Invalid username or password"));
+        else {
+          this.authFailures++;
+          cb(new Error("Invalid username or password"));
+        }
       },
       onData: (stream, session, cb) => {
         const chunks: Buffer[] = [];
         stream.on("data", (c: Buffer) => chunks.push(c));
         stream.on("end", () => {
-          if (this.refuse) return cb(Object.assign(new Error("try again later"), { responseCode: 451 }));
           const raw = Buffer.concat(chunks).toString("utf8");
           const split = raw.indexOf("\r\n\r\n");
-          const head = raw.slice(0, split);
-          const subject = /^Subject: (.*(?:\r\n[ \t].*)*)/im.exec(head)?.[1].replace(/\r\n[ \t]/g, " ") ?? "";
+          const headers = raw.slice(0, split);
+          const subject = /^Subject: (.*(?:\r\n[ \t].*)*)/im.exec(headers)?.[1].replace(/\r\n[ \t]/g, " ") ?? "";
           this.mails.push({
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
             to: session.envelope.rcptTo.map((r) => r.address),
-            raw,
             subject,
-            body: decodeBody(head, raw.slice(split + 4)).replace(/\r\n/g, "\n"),
+            headers,
+            body: decodeBody(headers, raw.slice(split + 4)),
+            secure: session.secure,
+            user: String(session.user ?? ""),
+            at: Date.now(),
           });
           cb();
         });
@@ -80,3 +95,6 @@ export class TestSmtp {
     if (s) await new Promise<void>((r) => s.close(() => r()));
   }
 }
+
+/** The name the end-to-end tests use. */
+export { Smtp as TestSmtp };
