@@ -94,7 +94,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const t = await f(ctx);
     if (t) tasks.push(t);
   }
-  log.info(`integrityd started (database ${config.database}; tasks: ${tasks.map((t) => t.name).join(", ") || "none"})`);
 
   // The event loop must stay alive even with no task timers.
   const keepAlive = setInterval(() => {}, 1 << 30);
@@ -143,5 +142,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     process.on("SIGTERM", () => void stop("SIGTERM"));
     process.on("SIGINT", () => void stop("SIGINT"));
     process.on("SIGHUP", () => void reload());
+    // announced only once the signal handlers are in place
+    log.info(`integrityd started (database ${config.database}; tasks: ${tasks.map((t) => t.name).join(", ") || "none"})`);
   });
 }
