@@ -4,10 +4,10 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { formatConfig, LEVELS, type Config, type Level } from "../config/config.ts";
 import { ConfigError, DEFAULT_CONFIG_PATH, formatWarning, loadConfig } from "../config/load.ts";
-import { initDatabase } from "../db/db.ts";
-import { ETC } from "../embedded.ts";
-import { EX_CONFIG, EX_OK, EX_USAGE, ExitError } from "../util/exit.ts";
-import { log } from "../util/log.ts";
+import { initDatabase, openDatabase } from "../db/db.ts";
+import { embeddedRules, ETC } from "../embedded.ts";
+import { EX_CONFIG, EX_OK, EX_TEMPFAIL, EX_USAGE, ExitError } from "../util/exit.ts";
+import { setVerbose } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 
 export const HELP = `usage: integrityd [MODE] [OPTIONS]
@@ -102,7 +102,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   if (v.level !== undefined && !(LEVELS as readonly string[]).includes(v.level)) {
     return usage(io, `--level: expected ${LEVELS.join(", ")}, not '${v.level}'`);
   }
-  if (v.verbose) (await import("../util/log.ts")).setVerbose(true);
+  if (v.verbose) setVerbose(true);
   const configPath = v.config ?? DEFAULT_CONFIG_PATH;
 
   try {
@@ -135,18 +135,16 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         const c = config(configPath, io);
         const { runScanOnce } = await import("../scan/index.ts");
         {
-          const { openDatabase } = await import("../db/db.ts");
           const { runningDaemon } = await import("../daemon/daemon.ts");
           const db = openDatabase(c.database, { readonly: true });
           const pid = runningDaemon(db);
           db.close();
-          if (pid) throw new ExitError(75, `${c.database}: the daemon (PID ${pid}) is using this database; --scan-once would disturb its cycle. Stop it first, or use --status`);
+          if (pid) throw new ExitError(EX_TEMPFAIL, `${c.database}: the daemon (PID ${pid}) is using this database; --scan-once would disturb its cycle. Stop it first, or use --status`);
         }
         return await runScanOnce(c, { out: io.out, err: io.err, isTTY: !!process.stderr.isTTY });
       }
       case "status": {
         const c = config(configPath, io);
-        const { openDatabase } = await import("../db/db.ts");
         const { statusReport } = await import("../report/status.ts");
         const db = openDatabase(c.database, { readonly: true });
         try {
@@ -169,7 +167,6 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
           if (level === undefined && c.logs.length) level = c.logs[0].level;
         }
         const { runTestRules } = await import("../logs/testrules.ts");
-        const { embeddedRules } = await import("../embedded.ts");
         return await runTestRules({
           input: parsed.positionals[0] ?? "-",
           rulesHome,

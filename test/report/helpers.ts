@@ -1,11 +1,10 @@
 // Test helpers for the report module: a real SMTP server (npm smtp-server) on
 // 127.0.0.1 that records what it accepted and how, MIME body decoding, temp
 // databases and configurations.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Config, defaultConfig } from "../../src/config/config.ts";
 import { initDatabase, openDatabase } from "../../src/db/db.ts";
+import { tempDir as supportTempDir } from "../support/binary.ts";
 
 export { type Got, Smtp } from "../support/smtp.ts";
 
@@ -18,8 +17,7 @@ export async function freePort(): Promise<number> {
 }
 
 export function tempDir(prefix = "integrityd-report-"): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return supportTempDir(prefix);
 }
 
 export function tempDb(dir: string) {
