@@ -6,8 +6,9 @@ import {
 } from "node:fs";
 import * as fsModule from "node:fs";
 import { readdir as readdirAsync } from "node:fs/promises";
+import { log } from "../util/log.ts";
 import { typeOfMode, type Attrs } from "./attrs.ts";
-import { asBuffer, pathKey, type PathBytes } from "./paths.ts";
+import { asBuffer, joinPath, pathKey, type PathBytes } from "./paths.ts";
 
 export interface FsProblem {
   ok: false;
@@ -285,13 +286,9 @@ export function hashSyncCore(
     const after = fs.fstatSync(fd, { bigint: true });
     const same = after.ino === before.ino && after.dev === before.dev && after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs;
     if (!same || pos !== total) return { kind: "torn", reason: "changed while being read" };
-    let now;
-    try {
-      now = fs.lstatSync(p, { bigint: true });
-    } catch {
-      return { kind: "torn", reason: "vanished while being read" };
-    }
-    if (now.ino !== before.ino || now.dev !== before.dev) return { kind: "torn", reason: "replaced while being read" };
+    // (no lstat of the path again: if another file was renamed over it
+    // meanwhile, the hash still belongs to the inode recorded with it, and the
+    // next visit sees the new one)
     const st = {
       mode: after.mode, uid: after.uid, gid: after.gid, size: after.size, ino: after.ino, nlink: after.nlink,
       mtimeNs: after.mtimeNs, ctimeNs: after.ctimeNs, rdev: after.rdev,
@@ -315,53 +312,213 @@ export function fromCore(r: CoreResult): HashResult {
   return r;
 }
 
+/** What a worker found at a path: its lstat (and link target), and for a regular file its hash. */
+export type VisitCoreResult =
+  | { ok: true; st: StatFields & { dev: bigint }; target: Uint8Array | null; hash: CoreResult | null }
+  | { ok: false; code: string; message: string };
+
+/**
+ * lstat a path and, for a regular file, hash it with hashSyncCore (passed in as
+ * `core`): the whole visit of an entry in one trip to a worker thread. Self-
+ * contained like hashSyncCore: its source text is what the worker runs.
+ */
+export function visitSyncCore(
+  fs: typeof import("node:fs"),
+  Hasher: typeof Bun.CryptoHasher,
+  core: typeof hashSyncCore,
+  path: Uint8Array,
+  algo: string,
+  buf: Buffer,
+): VisitCoreResult {
+  const p = Buffer.from(path.buffer, path.byteOffset, path.byteLength);
+  let st;
+  try {
+    st = fs.lstatSync(p, { bigint: true });
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    return { ok: false, code: err.code ?? "EUNKNOWN", message: String(err.message ?? e).split("\n")[0] };
+  }
+  const kind = Number(st.mode) & 0o170000;
+  let target: Uint8Array | null = null;
+  if (kind === 0o120000) {
+    try {
+      target = new Uint8Array(fs.readlinkSync(p, { encoding: "buffer" }));
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      return { ok: false, code: err.code ?? "EUNKNOWN", message: String(err.message ?? e).split("\n")[0] };
+    }
+  }
+  const fields = {
+    mode: st.mode, uid: st.uid, gid: st.gid, size: st.size, ino: st.ino, nlink: st.nlink,
+    mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, rdev: st.rdev, dev: st.dev,
+  };
+  const hash = kind === 0o100000 ? core(fs, Hasher, path, { ino: st.ino, dev: st.dev, size: st.size, mtime: st.mtimeNs, ctime: st.ctimeNs }, algo, buf) : null;
+  return { ok: true, st: fields, target, hash };
+}
+
+/** A worker's visit as the scanner's stat result (lstat attributes) and hash result. */
+export function fromVisitCore(r: VisitCoreResult): Visited {
+  if (!r.ok) return { stat: { ok: false, code: r.code, message: describe(r.code, r.message) }, hash: null };
+  const attrs = attrsOf(r.st as unknown as BigIntStats, r.target);
+  return { stat: { ok: true, attrs, dev: r.st.dev }, hash: r.hash ? fromCore(r.hash) : null };
+}
+
 const WORKER_SOURCE = () => `import * as fs from "node:fs";
 const core = ${hashSyncCore.toString()};
+const visitCore = ${visitSyncCore.toString()};
 const buf = Buffer.allocUnsafe(1 << 20);
-// Messages are plain strings: far cheaper to pass between threads than typed arrays and bigints.
-// A message holds a batch of jobs separated by \u0001; the answer holds their results.
+// Messages are plain strings: far cheaper to pass between threads than typed
+// arrays and bigints. A message is an array of jobs, fields separated by NUL
+// (the one byte no path, name or link target can hold); the answer is an array
+// holding, per job, an array of strings whose first one starts with the job's id.
+// Jobs: h<id> hash a file seen by lstat; v<id> visit (lstat, hash a file);
+// l<id> visit and list a directory; s<id> visit names in a directory.
 self.onmessage = (e) => {
-  postMessage(e.data.split("\u0001").map(job).join("\u0001"));
+  postMessage(e.data.map(job));
 };
+const NUL = "\u0000";
 function job(text) {
-  const [id, path, ino, dev, size, mtime, ctime, algo] = text.split("\u0000");
+  const c = text.charCodeAt(0);
+  if (c === 118) return visitJob(text); // v
+  if (c === 108) return listJob(text); // l
+  if (c === 115) return manyJob(text); // s
+  const [hid, path, ino, dev, size, mtime, ctime, algo] = text.split(NUL);
+  const id = hid.slice(1);
   const seen = { ino: BigInt(ino), dev: BigInt(dev), size: BigInt(size), mtime: BigInt(mtime), ctime: BigInt(ctime) };
   let r;
   try { r = core(fs, Bun.CryptoHasher, new Uint8Array(Buffer.from(path, "latin1")), seen, algo, buf); }
   catch (err) { r = { kind: "error", code: "EWORKER", message: String(err && err.message || err) }; }
   if (r.kind === "ok") {
     const t = r.st;
-    return [id, "ok", r.hash, r.bytes, t.mode, t.uid, t.gid, t.size, t.ino, t.nlink, t.mtimeNs, t.ctimeNs, t.rdev].join("\u0000");
+    return [[id, "ok", r.hash, r.bytes, t.mode, t.uid, t.gid, t.size, t.ino, t.nlink, t.mtimeNs, t.ctimeNs, t.rdev].join(NUL)];
   }
-  return [id, r.kind, r.reason || r.code || "", r.message || ""].join("\u0000");
+  return [[id, r.kind, r.reason || r.code || "", r.message || ""].join(NUL)];
+}
+// one visit as NUL-separated fields (see decodeVisit); dir: whether it is a directory
+function visit(id, path, algo) {
+  let v;
+  try { v = visitCore(fs, Bun.CryptoHasher, core, path, algo, buf); }
+  catch (err) { v = { ok: false, code: "EWORKER", message: String(err && err.message || err) }; }
+  if (!v.ok) return { text: [id, "stat-error", v.code, v.message].join(NUL), dir: false };
+  const t = v.st;
+  const head = [id, "stat", t.mode, t.uid, t.gid, t.size, t.ino, t.nlink, t.mtimeNs, t.ctimeNs, t.rdev, t.dev,
+    v.target ? "1" + Buffer.from(v.target).toString("latin1") : "0"];
+  const dir = (Number(t.mode) & 0o170000) === 0o040000;
+  const r = v.hash;
+  if (!r) return { text: head.join(NUL), dir };
+  if (r.kind === "ok") return { text: [...head, "ok", r.hash, r.bytes].join(NUL), dir };
+  return { text: [...head, r.kind, r.reason || r.code || "", r.message || ""].join(NUL), dir };
+}
+function visitJob(text) {
+  const [vid, path, algo] = text.split(NUL);
+  return [visit(vid.slice(1), Buffer.from(path, "latin1"), algo).text];
+}
+// a directory's listing: "N" and the names joined by "/" (the byte no name holds), or "E" code NUL message
+function listJob(text) {
+  const [lid, path, algo] = text.split(NUL);
+  const p = Buffer.from(path, "latin1");
+  const v = visit(lid.slice(1), p, algo);
+  if (!v.dir) return [v.text];
+  let listing;
+  try {
+    const names = fs.readdirSync(p, { encoding: "buffer" });
+    const parts = [];
+    for (let i = 0; i < names.length; i++) { if (i > 0) parts.push(SLASH); parts.push(names[i]); }
+    listing = "N" + Buffer.concat(parts).toString("latin1");
+  } catch (err) {
+    listing = "E" + (err && err.code || "EUNKNOWN") + NUL + String(err && err.message || err).split("\\n")[0];
+  }
+  return [v.text, listing];
+}
+const SLASH = Buffer.from("/");
+function manyJob(text) {
+  const [sid, dir, algo, names] = text.split(NUL);
+  const out = [sid.slice(1)];
+  const base = Buffer.from(dir.endsWith("/") ? dir.slice(0, -1) : dir, "latin1");
+  for (const name of names.split("/")) {
+    out.push(visit("", Buffer.concat([base, SLASH, Buffer.from(name, "latin1")]), algo).text);
+  }
+  return out;
 }`;
 
+/** What a visit found: lstat (and link target), and for a regular file its hash. */
+export interface Visited {
+  stat: StatResult;
+  hash: HashResult | null;
+}
+
+/** A visit, and for a directory its listing. */
+export interface Listed extends Visited {
+  listing: { ok: true; names: Buffer[] } | FsProblem | null;
+}
+
+function decodeListing(s: string): { ok: true; names: Buffer[] } | FsProblem {
+  if (s[0] === "N") return { ok: true, names: s.length === 1 ? [] : s.slice(1).split("/").map((n) => Buffer.from(n, "latin1")) };
+  const cut = s.indexOf("\u0000");
+  const code = s.slice(1, cut) || "EUNKNOWN";
+  return { ok: false, code, message: describe(code, s.slice(cut + 1)) };
+}
+
+/** A worker's answer to a visit job (see visit in WORKER_SOURCE), straight into the scanner's types. */
+function decodeVisit(f: string[]): Visited {
+  if (f[1] === "stat-error") {
+    const code = f[2] || "EUNKNOWN";
+    return { stat: { ok: false, code, message: describe(code, f[3] ?? "") }, hash: null };
+  }
+  const mode = Number(f[2]);
+  const attrs: Attrs = {
+    type: typeOfMode(mode),
+    mode: mode & 0o7777,
+    uid: Number(f[3]),
+    gid: Number(f[4]),
+    size: BigInt(f[5]),
+    ino: BigInt(f[6]),
+    nlink: Number(f[7]),
+    mtime: BigInt(f[8]),
+    ctime: BigInt(f[9]),
+    rdev: f[10] === "0" ? 0n : BigInt(f[10]),
+    target: f[12][0] === "1" ? new Uint8Array(Buffer.from(f[12].slice(1), "latin1")) : null,
+    hash: null,
+  };
+  let hash: HashResult | null = null;
+  switch (f[13]) {
+    case undefined: break;
+    // the worker's fstat before and after the read matched this lstat (size, times, inode)
+    case "ok": hash = { kind: "ok", hash: f[14], bytes: Number(f[15]), attrs }; break;
+    case "torn": hash = { kind: "torn", reason: f[14] }; break;
+    case "vanished": hash = { kind: "vanished" }; break;
+    default: hash = { kind: "error", code: f[14] || "EUNKNOWN", message: describe(f[14] || "EUNKNOWN", f[15] ?? "") };
+  }
+  return { stat: { ok: true, attrs, dev: BigInt(f[11]) }, hash };
+}
+
 /** A worker's answer (see WORKER_SOURCE) back as a CoreResult. */
-function decode(msg: string): { id: number; r: CoreResult } {
-  const f = msg.split("\u0000");
-  const id = Number(f[0]);
+function decode(f: string[]): CoreResult {
   switch (f[1]) {
     case "ok": {
       const b = (i: number) => BigInt(f[i]);
       const st = { mode: b(4), uid: b(5), gid: b(6), size: b(7), ino: b(8), nlink: b(9), mtimeNs: b(10), ctimeNs: b(11), rdev: b(12) };
-      return { id, r: { kind: "ok", hash: f[2], bytes: Number(f[3]), st } };
+      return { kind: "ok", hash: f[2], bytes: Number(f[3]), st };
     }
-    case "torn": return { id, r: { kind: "torn", reason: f[2] } };
-    case "vanished": return { id, r: { kind: "vanished" } };
-    default: return { id, r: { kind: "error", code: f[2] || "EUNKNOWN", message: f[3] ?? "" } };
+    case "torn": return { kind: "torn", reason: f[2] };
+    case "vanished": return { kind: "vanished" };
+    default: return { kind: "error", code: f[2] || "EUNKNOWN", message: f[3] ?? "" };
   }
 }
 
 /**
- * Worker threads hashing whole files with blocking reads (for --scan-once,
- * where the main thread's event loop has nothing else to serve). If a worker
- * cannot be started, hashing falls back to the main thread.
+ * Worker threads that lstat and hash whole files with blocking calls (for
+ * --scan-once, where the main thread's event loop has nothing else to serve).
+ * Each job goes to the worker with the fewest jobs outstanding, so one huge
+ * file holds up only its own worker. If a worker cannot be started or dies,
+ * the work falls back to the main thread.
  */
 export class HashPool {
   private workers: Worker[] = [];
-  private jobs = new Map<number, (r: CoreResult) => void>();
+  private outstanding: number[] = [];
+  /** id -> the job's answer (null: the worker failed; redo the job here) */
+  private jobs = new Map<number, (answer: string[] | null) => void>();
   private next = 0;
-  private rr = 0;
   private broken = false;
   private readonly url: string;
   private readonly local = Buffer.allocUnsafe(1 << 20);
@@ -372,15 +529,20 @@ export class HashPool {
       for (let i = 0; i < size; i++) {
         const w = new Worker(this.url);
         w.onmessage = (e: MessageEvent) => {
-          for (const one of (e.data as string).split("\u0001")) {
-            const { id, r } = decode(one);
+          const answers = e.data as string[][];
+          this.outstanding[i] -= answers.length;
+          for (const a of answers) {
+            const head = a[0];
+            const cut = head.indexOf("\u0000");
+            const id = Number(cut < 0 ? head : head.slice(0, cut));
             const done = this.jobs.get(id);
             this.jobs.delete(id);
-            done?.(r);
+            done?.(a);
           }
         };
         w.onerror = (e) => this.fail(String((e as ErrorEvent).message ?? e));
         this.workers.push(w);
+        this.outstanding.push(0);
       }
     } catch (e) {
       this.fail(String((e as Error).message ?? e));
@@ -390,27 +552,79 @@ export class HashPool {
   private fail(why: string): void {
     if (this.broken) return;
     this.broken = true;
+    log.warn(`scan: hash worker failed (${why}); hashing on the main thread`);
     for (const w of this.workers) w.terminate();
     this.workers = [];
-    // jobs that were sent are answered with a retryable result
-    for (const [, done] of this.jobs) done({ kind: "torn", reason: `hash worker failed (${why})` });
+    this.outbox = [];
+    // jobs that were sent are redone here
+    const pending = [...this.jobs.values()];
     this.jobs.clear();
+    for (const done of pending) done(null);
+  }
+
+  private send(job: (id: number) => string, answer: (answer: string[] | null) => void): void {
+    const id = ++this.next;
+    let slot = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.outstanding[i] < this.outstanding[slot]) slot = i;
+    this.outstanding[slot]++;
+    this.jobs.set(id, answer);
+    (this.outbox[slot] ??= []).push(job(id));
+    if (!this.flushing) {
+      this.flushing = true;
+      queueMicrotask(() => this.flush());
+    }
   }
 
   hash(path: PathBytes, seen: Attrs, dev: bigint, algo: string): Promise<HashResult> {
     const s = { ino: seen.ino, dev, size: seen.size, mtime: seen.mtime, ctime: seen.ctime };
-    if (this.broken || this.workers.length === 0) {
-      return Promise.resolve(fromCore(hashSyncCore(fsModule, Bun.CryptoHasher, asBuffer(path), s, algo, this.local)));
-    }
-    const id = ++this.next;
-    const slot = this.rr++ % this.workers.length;
+    const here = () => fromCore(hashSyncCore(fsModule, Bun.CryptoHasher, asBuffer(path), s, algo, this.local));
+    if (this.broken || this.workers.length === 0) return Promise.resolve(here());
     return new Promise((resolve) => {
-      this.jobs.set(id, (r) => resolve(fromCore(r)));
-      (this.outbox[slot] ??= []).push([id, pathKey(path), s.ino, s.dev, s.size, s.mtime, s.ctime, algo].join("\u0000"));
-      if (!this.flushing) {
-        this.flushing = true;
-        queueMicrotask(() => this.flush());
-      }
+      this.send(
+        (id) => [`h${id}`, pathKey(path), s.ino, s.dev, s.size, s.mtime, s.ctime, algo].join("\u0000"),
+        (a) => resolve(a ? fromCore(decode(a[0].split("\u0000"))) : here()),
+      );
+    });
+  }
+
+  /** lstat a path and, if it is a regular file, hash it: one trip to a worker. */
+  visit(path: PathBytes, algo: string): Promise<Visited> {
+    const here = () => fromVisitCore(visitSyncCore(fsModule, Bun.CryptoHasher, hashSyncCore, asBuffer(path), algo, this.local));
+    if (this.broken || this.workers.length === 0) return Promise.resolve(here());
+    return new Promise((resolve) => {
+      this.send(
+        (id) => `v${id}\u0000${pathKey(path)}\u0000${algo}`,
+        (a) => resolve(a ? decodeVisit(a[0].split("\u0000")) : here()),
+      );
+    });
+  }
+
+  /** visit(), and for a directory also its listing (names as raw bytes). */
+  list(path: PathBytes, algo: string): Promise<Listed> {
+    const here = (): Listed => {
+      const v = fromVisitCore(visitSyncCore(fsModule, Bun.CryptoHasher, hashSyncCore, asBuffer(path), algo, this.local));
+      if (!v.stat.ok || v.stat.attrs.type !== "dir") return { ...v, listing: null };
+      return { ...v, listing: listDir(path) };
+    };
+    if (this.broken || this.workers.length === 0) return Promise.resolve(here());
+    return new Promise((resolve) => {
+      this.send(
+        (id) => `l${id}\u0000${pathKey(path)}\u0000${algo}`,
+        (a) => resolve(a ? { ...decodeVisit(a[0].split("\u0000")), listing: a.length > 1 ? decodeListing(a[1]) : null } : here()),
+      );
+    });
+  }
+
+  /** visit() each of the names in a directory (at most a few hundred: one job). */
+  visitMany(dir: PathBytes, names: readonly Uint8Array[], algo: string): Promise<Visited[]> {
+    const here = () => names.map((n) => fromVisitCore(visitSyncCore(fsModule, Bun.CryptoHasher, hashSyncCore, asBuffer(joinPath(dir, n)), algo, this.local)));
+    if (names.length === 0) return Promise.resolve([]);
+    if (this.broken || this.workers.length === 0) return Promise.resolve(here());
+    return new Promise((resolve) => {
+      this.send(
+        (id) => `s${id}\u0000${pathKey(dir)}\u0000${algo}\u0000${names.map(pathKey).join("/")}`,
+        (a) => resolve(a ? a.slice(1).map((x) => decodeVisit(x.split("\u0000"))) : here()),
+      );
     });
   }
 
@@ -421,7 +635,7 @@ export class HashPool {
   private flush(): void {
     this.flushing = false;
     this.outbox.forEach((jobs, i) => {
-      if (jobs.length > 0) this.workers[i]?.postMessage(jobs.join("\u0001"));
+      if (jobs.length > 0) this.workers[i]?.postMessage(jobs);
     });
     this.outbox = [];
   }

@@ -49,8 +49,9 @@ export function progressLine(done: number, estimate: number, bytes: number, elap
 export async function runScanOnce(config: Config, io: ScanIO): Promise<number> {
   if (config.areas.length === 0) throw new ExitError(EX_CONFIG, `${config.file}: no 'area' configured; nothing to scan`);
   const db = openDatabase(config.database);
-  // the main thread (lstat, SQLite) keeps one core busy; hashing gets the others
-  const pool = new HashPool(Math.max(1, Math.min(3, availableParallelism() - 1)));
+  // workers lstat and hash (the bulk of the work: one per core, up to 4);
+  // the main thread walks, compares and writes SQLite
+  const pool = new HashPool(Math.max(1, Math.min(4, availableParallelism())));
   let bits = 0;
   let bar = false;
   try {
@@ -58,7 +59,7 @@ export async function runScanOnce(config: Config, io: ScanIO): Promise<number> {
       db,
       config,
       unlimited: true,
-      hasher: (p, seen, dev, algo) => pool.hash(p, seen, dev, algo),
+      walker: pool,
       onEvent: (ev) => {
         bits |= bitOf(ev);
         if (bar) io.err("\r\x1b[K");
@@ -70,10 +71,9 @@ export async function runScanOnce(config: Config, io: ScanIO): Promise<number> {
     scanner.freshCycle();
     const started = Date.now();
     let lastDraw = 0;
-    let done = 0;
     await scanner.runCycle(() => {
-      done++;
       if (!io.isTTY) return;
+      const done = scanner.checkedInCycle;
       const now = Date.now();
       if (now - lastDraw < 200) return;
       lastDraw = now;

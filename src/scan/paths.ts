@@ -6,8 +6,10 @@ const SLASH = 0x2f;
 
 export type PathBytes = Uint8Array;
 
+// Paths made here are Buffers (a Uint8Array subclass), so pathKey needs no copy.
+
 export function pathFrom(s: string): PathBytes {
-  return new Uint8Array(Buffer.from(s, "utf8"));
+  return Buffer.from(s, "utf8");
 }
 
 /** Printable form for reports: control and invalid UTF-8 bytes escaped. */
@@ -17,7 +19,7 @@ export function showPath(p: PathBytes): string {
 
 export function joinPath(dir: PathBytes, name: Uint8Array): PathBytes {
   const rootLike = dir.length > 0 && dir[dir.length - 1] === SLASH;
-  const out = new Uint8Array(dir.length + (rootLike ? 0 : 1) + name.length);
+  const out = Buffer.allocUnsafe(dir.length + (rootLike ? 0 : 1) + name.length);
   out.set(dir, 0);
   if (!rootLike) out[dir.length] = SLASH;
   out.set(name, dir.length + (rootLike ? 0 : 1));
@@ -62,7 +64,7 @@ export function subtreeRange(dir: PathBytes): [PathBytes, PathBytes] {
 
 /** Key for Maps/Sets of paths (latin1 keeps every byte distinct). */
 export function pathKey(p: PathBytes): string {
-  return Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("latin1");
+  return (Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength)).toString("latin1");
 }
 
 export function asBuffer(p: PathBytes): Buffer {

@@ -40,7 +40,7 @@ import {
   attrsJson, baselineText, changedText, compareAttrs, deletedText, errorText, newText, type Attrs, type EntryType,
 } from "./attrs.ts";
 import { makeExcluder, type Matcher } from "./exclude.ts";
-import { hashFile, listDirAsync, statEntry, type HashResult } from "./fsio.ts";
+import { hashFile, listDirAsync, statEntry, type HashResult, type Listed, type StatResult, type Visited } from "./fsio.ts";
 import { effectiveSpeed, Pacer, speedOnChange, speedOnCycleEnd, type SpeedState } from "./pace.ts";
 import { isWithin, joinPath, parentOf, pathFrom, pathKey, samePath, showPath, type PathBytes } from "./paths.ts";
 import { Store } from "./store.ts";
@@ -85,6 +85,17 @@ export interface ScannerOptions {
   };
   /** Full speed: hash whole files elsewhere (worker threads), instead of paced reads here. */
   hasher?: (path: PathBytes, seen: Attrs, dev: bigint, algo: string) => Promise<HashResult>;
+  /** Full speed: lstat and hash elsewhere in one go (worker threads), instead of statEntry + hasher here. */
+  visitor?: (path: PathBytes, algo: string) => Promise<Visited>;
+  /**
+   * Full speed: walk elsewhere (worker threads): visit and list a path, and
+   * visit a directory's children in batches, so a file costs this thread no
+   * system call and no visit of its own.
+   */
+  walker?: {
+    list(path: PathBytes, algo: string): Promise<Listed>;
+    visitMany(dir: PathBytes, names: readonly Uint8Array[], algo: string): Promise<Visited[]>;
+  };
   /** Attempts at hashing a file that keeps changing while read (default 3). */
   tornAttempts?: number;
   /** Pause before re-reading a file that changed while read (ms, times the attempt number). */
@@ -98,15 +109,22 @@ const RESHUFFLE_EVERY_DRAWS = 2000;
 const RESHUFFLE_EVERY_MS = 10 * 60_000;
 const SWEEP_CHUNK = 500;
 const FLUSH_MS = 1000;
-const BATCH_VISITS = 500;
-const BATCH_MS = 250;
-const FULL_SPEED_INFLIGHT = 16;
+const BATCH_VISITS = 5000;
+const BATCH_MS = 1000;
+const FULL_SPEED_INFLIGHT = 32;
 const QUEUE_CHUNK = 500;
+const CHILDREN_PER_JOB = 64;
 
 function randomProbe(): bigint {
   const a = new BigInt64Array(1);
   crypto.getRandomValues(a);
   return a[0];
+}
+
+/** The printable path, made only if a report needs it. */
+function lazyShow(path: PathBytes): () => string {
+  let s: string | null = null;
+  return () => (s ??= showPath(path));
 }
 
 /** Areas as byte paths, sorted, without those inside another area. */
@@ -376,13 +394,21 @@ export class Scanner {
     if (this.sweepCursor) this.sweepAll();
     if (this.areas.length === 0) return false;
     if (this.cycle === 0) this.startCycle();
+    // visits in flight by path; `wake` is resolved whenever one of them ends
     const inflight = new Map<string, Promise<void>>();
+    this.dropsAtStart = this.store.drops;
+    let wake: (() => void) | null = null;
+    let ended = 0;
     const batching = !this.db.inTransaction;
     if (batching) this.beginBatch();
+    let failed = true;
+    let error: unknown = null;
     try {
       for (;;) {
+        if (error !== null) throw error;
         if (this.stopping) {
           await Promise.allSettled(inflight.values());
+          failed = false;
           return false;
         }
         while (inflight.size < FULL_SPEED_INFLIGHT) {
@@ -390,23 +416,36 @@ export class Scanner {
           if (!path) break;
           const key = pathKey(path);
           if (inflight.has(key)) continue;
-          const job = this.visit(path, "traverse").finally(() => {
-            inflight.delete(key);
-            if (this.batch) this.batch.count++;
-            onStep?.();
+          const job = this.visit(path, "traverse").then(
+            () => {
+              inflight.delete(key);
+              onStep?.();
+            },
+            (e) => {
+              inflight.delete(key);
+              error ??= e;
+            },
+          ).finally(() => {
+            ended++;
+            wake?.();
           });
           inflight.set(key, job);
         }
         if (inflight.size === 0) {
           const rest = this.store.unvisited(this.cycle, 200);
           if (rest.length > 0) {
-            this.db.transaction(() => { for (const p of rest) this.store.queue(p, this.cycle); })();
+            this.tx(() => { for (const p of rest) this.store.queue(p, this.cycle); });
             continue;
           }
+          failed = false;
+          this.commitBatch();
           this.endCycle();
           return true;
         }
-        await Promise.race(inflight.values());
+        if (ended === 0) await new Promise<void>((r) => (wake = r));
+        wake = null;
+        ended = 0;
+        if (error !== null) throw error;
         if (this.batch && (this.batch.count >= BATCH_VISITS || this.now() - this.batch.since >= BATCH_MS)) {
           // no visit is inside a transaction while awaiting: commit points are safe here
           this.commitBatch();
@@ -414,11 +453,16 @@ export class Scanner {
         }
       }
     } finally {
-      if (batching) this.commitBatch();
+      // a visit that failed may have left half its writes in the batch: the
+      // whole batch is undone (none of its reports were emitted) and redone by
+      // the next pass
+      if (batching && failed) this.rollbackBatch();
+      else if (batching) this.commitBatch();
     }
   }
 
   private batch: { since: number; count: number; events: ScanEvent[] } | null = null;
+  private dropsAtStart = 0;
 
   private beginBatch(): void {
     this.db.exec("BEGIN IMMEDIATE");
@@ -431,6 +475,12 @@ export class Scanner {
     this.batch = null;
     this.db.exec("COMMIT");
     this.emit(b.events);
+  }
+
+  private rollbackBatch(): void {
+    if (!this.batch) return;
+    this.batch = null;
+    if (this.db.inTransaction) this.db.exec("ROLLBACK");
   }
 
   private reshuffleStep(): void {
@@ -488,6 +538,15 @@ export class Scanner {
     return { kind, subject, text };
   }
 
+  /**
+   * Run fn as one transaction, or, inside a full-speed batch (already in
+   * BEGIN), as part of it: a batch that fails is rolled back whole, so there is
+   * no need for a savepoint per visit.
+   */
+  private tx<T>(fn: () => T): T {
+    return this.batch ? fn() : this.db.transaction(fn)();
+  }
+
   private emit(events: ScanEvent[]): void {
     if (this.batch) {
       this.batch.events.push(...events);
@@ -510,7 +569,7 @@ export class Scanner {
     this.opts.hooks?.visit?.(path, why);
     const area = this.areaOf(path);
     if (!area || this.excluded(path)) {
-      this.db.transaction(() => this.store.dropTree(path))();
+      this.tx(() => this.store.dropTree(path));
       return;
     }
     const attempts = this.opts.tornAttempts ?? 3;
@@ -523,7 +582,21 @@ export class Scanner {
   }
 
   private async visitOnce(path: PathBytes, area: PathBytes, lastAttempt: boolean): Promise<"done" | "retry"> {
-    const st = statEntry(path);
+    let st: StatResult;
+    let hashedThere: HashResult | null = null;
+    let listed: Listed | null = null;
+    const walker = this.opts.walker;
+    if (walker) {
+      listed = await walker.list(path, this.config.hash);
+      st = listed.stat;
+      hashedThere = listed.hash;
+    } else if (this.opts.visitor) {
+      const v = await this.opts.visitor(path, this.config.hash);
+      st = v.stat;
+      hashedThere = v.hash;
+    } else {
+      st = statEntry(path);
+    }
     if (!st.ok) {
       if (st.code === "ENOENT" || st.code === "ENOTDIR") {
         this.missing(path, area);
@@ -535,23 +608,31 @@ export class Scanner {
     let attrs: Attrs = st.attrs;
     let error: string | null = null;
     let hashed = 0;
-    const old = this.store.get(path);
-    const oldHash = old && !old.placeholder && old.type === "file" ? old.hash : null;
+    // the recorded hash, kept when the content could not be verified this time
+    const oldHash = () => {
+      const old = this.store.get(path);
+      return old && !old.placeholder && old.type === "file" ? old.hash : null;
+    };
     if (attrs.type === "file") {
       const small = this.pacer.isSmall(Number(attrs.size));
       const hooks = this.opts.hooks;
       let sofar = 0;
-      const r = this.opts.hasher && small ? await this.opts.hasher(path, attrs, st.dev, this.config.hash) : await hashFile(path, attrs, st.dev, {
-        algo: this.config.hash,
-        small,
-        chunkSize: () => this.pacer.chunkSize(),
-        pace: async (n) => {
-          if (hooks?.chunk) await hooks.chunk(path, sofar);
-          sofar += n;
-          await this.sleep(this.pacer.bytesWait(this.now(), n));
-        },
-        stopped: () => this.stopping,
-      });
+      const hasher = this.opts.hasher;
+      const r =
+        hashedThere ??
+        (hasher && small
+          ? await hasher(path, attrs, st.dev, this.config.hash)
+          : await hashFile(path, attrs, st.dev, {
+              algo: this.config.hash,
+              small,
+              chunkSize: () => this.pacer.chunkSize(),
+              pace: async (n) => {
+                if (hooks?.chunk) await hooks.chunk(path, sofar);
+                sofar += n;
+                await this.sleep(this.pacer.bytesWait(this.now(), n));
+              },
+              stopped: () => this.stopping,
+            }));
       if (small && hooks?.chunk) await hooks.chunk(path, Number(attrs.size));
       switch (r.kind) {
         case "stopped":
@@ -564,19 +645,21 @@ export class Scanner {
         case "torn":
           if (!lastAttempt) return "retry";
           error = r.kind === "torn" ? `${r.reason} on every attempt; content not verified this cycle` : "vanished while being read";
-          attrs = { ...attrs, hash: oldHash };
+          attrs = { ...attrs, hash: oldHash() };
           break;
         case "error":
           error = `${r.message}; content not verified`;
-          attrs = { ...attrs, hash: oldHash };
+          attrs = { ...attrs, hash: oldHash() };
           break;
       }
     }
     let names: Buffer[] | null = null;
+    let results: (Visited | undefined)[] | null = null;
     if (attrs.type === "dir") {
-      const l = await listDirAsync(path);
+      const l = listed?.listing ?? (await listDirAsync(path));
       if (l.ok) names = l.names;
       else error = `cannot list directory: ${l.message}`;
+      if (names && walker) results = await this.visitChildren(walker, path, names);
     }
     let queued: Set<string> | null = null;
     if (names && names.length > QUEUE_CHUNK && !this.unlimited) {
@@ -599,68 +682,123 @@ export class Scanner {
       if (this.stopping) return "done";
       queued = listed;
     }
-    this.commitVisit(path, attrs, error, names, hashed, queued);
+    this.commitVisit(path, attrs, error, names, hashed, queued, results);
     return "done";
   }
 
-  private commitVisit(path: PathBytes, attrs: Attrs, error: string | null, names: Buffer[] | null, hashed: number, queued: Set<string> | null = null): void {
+  /** Visit a directory's children (but those excluded) on the walker, in batches; results by index in names. */
+  private async visitChildren(walker: NonNullable<ScannerOptions["walker"]>, dir: PathBytes, names: Buffer[]): Promise<(Visited | undefined)[]> {
+    const index: number[] = [];
+    for (let i = 0; i < names.length; i++) if (!this.excluded(joinPath(dir, names[i]))) index.push(i);
+    const jobs: Promise<Visited[]>[] = [];
+    for (let k = 0; k < index.length; k += CHILDREN_PER_JOB) {
+      jobs.push(walker.visitMany(dir, index.slice(k, k + CHILDREN_PER_JOB).map((i) => names[i]), this.config.hash));
+    }
+    const found = (await Promise.all(jobs)).flat();
+    const results: (Visited | undefined)[] = new Array(names.length);
+    for (let k = 0; k < index.length; k++) results[index[k]] = found[k];
+    return results;
+  }
+
+  private commitVisit(
+    path: PathBytes, attrs: Attrs, error: string | null, names: Buffer[] | null, hashed: number,
+    queued: Set<string> | null = null, results: (Visited | undefined)[] | null = null,
+  ): void {
     const now = this.now();
-    const shown = showPath(path);
     const events: ScanEvent[] = [];
     let newDir = false;
-    this.db.transaction(() => {
+    this.tx(() => {
       // (full speed runs visits side by side: if the directory holding this
       // entry was found deleted meanwhile, the entry went with it)
-      if (this.unlimited && !this.areas.some((a) => samePath(a, path)) && !this.store.get(parentOf(path))) return;
-      const old = this.store.get(path);
-      const baseline = !this.speed.firstPassComplete;
-      if (!old || old.placeholder) {
-        if (attrs.type === "dir") newDir = true;
-        if (!baseline) {
-          events.push(this.report("new", shown, newText(shown, attrs), { path: shown, after: attrsJson(attrs) }, now));
-          this.store.history(now, path, "new", null, attrsJson(attrs));
-          this.noteChange(now);
-        }
-      } else {
-        const diffs = compareAttrs(old, attrs);
-        let note: string | undefined;
-        if (old.type === "dir" && attrs.type !== "dir") {
-          const below = this.store.dropBelow(path);
-          if (below > 0) note = `${below} ${below === 1 ? "entry" : "entries"} below it went with it`;
-        }
-        if (diffs.length > 0) {
-          const text = changedText(shown, diffs, note);
-          const changes = Object.fromEntries(diffs.map((d) => [d.attr, [d.before, d.after]]));
-          events.push(this.report("changed", shown, text, { path: shown, changes, before: attrsJson(old), after: attrsJson(attrs) }, now));
-          this.store.history(now, path, "changed", attrsJson(old), attrsJson(attrs));
-          this.noteChange(now);
-        }
-      }
-      if (error !== null && error !== (old?.error ?? null)) {
-        events.push(this.report("error", shown, errorText(shown, error), { path: shown, error }, now));
-      }
-      if (old && Store.same(old, attrs, error)) this.store.touch(path, error, now, this.cycle);
-      else this.store.put(path, attrs, error, now, this.cycle);
-      this.store.unqueue(path);
-      if (names) this.reconcileChildren(path, names, now, events, queued);
-      this.checked += 1;
-      this.bytes += hashed;
+      // (a child is queued only after its directory is stored: unless something
+      // was dropped since the pass began, the directory is still there)
+      if (this.unlimited && this.store.drops > this.dropsAtStart && !this.store.has(parentOf(path)) && !this.areas.some((a) => samePath(a, path))) return;
+      newDir = this.recordEntry(path, attrs, error, hashed, now, events);
+      if (names) this.reconcileChildren(path, names, now, events, queued, results);
       if (now - this.lastFlush >= FLUSH_MS) this.flush(now);
-    })();
+    });
     if (newDir && !this.unlimited) this.requestReshuffle();
     this.emit(events);
   }
 
+  /**
+   * Compare one visited entry with its record, report what changed and store
+   * its new state (inside the caller's transaction). Returns whether it is a
+   * directory seen for the first time.
+   */
+  private recordEntry(path: PathBytes, attrs: Attrs, error: string | null, hashed: number, now: number, events: ScanEvent[]): boolean {
+    let newDir = false;
+    const old = this.store.get(path);
+    const shown = lazyShow(path);
+    const baseline = !this.speed.firstPassComplete;
+    if (!old || old.placeholder) {
+      if (attrs.type === "dir") newDir = true;
+      if (!baseline) {
+        events.push(this.report("new", shown(), newText(shown(), attrs), { path: shown(), after: attrsJson(attrs) }, now));
+        this.store.history(now, path, "new", null, attrsJson(attrs));
+        this.noteChange(now);
+      }
+    } else {
+      const diffs = compareAttrs(old, attrs);
+      let note: string | undefined;
+      if (old.type === "dir" && attrs.type !== "dir") {
+        const below = this.store.dropBelow(path);
+        if (below > 0) note = `${below} ${below === 1 ? "entry" : "entries"} below it went with it`;
+      }
+      if (diffs.length > 0) {
+        const text = changedText(shown(), diffs, note);
+        const changes = Object.fromEntries(diffs.map((d) => [d.attr, [d.before, d.after]]));
+        events.push(this.report("changed", shown(), text, { path: shown(), changes, before: attrsJson(old), after: attrsJson(attrs) }, now));
+        this.store.history(now, path, "changed", attrsJson(old), attrsJson(attrs));
+        this.noteChange(now);
+      }
+    }
+    if (error !== null && error !== (old?.error ?? null)) {
+      events.push(this.report("error", shown(), errorText(shown(), error), { path: shown(), error }, now));
+    }
+    if (old && Store.same(old, attrs, error)) this.store.touch(path, error, now, this.cycle);
+    else this.store.put(path, attrs, error, now, this.cycle);
+    this.store.unqueue(path);
+    this.checked += 1;
+    this.bytes += hashed;
+    if (this.batch) this.batch.count++;
+    return newDir;
+  }
+
+  /**
+   * A child visited together with its directory's listing (full speed):
+   * recorded right here when the visit settled it, else false (then it is
+   * queued and visited on its own: directories, and anything that vanished,
+   * changed while read or could not be examined, for the usual retries).
+   */
+  private recordChild(child: PathBytes, r: Visited, now: number, events: ScanEvent[]): boolean {
+    if (!r.stat.ok || r.stat.attrs.type === "dir") return false;
+    let attrs = r.stat.attrs;
+    let hashed = 0;
+    if (attrs.type === "file") {
+      if (r.hash?.kind !== "ok") return false;
+      attrs = { ...attrs, hash: r.hash.hash };
+      hashed = r.hash.bytes;
+    }
+    this.recordEntry(child, attrs, null, hashed, now, events);
+    return true;
+  }
+
   /** Queue listed children not yet visited in this cycle; report recorded children that are gone. */
   /** queued: the children's keys when they were already queued (big directories). */
-  private reconcileChildren(dir: PathBytes, names: Buffer[], now: number, events: ScanEvent[], queued: Set<string> | null): void {
+  /** results: the children already visited (full speed), by their index in names. */
+  private reconcileChildren(
+    dir: PathBytes, names: Buffer[], now: number, events: ScanEvent[], queued: Set<string> | null, results: (Visited | undefined)[] | null,
+  ): void {
     let listed = queued;
     if (!listed) {
       listed = new Set<string>();
-      for (const name of names) {
-        const child = joinPath(dir, name);
+      for (let i = 0; i < names.length; i++) {
+        const child = joinPath(dir, names[i]);
         if (this.excluded(child)) continue;
         listed.add(pathKey(child));
+        const r = results?.[i];
+        if (r && this.recordChild(child, r, now, events)) continue;
         this.store.queue(child, this.cycle);
       }
     }
@@ -704,11 +842,11 @@ export class Scanner {
     }
     const now = this.now();
     const events: ScanEvent[] = [];
-    this.db.transaction(() => {
+    this.tx(() => {
       this.recordDeletion(top, now, events);
       this.store.unqueue(path);
       this.checked += 1;
-    })();
+    });
     if (samePath(top, area) && events.length === 0) {
       const k = pathKey(area);
       if (!this.missingAreas.has(k)) {
@@ -724,14 +862,14 @@ export class Scanner {
     const now = this.now();
     const shown = showPath(path);
     const events: ScanEvent[] = [];
-    this.db.transaction(() => {
+    this.tx(() => {
       const old = this.store.get(path);
       if ((old?.error ?? null) !== message) events.push(this.report("error", shown, errorText(shown, message), { path: shown, error: message }, now));
       if (old) this.store.touch(path, message, now, this.cycle);
       else this.store.putPlaceholder(path, message, now, this.cycle);
       this.store.unqueue(path);
       this.checked += 1;
-    })();
+    });
     this.emit(events);
   }
 }

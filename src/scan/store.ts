@@ -60,10 +60,10 @@ function toRow(r: RawRow): EntryRow {
  * anyway, so it keeps the queue in memory (memQueue) and spares the writes.
  */
 export class Store {
-  private readonly mem: { list: Uint8Array[]; index: Map<string, number> } | null;
+  private readonly mem: { list: Uint8Array[]; index: Map<string, number>; persisted: Set<string> } | null;
 
   constructor(readonly db: Database, opts: { memQueue?: boolean } = {}) {
-    this.mem = opts.memQueue ? { list: [], index: new Map() } : null;
+    this.mem = opts.memQueue ? { list: [], index: new Map(), persisted: new Set() } : null;
   }
 
   private memRemove(key: string): void {
@@ -82,9 +82,17 @@ export class Store {
     for (const p of [...this.mem!.list]) if (isWithin(p, dir)) this.memRemove(pathKey(p));
   }
 
+  /** Entries removed so far (by dropTree and dropBelow). */
+  drops = 0;
+
   get(path: PathBytes): EntryRow | null {
     const r = this.db.query("SELECT * FROM entries WHERE path = ?").safeIntegers(true).get(path) as RawRow | null;
     return r ? toRow(r) : null;
+  }
+
+  /** Whether an entry is recorded for the path. */
+  has(path: PathBytes): boolean {
+    return this.db.query("SELECT 1 FROM entries WHERE path = ?").get(path) != null;
   }
 
   put(path: PathBytes, a: Attrs, error: string | null, now: number, cycle: number): void {
@@ -133,7 +141,7 @@ export class Store {
   dropTree(path: PathBytes): number {
     const [lo, hi] = subtreeRange(path);
     const below = this.db.query("DELETE FROM entries WHERE path >= ? AND path < ?").run(lo, hi).changes;
-    this.db.query("DELETE FROM entries WHERE path = ?").run(path);
+    this.drops += below + this.db.query("DELETE FROM entries WHERE path = ?").run(path).changes;
     this.db.query("DELETE FROM pending WHERE path >= ? AND path < ?").run(lo, hi);
     this.db.query("DELETE FROM pending WHERE path = ?").run(path);
     if (this.mem) {
@@ -147,7 +155,9 @@ export class Store {
     const [lo, hi] = subtreeRange(path);
     this.db.query("DELETE FROM pending WHERE path >= ? AND path < ?").run(lo, hi);
     if (this.mem) this.memRemoveBelow(path);
-    return this.db.query("DELETE FROM entries WHERE path >= ? AND path < ?").run(lo, hi).changes;
+    const below = this.db.query("DELETE FROM entries WHERE path >= ? AND path < ?").run(lo, hi).changes;
+    this.drops += below;
+    return below;
   }
 
   // ---- traversal queue --------------------------------------------------------
@@ -159,12 +169,16 @@ export class Store {
    */
   queue(path: PathBytes, cycle: number, persist = false): void {
     if (this.mem) {
+      // (no need to ask the table whether the path was visited in this cycle:
+      // a queue in memory belongs to one pass over a fresh cycle, which
+      // reaches each directory, and so queues each path, once)
       const key = pathKey(path);
-      if (!this.mem.index.has(key) && this.db.query("SELECT 1 FROM entries WHERE path = ? AND cycle = ?").get(path, cycle) == null) {
+      if (!this.mem.index.has(key)) {
         this.mem.index.set(key, this.mem.list.length);
         this.mem.list.push(path);
       }
       if (!persist) return;
+      this.mem.persisted.add(key);
     }
     this.db
       .query(
@@ -174,7 +188,12 @@ export class Store {
   }
 
   unqueue(path: PathBytes): void {
-    if (this.mem) this.memRemove(pathKey(path));
+    if (this.mem) {
+      const key = pathKey(path);
+      this.memRemove(key);
+      // with the queue in memory only the persisted paths are in the table
+      if (!this.mem.persisted.delete(key)) return;
+    }
     this.db.query("DELETE FROM pending WHERE path = ?").run(path); // a no-op write when absent
   }
 
@@ -211,6 +230,7 @@ export class Store {
     if (this.mem) {
       this.mem.list.length = 0;
       this.mem.index.clear();
+      this.mem.persisted.clear();
     }
     this.db.query("DELETE FROM pending").run();
   }

@@ -51,6 +51,39 @@ describe("fsio", () => {
     expect((await hashFile(pathFrom(p), st.attrs, st.dev, full)).kind).toBe("vanished");
   });
 
+  test("worker walk: list and visitMany agree with lstat, readlink, readdir and the hash, odd bytes included", async () => {
+    const sub = Buffer.concat([Buffer.from(join(dir, "walk")), Buffer.from([0x01])]);
+    fs.mkdirSync(sub);
+    const name = (s: string) => Buffer.from(s, "latin1");
+    const file = name("f\x01\xff\n");
+    const link = name("l\x02");
+    const data = Buffer.alloc(70_000, 3);
+    writeFileSync(Buffer.concat([sub, name("/"), file]), data);
+    fs.symlinkSync(Buffer.concat([name("/target\x01"), Buffer.from([0xfe])]), Buffer.concat([sub, name("/"), link]));
+    expect(Bun.spawnSync(["mkfifo", Buffer.concat([sub, name("/fifo")]).toString("latin1")]).exitCode).toBe(0);
+    for (const workers of [2, 0]) {
+      const pool = new HashPool(workers);
+      expect((await pool.list(pathFrom(join(dir, "nope")), "sha256")).stat).toMatchObject({ ok: false, code: "ENOENT" });
+      const top = await pool.list(sub, "sha256");
+      const st = statEntry(sub);
+      expect(top.stat).toEqual(st);
+      expect(top.hash).toBeNull();
+      expect(top.listing && top.listing.ok && top.listing.names.map((n) => n.toString("hex")).sort()).toEqual([file, link, name("fifo")].map((n) => n.toString("hex")).sort());
+      const many = await pool.visitMany(sub, [file, link, name("fifo"), name("gone")], "sha256");
+      expect(many.map((v) => v.stat)).toEqual([file, link, name("fifo"), name("gone")].map((n) => statEntry(Buffer.concat([sub, name("/"), n]))));
+      expect(many[0].hash).toMatchObject({ kind: "ok", hash: sha256(data), bytes: data.length });
+      expect(many[1].stat.ok && Buffer.from(many[1].stat.attrs.target!).toString("hex")).toBe("2f74617267657401fe");
+      expect(many[2].stat.ok && many[2].stat.attrs.type).toBe("fifo"); // recorded, never opened
+      expect(many.slice(1).map((v) => v.hash)).toEqual([null, null, null]);
+      expect(many[3].stat).toMatchObject({ ok: false, code: "ENOENT" });
+      // a plain file listed: a visit with its hash, no listing
+      const one = await pool.list(Buffer.concat([sub, name("/"), file]), "sha256");
+      expect(one.listing).toBeNull();
+      expect(one.hash).toMatchObject({ kind: "ok", hash: sha256(data) });
+      pool.close();
+    }
+  });
+
   test("listing returns raw names; errors are values, not exceptions", () => {
     const sub = join(dir, "list");
     fs.mkdirSync(sub);

@@ -32,15 +32,19 @@ describe("scan-once", () => {
     env = makeEnv();
     writeFileSync(join(env.area, "plain"), "p");
     await scanOnce(env.config);
-    const names = ["bad\xffname", "new\nline", "with space", "glob*?[x", ".dotfile", "caf\xc3\xa9"];
+    // (\x01 and a directory holding odd bytes too: names cross to the worker threads as text)
+    const names = ["bad\xffname", "new\nline", "with space", "glob*?[x", ".dotfile", "caf\xc3\xa9", "ctl\x01\x02"];
     for (const n of names) writeFileSync(Buffer.concat([raw(env.area + "/"), raw(n)]), n);
+    mkdirSync(Buffer.concat([raw(env.area + "/"), raw("sub\x01dir")]));
+    writeFileSync(Buffer.concat([raw(env.area + "/"), raw("sub\x01dir/f\xff\x01")]), "inner");
     const r = await scanOnce(env.config);
     expect(r.code).toBe(1);
     const heads = reports(r.out).map((x) => x.split("\n")[0]).sort();
     expect(heads).toEqual(
       [
         `New: ${env.area}/bad\\xffname`, `New: ${env.area}/new\\nline`, `New: ${env.area}/with space`,
-        `New: ${env.area}/glob*?[x`, `New: ${env.area}/.dotfile`, `New: ${env.area}/café`,
+        `New: ${env.area}/glob*?[x`, `New: ${env.area}/.dotfile`, `New: ${env.area}/café`, `New: ${env.area}/ctl\\x01\\x02`,
+        `New: ${env.area}/sub\\x01dir`, `New: ${env.area}/sub\\x01dir/f\\xff\\x01`,
       ].sort(),
     );
     const db = openDatabase(env.config.database, { readonly: true });
