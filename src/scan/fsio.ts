@@ -394,20 +394,25 @@ function job(text) {
   }
   return [[id, r.kind, r.reason || r.code || "", r.message || ""].join(NUL)];
 }
-// one visit as NUL-separated fields (see decodeVisit); dir: whether it is a directory
+// one visit as text (see decodeVisit); dir: whether it is a directory
+// The ten numbers of an lstat go as 80 raw bytes (latin1 text): turning
+// 64-bit integers into decimal text and back cost more than the visit itself.
+const bin = new BigInt64Array(10);
+const binBytes = Buffer.from(bin.buffer);
 function visit(id, path, algo) {
   let v;
   try { v = visitCore(fs, Bun.CryptoHasher, core, path, algo, buf); }
   catch (err) { v = { ok: false, code: "EWORKER", message: String(err && err.message || err) }; }
-  if (!v.ok) return { text: [id, "stat-error", v.code, v.message].join(NUL), dir: false };
+  if (!v.ok) return { text: id + NUL + "E" + NUL + v.code + NUL + v.message, dir: false };
   const t = v.st;
-  const head = [id, "stat", t.mode, t.uid, t.gid, t.size, t.ino, t.nlink, t.mtimeNs, t.ctimeNs, t.rdev, t.dev,
-    v.target ? "1" + Buffer.from(v.target).toString("latin1") : "0"];
+  bin[0] = t.mode; bin[1] = t.uid; bin[2] = t.gid; bin[3] = t.size; bin[4] = t.ino;
+  bin[5] = t.nlink; bin[6] = t.mtimeNs; bin[7] = t.ctimeNs; bin[8] = t.rdev; bin[9] = t.dev;
+  let text = id + NUL + "S" + binBytes.toString("latin1") + NUL + (v.target ? "1" + Buffer.from(v.target).toString("latin1") : "0");
   const dir = (Number(t.mode) & 0o170000) === 0o040000;
   const r = v.hash;
-  if (!r) return { text: head.join(NUL), dir };
-  if (r.kind === "ok") return { text: [...head, "ok", r.hash, r.bytes].join(NUL), dir };
-  return { text: [...head, r.kind, r.reason || r.code || "", r.message || ""].join(NUL), dir };
+  if (r && r.kind === "ok") text += NUL + "ok" + NUL + r.hash + NUL + r.bytes;
+  else if (r) text += NUL + r.kind + NUL + (r.reason || r.code || "") + NUL + (r.message || "");
+  return { text, dir };
 }
 function visitJob(text) {
   const [vid, path, algo] = text.split(NUL);
@@ -459,37 +464,48 @@ function decodeListing(s: string): { ok: true; names: Buffer[] } | FsProblem {
   return { ok: false, code, message: describe(code, s.slice(cut + 1)) };
 }
 
+// scratch space for the 80 bytes of a visit answer's numbers (see visit in WORKER_SOURCE)
+const scratch = new ArrayBuffer(80);
+const scratchBytes = Buffer.from(scratch);
+const signed = new BigInt64Array(scratch);
+const unsigned = new BigUint64Array(scratch);
+
 /** A worker's answer to a visit job (see visit in WORKER_SOURCE), straight into the scanner's types. */
-function decodeVisit(f: string[]): Visited {
-  if (f[1] === "stat-error") {
-    const code = f[2] || "EUNKNOWN";
-    return { stat: { ok: false, code, message: describe(code, f[3] ?? "") }, hash: null };
+function decodeVisit(text: string): Visited {
+  const p = text.indexOf("\u0000") + 1;
+  if (text[p] !== "S") {
+    const f = text.slice(p + 2).split("\u0000");
+    const code = f[0] || "EUNKNOWN";
+    return { stat: { ok: false, code, message: describe(code, f[1] ?? "") }, hash: null };
   }
-  const mode = Number(f[2]);
+  scratchBytes.write(text.slice(p + 1, p + 81), 0, 80, "latin1");
+  const mode = Number(unsigned[0]);
+  const f = text.slice(p + 82).split("\u0000");
   const attrs: Attrs = {
     type: typeOfMode(mode),
     mode: mode & 0o7777,
-    uid: Number(f[3]),
-    gid: Number(f[4]),
-    size: BigInt(f[5]),
-    ino: BigInt(f[6]),
-    nlink: Number(f[7]),
-    mtime: BigInt(f[8]),
-    ctime: BigInt(f[9]),
-    rdev: f[10] === "0" ? 0n : BigInt(f[10]),
-    target: f[12][0] === "1" ? new Uint8Array(Buffer.from(f[12].slice(1), "latin1")) : null,
+    uid: Number(unsigned[1]),
+    gid: Number(unsigned[2]),
+    size: unsigned[3],
+    ino: unsigned[4],
+    nlink: Number(unsigned[5]),
+    mtime: signed[6],
+    ctime: signed[7],
+    rdev: unsigned[8],
+    target: f[0][0] === "1" ? new Uint8Array(Buffer.from(f[0].slice(1), "latin1")) : null,
     hash: null,
   };
+  const dev = unsigned[9];
   let hash: HashResult | null = null;
-  switch (f[13]) {
+  switch (f[1]) {
     case undefined: break;
     // the worker's fstat before and after the read matched this lstat (size, times, inode)
-    case "ok": hash = { kind: "ok", hash: f[14], bytes: Number(f[15]), attrs }; break;
-    case "torn": hash = { kind: "torn", reason: f[14] }; break;
+    case "ok": hash = { kind: "ok", hash: f[2], bytes: Number(f[3]), attrs }; break;
+    case "torn": hash = { kind: "torn", reason: f[2] }; break;
     case "vanished": hash = { kind: "vanished" }; break;
-    default: hash = { kind: "error", code: f[14] || "EUNKNOWN", message: describe(f[14] || "EUNKNOWN", f[15] ?? "") };
+    default: hash = { kind: "error", code: f[2] || "EUNKNOWN", message: describe(f[2] || "EUNKNOWN", f[3] ?? "") };
   }
-  return { stat: { ok: true, attrs, dev: BigInt(f[11]) }, hash };
+  return { stat: { ok: true, attrs, dev }, hash };
 }
 
 /** A worker's answer (see WORKER_SOURCE) back as a CoreResult. */
@@ -594,7 +610,7 @@ export class HashPool {
     return new Promise((resolve) => {
       this.send(
         (id) => `v${id}\u0000${pathKey(path)}\u0000${algo}`,
-        (a) => resolve(a ? decodeVisit(a[0].split("\u0000")) : here()),
+        (a) => resolve(a ? decodeVisit(a[0]) : here()),
       );
     });
   }
@@ -610,7 +626,7 @@ export class HashPool {
     return new Promise((resolve) => {
       this.send(
         (id) => `l${id}\u0000${pathKey(path)}\u0000${algo}`,
-        (a) => resolve(a ? { ...decodeVisit(a[0].split("\u0000")), listing: a.length > 1 ? decodeListing(a[1]) : null } : here()),
+        (a) => resolve(a ? { ...decodeVisit(a[0]), listing: a.length > 1 ? decodeListing(a[1]) : null } : here()),
       );
     });
   }
@@ -623,7 +639,7 @@ export class HashPool {
     return new Promise((resolve) => {
       this.send(
         (id) => `s${id}\u0000${pathKey(dir)}\u0000${algo}\u0000${names.map(pathKey).join("/")}`,
-        (a) => resolve(a ? a.slice(1).map((x) => decodeVisit(x.split("\u0000"))) : here()),
+        (a) => resolve(a ? a.slice(1).map(decodeVisit) : here()),
       );
     });
   }
