@@ -371,34 +371,20 @@ const buf = Buffer.allocUnsafe(1 << 20);
 // arrays and bigints. A message is an array of jobs, fields separated by NUL
 // (the one byte no path, name or link target can hold); the answer is an array
 // holding, per job, an array of strings whose first one starts with the job's id.
-// Jobs: h<id> hash a file seen by lstat; v<id> visit (lstat, hash a file);
-// l<id> visit and list a directory; s<id> visit names in a directory.
+// Jobs: l<id> visit a path (lstat, readlink a symlink, hash a regular file) and
+// list it if it is a directory; s<id> visit names in a directory.
 self.onmessage = (e) => {
   postMessage(e.data.map(job));
 };
 const NUL = "\u0000";
 function job(text) {
-  const c = text.charCodeAt(0);
-  if (c === 118) return visitJob(text); // v
-  if (c === 108) return listJob(text); // l
-  if (c === 115) return manyJob(text); // s
-  const [hid, path, ino, dev, size, mtime, ctime, algo] = text.split(NUL);
-  const id = hid.slice(1);
-  const seen = { ino: BigInt(ino), dev: BigInt(dev), size: BigInt(size), mtime: BigInt(mtime), ctime: BigInt(ctime) };
-  let r;
-  try { r = core(fs, Bun.CryptoHasher, new Uint8Array(Buffer.from(path, "latin1")), seen, algo, buf); }
-  catch (err) { r = { kind: "error", code: "EWORKER", message: String(err && err.message || err) }; }
-  if (r.kind === "ok") {
-    const t = r.st;
-    return [[id, "ok", r.hash, r.bytes, t.mode, t.uid, t.gid, t.size, t.ino, t.nlink, t.mtimeNs, t.ctimeNs, t.rdev].join(NUL)];
-  }
-  return [[id, r.kind, r.reason || r.code || "", r.message || ""].join(NUL)];
+  return text.charCodeAt(0) === 108 ? listJob(text) : manyJob(text); // l or s
 }
-// one visit as text (see decodeVisit); dir: whether it is a directory
 // The ten numbers of an lstat go as 80 raw bytes (latin1 text): turning
 // 64-bit integers into decimal text and back cost more than the visit itself.
 const bin = new BigInt64Array(10);
 const binBytes = Buffer.from(bin.buffer);
+// one visit as text (see decodeVisit); dir: whether it is a directory
 function visit(id, path, algo) {
   let v;
   try { v = visitCore(fs, Bun.CryptoHasher, core, path, algo, buf); }
@@ -413,10 +399,6 @@ function visit(id, path, algo) {
   if (r && r.kind === "ok") text += NUL + "ok" + NUL + r.hash + NUL + r.bytes;
   else if (r) text += NUL + r.kind + NUL + (r.reason || r.code || "") + NUL + (r.message || "");
   return { text, dir };
-}
-function visitJob(text) {
-  const [vid, path, algo] = text.split(NUL);
-  return [visit(vid.slice(1), Buffer.from(path, "latin1"), algo).text];
 }
 // a directory's listing: "N" and the names joined by "/" (the byte no name holds), or "E" code NUL message
 function listJob(text) {
@@ -509,19 +491,6 @@ function decodeVisit(text: string): Visited {
 }
 
 /** A worker's answer (see WORKER_SOURCE) back as a CoreResult. */
-function decode(f: string[]): CoreResult {
-  switch (f[1]) {
-    case "ok": {
-      const b = (i: number) => BigInt(f[i]);
-      const st = { mode: b(4), uid: b(5), gid: b(6), size: b(7), ino: b(8), nlink: b(9), mtimeNs: b(10), ctimeNs: b(11), rdev: b(12) };
-      return { kind: "ok", hash: f[2], bytes: Number(f[3]), st };
-    }
-    case "torn": return { kind: "torn", reason: f[2] };
-    case "vanished": return { kind: "vanished" };
-    default: return { kind: "error", code: f[2] || "EUNKNOWN", message: f[3] ?? "" };
-  }
-}
-
 /**
  * Worker threads that lstat and hash whole files with blocking calls (for
  * --scan-once, where the main thread's event loop has nothing else to serve).
@@ -591,31 +560,7 @@ export class HashPool {
     }
   }
 
-  hash(path: PathBytes, seen: Attrs, dev: bigint, algo: string): Promise<HashResult> {
-    const s = { ino: seen.ino, dev, size: seen.size, mtime: seen.mtime, ctime: seen.ctime };
-    const here = () => fromCore(hashSyncCore(fsModule, Bun.CryptoHasher, asBuffer(path), s, algo, this.local));
-    if (this.broken || this.workers.length === 0) return Promise.resolve(here());
-    return new Promise((resolve) => {
-      this.send(
-        (id) => [`h${id}`, pathKey(path), s.ino, s.dev, s.size, s.mtime, s.ctime, algo].join("\u0000"),
-        (a) => resolve(a ? fromCore(decode(a[0].split("\u0000"))) : here()),
-      );
-    });
-  }
-
-  /** lstat a path and, if it is a regular file, hash it: one trip to a worker. */
-  visit(path: PathBytes, algo: string): Promise<Visited> {
-    const here = () => fromVisitCore(visitSyncCore(fsModule, Bun.CryptoHasher, hashSyncCore, asBuffer(path), algo, this.local));
-    if (this.broken || this.workers.length === 0) return Promise.resolve(here());
-    return new Promise((resolve) => {
-      this.send(
-        (id) => `v${id}\u0000${pathKey(path)}\u0000${algo}`,
-        (a) => resolve(a ? decodeVisit(a[0]) : here()),
-      );
-    });
-  }
-
-  /** visit(), and for a directory also its listing (names as raw bytes). */
+  /** lstat a path (and readlink a symlink, hash a regular file), and list it if it is a directory. */
   list(path: PathBytes, algo: string): Promise<Listed> {
     const here = (): Listed => {
       const v = fromVisitCore(visitSyncCore(fsModule, Bun.CryptoHasher, hashSyncCore, asBuffer(path), algo, this.local));
@@ -631,7 +576,7 @@ export class HashPool {
     });
   }
 
-  /** visit() each of the names in a directory (at most a few hundred: one job). */
+  /** lstat (readlink, hash) each of the names in a directory (a few dozen: one job). */
   visitMany(dir: PathBytes, names: readonly Uint8Array[], algo: string): Promise<Visited[]> {
     const here = () => names.map((n) => fromVisitCore(visitSyncCore(fsModule, Bun.CryptoHasher, hashSyncCore, asBuffer(joinPath(dir, n)), algo, this.local)));
     if (names.length === 0) return Promise.resolve([]);

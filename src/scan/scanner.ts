@@ -24,9 +24,11 @@
 // ends when nothing is pending and every recorded entry was visited.
 //
 // --scan-once (unlimited) differs only in speed: no pacing, no stalest re-check,
-// the queue in memory (a killed pass is simply started afresh), up to
-// FULL_SPEED_INFLIGHT visits side by side with whole-file hashing on worker
-// threads, and visits grouped into larger transactions.
+// the queue in memory (a killed pass is simply started afresh), and the walk on
+// worker threads (the `walker`): a visit lists a directory there, its children
+// are lstat'ed and hashed there in batches, and this thread only compares and
+// records them (up to FULL_SPEED_INFLIGHT directories side by side), grouping
+// visits into larger transactions.
 //
 // Report once: each visit is one transaction holding the new state, the queued
 // report (src/db/events.ts) and the history row. A crash loses neither, repeats
@@ -83,10 +85,6 @@ export interface ScannerOptions {
     visit?(path: PathBytes, why: "traverse" | "stalest"): void;
     chunk?(path: PathBytes, bytesSoFar: number): void | Promise<void>;
   };
-  /** Full speed: hash whole files elsewhere (worker threads), instead of paced reads here. */
-  hasher?: (path: PathBytes, seen: Attrs, dev: bigint, algo: string) => Promise<HashResult>;
-  /** Full speed: lstat and hash elsewhere in one go (worker threads), instead of statEntry + hasher here. */
-  visitor?: (path: PathBytes, algo: string) => Promise<Visited>;
   /**
    * Full speed: walk elsewhere (worker threads): visit and list a path, and
    * visit a directory's children in batches, so a file costs this thread no
@@ -384,10 +382,11 @@ export class Scanner {
   }
 
   /**
-   * Full speed (--scan-once): FULL_SPEED_INFLIGHT visits at a time, so reading
-   * one file overlaps hashing and recording others; visits are grouped into
-   * larger transactions (one per BATCH_VISITS visits or BATCH_MS), still
-   * atomic: reports are emitted only after the commit that holds them.
+   * Full speed (--scan-once): FULL_SPEED_INFLIGHT visits (mostly directories,
+   * each with its children) at a time, so the workers always have files to
+   * hash while this thread records others; visits are grouped into larger
+   * transactions (one per BATCH_VISITS entries or BATCH_MS), still atomic:
+   * reports are emitted only after the commit that holds them.
    */
   private async runFullSpeed(onStep?: () => void): Promise<boolean> {
     if (this.stopping) return false;
@@ -590,10 +589,6 @@ export class Scanner {
       listed = await walker.list(path, this.config.hash);
       st = listed.stat;
       hashedThere = listed.hash;
-    } else if (this.opts.visitor) {
-      const v = await this.opts.visitor(path, this.config.hash);
-      st = v.stat;
-      hashedThere = v.hash;
     } else {
       st = statEntry(path);
     }
@@ -617,22 +612,19 @@ export class Scanner {
       const small = this.pacer.isSmall(Number(attrs.size));
       const hooks = this.opts.hooks;
       let sofar = 0;
-      const hasher = this.opts.hasher;
       const r =
         hashedThere ??
-        (hasher && small
-          ? await hasher(path, attrs, st.dev, this.config.hash)
-          : await hashFile(path, attrs, st.dev, {
-              algo: this.config.hash,
-              small,
-              chunkSize: () => this.pacer.chunkSize(),
-              pace: async (n) => {
-                if (hooks?.chunk) await hooks.chunk(path, sofar);
-                sofar += n;
-                await this.sleep(this.pacer.bytesWait(this.now(), n));
-              },
-              stopped: () => this.stopping,
-            }));
+        (await hashFile(path, attrs, st.dev, {
+          algo: this.config.hash,
+          small,
+          chunkSize: () => this.pacer.chunkSize(),
+          pace: async (n) => {
+            if (hooks?.chunk) await hooks.chunk(path, sofar);
+            sofar += n;
+            await this.sleep(this.pacer.bytesWait(this.now(), n));
+          },
+          stopped: () => this.stopping,
+        }));
       if (small && hooks?.chunk) await hooks.chunk(path, Number(attrs.size));
       switch (r.kind) {
         case "stopped":

@@ -15,7 +15,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const full = { algo: "sha256", small: true, chunkSize: () => 1 << 20, pace: async () => {}, stopped: () => false };
 
 describe("fsio", () => {
-  test("paced hash, worker hash and in-thread core agree", async () => {
+  test("paced hash, worker visit and in-thread core agree", async () => {
     const p = join(dir, "data");
     const data = Buffer.alloc(3 * (1 << 20) + 17, 7);
     writeFileSync(p, data);
@@ -23,32 +23,37 @@ describe("fsio", () => {
     if (!st.ok) throw new Error(st.message);
     const a = await hashFile(pathFrom(p), st.attrs, st.dev, { ...full, small: false, chunkSize: () => 65536 });
     const pool = new HashPool(2);
-    const b = await pool.hash(pathFrom(p), st.attrs, st.dev, "sha256");
+    const [b] = await pool.visitMany(pathFrom(dir), [pathFrom("data")], "sha256");
     pool.close();
     const c = hashSyncCore(fs, Bun.CryptoHasher, pathFrom(p), { ...st.attrs, dev: st.dev }, "sha256", Buffer.alloc(4096));
     expect(a).toMatchObject({ kind: "ok", hash: sha256(data), bytes: data.length });
-    expect(b).toMatchObject({ kind: "ok", hash: sha256(data), bytes: data.length });
+    expect(b.hash).toMatchObject({ kind: "ok", hash: sha256(data), bytes: data.length });
+    expect(b.stat).toEqual(st);
     expect(c).toMatchObject({ kind: "ok", hash: sha256(data) });
-    if (b.kind === "ok") expect(b.attrs.ino).toBe(st.attrs.ino);
   });
 
-  test("a FIFO swapped in after lstat is not read (no hang), a vanished file is reported as such", async () => {
+  test("a FIFO or symlink swapped in after lstat is not read (no hang), a vanished file is reported as such", async () => {
     const p = join(dir, "swap");
     writeFileSync(p, "x");
     const st = statEntry(pathFrom(p));
     if (!st.ok) throw new Error(st.message);
+    const seen = { ...st.attrs, dev: st.dev };
+    const core = () => hashSyncCore(fs, Bun.CryptoHasher, pathFrom(p), seen, "sha256", Buffer.alloc(4096));
     unlinkSync(p);
-    const pool = new HashPool(1);
-    expect((await pool.hash(pathFrom(p), st.attrs, st.dev, "sha256")).kind).toBe("vanished");
+    expect(core().kind).toBe("vanished");
     expect((await hashFile(pathFrom(p), st.attrs, st.dev, full)).kind).toBe("vanished");
     expect(Bun.spawnSync(["mkfifo", p]).exitCode).toBe(0);
-    expect(await pool.hash(pathFrom(p), st.attrs, st.dev, "sha256")).toMatchObject({ kind: "torn" });
+    expect(core()).toMatchObject({ kind: "torn" });
     expect(await hashFile(pathFrom(p), st.attrs, st.dev, full)).toMatchObject({ kind: "torn" });
-    pool.close();
     // a symlink swapped in is not followed
     unlinkSync(p);
     fs.symlinkSync("/etc/passwd", p);
+    expect(core().kind).toBe("vanished");
     expect((await hashFile(pathFrom(p), st.attrs, st.dev, full)).kind).toBe("vanished");
+    // another regular file in its place (the file system may even reuse the inode number): never hashed as the one lstat saw
+    unlinkSync(p);
+    writeFileSync(p, "x");
+    expect(core()).toMatchObject({ kind: "torn", reason: expect.stringMatching(/^(replaced|changed) before it was opened$/) });
   });
 
   test("worker walk: list and visitMany agree with lstat, readlink, readdir and the hash, odd bytes included", async () => {
