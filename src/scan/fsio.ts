@@ -421,10 +421,8 @@ const SLASH = Buffer.from("/");
 function manyJob(text) {
   const [sid, dir, algo, names] = text.split(NUL);
   const out = [sid.slice(1)];
-  const base = Buffer.from(dir.endsWith("/") ? dir.slice(0, -1) : dir, "latin1");
-  for (const name of names.split("/")) {
-    out.push(visit("", Buffer.concat([base, SLASH, Buffer.from(name, "latin1")]), algo).text);
-  }
+  const base = dir.endsWith("/") ? dir : dir + "/";
+  for (const name of names.split("/")) out.push(visit("", Buffer.from(base + name, "latin1"), algo).text);
   return out;
 }`;
 
