@@ -396,6 +396,9 @@ export class Scanner {
     // visits in flight by path; `wake` is resolved whenever one of them ends
     const inflight = new Map<string, Promise<void>>();
     this.dropsAtStart = this.store.drops;
+    // A first pass into an empty table (the usual baseline) records each path
+    // once: there is no record to look up, nor recorded children to miss.
+    this.freshTable = this.store.isEmpty();
     let wake: (() => void) | null = null;
     let ended = 0;
     const batching = !this.db.inTransaction;
@@ -462,6 +465,7 @@ export class Scanner {
 
   private batch: { since: number; count: number; events: ScanEvent[] } | null = null;
   private dropsAtStart = 0;
+  private freshTable = false;
 
   private beginBatch(): void {
     this.db.exec("BEGIN IMMEDIATE");
@@ -718,9 +722,9 @@ export class Scanner {
    * its new state (inside the caller's transaction). Returns whether it is a
    * directory seen for the first time.
    */
-  private recordEntry(path: PathBytes, attrs: Attrs, error: string | null, hashed: number, now: number, events: ScanEvent[]): boolean {
+  private recordEntry(path: PathBytes, attrs: Attrs, error: string | null, hashed: number, now: number, events: ScanEvent[], queued = true): boolean {
     let newDir = false;
-    const old = this.store.get(path);
+    const old = this.freshTable ? null : this.store.get(path);
     const shown = lazyShow(path);
     const baseline = !this.speed.firstPassComplete;
     if (!old || old.placeholder) {
@@ -750,7 +754,7 @@ export class Scanner {
     }
     if (old && Store.same(old, attrs, error)) this.store.touch(path, error, now, this.cycle);
     else this.store.put(path, attrs, error, now, this.cycle);
-    this.store.unqueue(path);
+    if (queued) this.store.unqueue(path);
     this.checked += 1;
     this.bytes += hashed;
     if (this.batch) this.batch.count++;
@@ -772,7 +776,7 @@ export class Scanner {
       attrs = { ...attrs, hash: r.hash.hash };
       hashed = r.hash.bytes;
     }
-    this.recordEntry(child, attrs, null, hashed, now, events);
+    this.recordEntry(child, attrs, null, hashed, now, events, false);
     return true;
   }
 
@@ -794,6 +798,7 @@ export class Scanner {
         this.store.queue(child, this.cycle);
       }
     }
+    if (this.freshTable) return;
     for (const c of this.store.children(dir)) {
       if (listed.has(pathKey(c.path))) continue;
       if (this.excluded(c.path)) {

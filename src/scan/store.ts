@@ -90,6 +90,11 @@ export class Store {
     return r ? toRow(r) : null;
   }
 
+  /** Whether nothing at all is recorded. */
+  isEmpty(): boolean {
+    return this.db.query("SELECT 1 FROM entries LIMIT 1").get() == null;
+  }
+
   /** Whether an entry is recorded for the path. */
   has(path: PathBytes): boolean {
     return this.db.query("SELECT 1 FROM entries WHERE path = ?").get(path) != null;
