@@ -112,6 +112,7 @@ const BATCH_MS = 1000;
 const FULL_SPEED_INFLIGHT = 32;
 const QUEUE_CHUNK = 500;
 const CHILDREN_PER_JOB = 64;
+const WALK_CHILDREN_MAX = 4096;
 
 function randomProbe(): bigint {
   const a = new BigInt64Array(1);
@@ -455,6 +456,7 @@ export class Scanner {
         }
       }
     } finally {
+      this.freshTable = false;
       // a visit that failed may have left half its writes in the batch: the
       // whole batch is undone (none of its reports were emitted) and redone by
       // the next pass
@@ -655,7 +657,9 @@ export class Scanner {
       const l = listed?.listing ?? (await listDirAsync(path));
       if (l.ok) names = l.names;
       else error = `cannot list directory: ${l.message}`;
-      if (names && walker) results = await this.visitChildren(walker, path, names);
+      // (a huge directory's children are queued one by one instead, so that
+      // memory stays bounded by the queue, not by the directory's size)
+      if (names && walker && names.length <= WALK_CHILDREN_MAX) results = await this.visitChildren(walker, path, names);
     }
     let queued: Set<string> | null = null;
     if (names && names.length > QUEUE_CHUNK && !this.unlimited) {

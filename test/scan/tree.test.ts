@@ -58,6 +58,49 @@ describe("scan-once", () => {
     expect(reports(d.out)).toEqual([`Deleted: ${env.area}/bad\\xffname`]);
   });
 
+  test("a file appended to all through --scan-once: never a torn hash (the stored size and hash agree, or it is reported unverified)", async () => {
+    env = makeEnv();
+    for (let i = 0; i < 40; i++) writeFileSync(join(env.area, `still${i}`), `content ${i}\n`.repeat(1000));
+    const busy = join(env.area, "busy");
+    writeFileSync(busy, "");
+    const writer = Bun.spawn(["sh", "-c", 'while :; do printf "x\\n" >> "$0"; done', busy], { stdout: "ignore", stderr: "ignore" });
+    try {
+      await Bun.sleep(50);
+      const r = await scanOnce(env.config);
+      expect(r.code).toBe(0);
+      const db = openDatabase(env.config.database, { readonly: true });
+      const row = db.query("SELECT size, hash, error FROM entries WHERE path = ?").get(Buffer.from(busy)) as { size: number; hash: string | null; error: string | null };
+      const still = (db.query("SELECT count(*) AS n FROM entries WHERE hash IS NOT NULL").get() as { n: number }).n;
+      db.close();
+      expect(still).toBeGreaterThanOrEqual(40);
+      if (row.hash === null) {
+        expect(row.error).toMatch(/content not verified/);
+        expect(r.out).toContain(`${busy}`);
+      } else {
+        expect(row.hash).toBe(sha256("x\n".repeat(row.size / 2)));
+      }
+    } finally {
+      writer.kill(9);
+      await writer.exited;
+    }
+  });
+
+  test("a directory too big to visit in one go (4,200 entries): its children are queued one by one, changes still found", async () => {
+    env = makeEnv();
+    const big = join(env.area, "big");
+    mkdirSync(big);
+    for (let i = 0; i < 4200; i++) writeFileSync(join(big, `f${i}`), `${i}`);
+    const first = await scanOnce(env.config);
+    expect(first.code).toBe(0);
+    expect(first.out).toContain("4202 entries");
+    writeFileSync(join(big, "f17"), "changed");
+    unlinkSync(join(big, "f4100"));
+    writeFileSync(join(big, "new"), "n");
+    const r = await scanOnce(env.config);
+    expect(r.code).toBe(7);
+    expect(reports(r.out).map((x) => x.split("\n")[0]).sort()).toEqual([`Changed: ${big}/f17`, `Deleted: ${big}/f4100`, `New: ${big}/new`]);
+  });
+
   test("symlink to a file outside the area: not followed, target change reported", async () => {
     env = makeEnv();
     const outside = join(env.dir, "outside");
