@@ -119,15 +119,21 @@ async function main(): Promise<void> {
   const bestRun = (runs: Run[]) => runs.reduce((a, b) => (b.wall < a.wall ? b : a));
   const walls = (runs: Run[]) => runs.map((r) => f2(r.wall)).join(" ");
 
+  // RUNS interleaved runs of a pass: AIDE, then ours from the saved database
+  const pass = (aideMode: string, dbFrom: string) => {
+    const a: Run[] = [];
+    const o: Run[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      if (haveAide) a.push(aide(aideMode));
+      restoreDb(dbFrom);
+      o.push(ours());
+    }
+    return { a, o };
+  };
+
   // baseline
   saveDb(`${root}/fresh.sqlite`);
-  const aInits: Run[] = [];
-  const oInits: Run[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    if (haveAide) aInits.push(aide("--init"));
-    restoreDb(`${root}/fresh.sqlite`);
-    oInits.push(ours());
-  }
+  const { a: aInits, o: oInits } = pass("--init", `${root}/fresh.sqlite`);
   if (haveAide && existsSync(`${root}/aide.db.new`)) renameSync(`${root}/aide.db.new`, `${root}/aide.db`);
   saveDb(`${root}/baseline.sqlite`);
   // changes: 200 rewritten, 50 chmod, 50 deleted, 50 new
@@ -135,13 +141,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < 50; i++) chmodSync(files[(i * 131 + 7) % N], 0o600);
   for (let i = 0; i < 50; i++) try { unlinkSync(files[(i * 193 + 11) % N]); } catch { /* picked twice */ }
   for (let i = 0; i < 50; i++) writeFileSync(join(tree, "d0", "e0", `new${i}`), content(i, 2048));
-  const aChecks: Run[] = [];
-  const oChecks: Run[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    if (haveAide) aChecks.push(aide("--check"));
-    restoreDb(`${root}/baseline.sqlite`);
-    oChecks.push(ours());
-  }
+  const { a: aChecks, o: oChecks } = pass("--check", `${root}/baseline.sqlite`);
   const [oInit, oCheck] = [bestRun(oInits), bestRun(oChecks)];
   const [aInit, aCheck] = haveAide ? [bestRun(aInits), bestRun(aChecks)] : [null, null];
 
