@@ -11,7 +11,8 @@ CREATE TABLE IF NOT EXISTS meta (
   value TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- The report queue: every event stays here until every sink has taken it.
+-- The report queue: every event stays here until every sink has taken it, then
+-- 30 days more (src/report/prune.ts).
 -- Mail marks rows (mailed); append-only sinks (jsonlog, syslog) keep a cursor
 -- (the last event id they wrote) in meta as 'cursor.<sink>'.
 CREATE TABLE IF NOT EXISTS events (

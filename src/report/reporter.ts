@@ -24,7 +24,8 @@
 // every attempt for --status.
 //
 // Mail off (email = none): rows stay unmarked (mailed NULL) and are counted
-// as "not mailed" by --status; enabling mail later sends them.
+// as "not mailed" by --status; enabling mail later sends them (those younger
+// than the retention: finished events are pruned after 30 days, see prune.ts).
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config/config.ts";
 import type { Task, TaskContext } from "../daemon/daemon.ts";
@@ -35,6 +36,7 @@ import { VERSION } from "../version.ts";
 import { type Coverage, formatReport, LINE_LIMIT } from "./format.ts";
 import { createMailer, localHost, type Mailer, mailSettingsKey, oneLine } from "./mail.ts";
 import { type Decision, decide, type Group, type PolicyInput, retryDelay } from "./policy.ts";
+import { PRUNE_CHUNK, PRUNE_EVERY_MS, pruneChunk } from "./prune.ts";
 import { jsonlogSink, type Sink, syslogSink } from "./sinks.ts";
 import { scanCoverage } from "./status.ts";
 
@@ -262,12 +264,30 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
     timer = setTimeout(() => void kick(), Math.max(10, Math.min(next - now, 2 ** 31 - 1)));
   };
 
+  // retention (prune.ts): once at start, then hourly, a chunk per transaction
+  let nextPruneAt = 0;
+  const runPrune = async () => {
+    const now = Date.now();
+    if (now < nextPruneAt) return;
+    nextPruneAt = now + PRUNE_EVERY_MS;
+    const scope = { mailOn: mailer !== null, sinks: [...sinks.keys()] };
+    let total = 0;
+    for (;;) {
+      const n = pruneChunk(db, now, scope);
+      total += n;
+      if (n < PRUNE_CHUNK || stopped) break;
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    if (total > 0) log.info(`report: pruned ${total} row${total === 1 ? "" : "s"} (finished events after 30 days, mail log after 90)`);
+  };
+
   const pump = async () => {
     do {
       again = false;
       try {
         await runSinks();
         if (!stopped) await runMail();
+        if (!stopped) await runPrune();
       } catch (e) {
         // database trouble: keep the daemon running, try again later
         log.error(`report: ${oneLine((e as Error).message)}`);
