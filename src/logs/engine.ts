@@ -183,14 +183,24 @@ const MAX_PATHS = 64;
 /** All fixed sequences of sets a node can match (small alternations and
  *  optional parts expanded), or null when that is not a small finite set. */
 function fixedSeqs(n: Node): CharSet[][] | null {
+  return seqs<CharSet>(n, (set) => set, () => null);
+}
+
+/**
+ * Every way a node reads as a finite sequence of leaves (byte sets through
+ * `leaf`; an unbounded loop through `loop`, null = give up), at most MAX_PATHS
+ * of them; null when there are more, or a part cannot be read so.
+ */
+function seqs<T>(n: Node, leaf: (set: CharSet) => T, loop: (n: Extract<Node, { t: "rep" }>) => T[][] | null): T[][] | null {
+  const rec = (m: Node) => seqs(m, leaf, loop);
   switch (n.t) {
-    case "set": return [[n.set]];
+    case "set": return [[leaf(n.set)]];
     case "empty": return [[]];
-    case "group": return fixedSeqs(n.body);
+    case "group": return rec(n.body);
     case "alt": {
-      const out: CharSet[][] = [];
+      const out: T[][] = [];
       for (const a of n.alts) {
-        const s = fixedSeqs(a);
+        const s = rec(a);
         if (!s) return null;
         out.push(...s);
         if (out.length > MAX_PATHS) return null;
@@ -198,11 +208,11 @@ function fixedSeqs(n: Node): CharSet[][] | null {
       return out;
     }
     case "cat": {
-      let acc: CharSet[][] = [[]];
+      let acc: T[][] = [[]];
       for (const it of n.items) {
-        const s = fixedSeqs(it);
+        const s = rec(it);
         if (!s) return null;
-        const next: CharSet[][] = [];
+        const next: T[][] = [];
         for (const x of acc) for (const y of s) next.push(x.concat(y));
         if (next.length > MAX_PATHS) return null;
         acc = next;
@@ -210,13 +220,14 @@ function fixedSeqs(n: Node): CharSet[][] | null {
       return acc;
     }
     case "rep": {
-      if (n.max === -1 || n.max > 64) return null;
-      const s = fixedSeqs(n.body);
+      if (n.max === -1) return loop(n);
+      if (n.max > 64) return null;
+      const s = rec(n.body);
       if (!s) return null;
-      let acc: CharSet[][] = n.min === 0 ? [[]] : [];
-      let cur: CharSet[][] = [[]];
+      let acc: T[][] = n.min === 0 ? [[]] : [];
+      let cur: T[][] = [[]];
       for (let k = 1; k <= n.max; k++) {
-        const next: CharSet[][] = [];
+        const next: T[][] = [];
         for (const x of cur) for (const y of s) next.push(x.concat(y));
         if (next.length + acc.length > MAX_PATHS) return null;
         cur = next;
@@ -273,54 +284,11 @@ interface Dispatch {
 
 /** Like fixedSeqs, but an unbounded loop over one byte set becomes a run element. */
 function elemSeqs(n: Node): Elem[][] | null {
-  switch (n.t) {
-    case "set": return [[setElem(n.set)]];
-    case "empty": return [[]];
-    case "group": return elemSeqs(n.body);
-    case "alt": {
-      const out: Elem[][] = [];
-      for (const a of n.alts) {
-        const s = elemSeqs(a);
-        if (!s) return null;
-        out.push(...s);
-        if (out.length > MAX_PATHS) return null;
-      }
-      return out;
-    }
-    case "cat": {
-      let acc: Elem[][] = [[]];
-      for (const it of n.items) {
-        const s = elemSeqs(it);
-        if (!s) return null;
-        const next: Elem[][] = [];
-        for (const x of acc) for (const y of s) next.push(x.concat(y));
-        if (next.length > MAX_PATHS) return null;
-        acc = next;
-      }
-      return acc;
-    }
-    case "rep": {
-      if (n.max === -1) {
-        if (!isSet(n.body)) return null;
-        const set = (unwrap(n.body) as { t: "set"; set: CharSet }).set;
-        return [[{ k: "run", set, min: n.min, key: `r${n.min}:` + setKey(set) }]];
-      }
-      if (n.max > 64) return null;
-      const s = elemSeqs(n.body);
-      if (!s) return null;
-      let acc: Elem[][] = n.min === 0 ? [[]] : [];
-      let cur: Elem[][] = [[]];
-      for (let k = 1; k <= n.max; k++) {
-        const next: Elem[][] = [];
-        for (const x of cur) for (const y of s) next.push(x.concat(y));
-        if (next.length + acc.length > MAX_PATHS) return null;
-        cur = next;
-        if (k >= n.min) acc = acc.concat(cur);
-      }
-      return acc;
-    }
-    default: return null;
-  }
+  return seqs<Elem>(n, setElem, (r) => {
+    if (!isSet(r.body)) return null;
+    const set = (unwrap(r.body) as { t: "set"; set: CharSet }).set;
+    return [[{ k: "run", set, min: r.min, key: `r${r.min}:` + setKey(set) }]];
+  });
 }
 
 /** Is every run in step i followed by a byte set disjoint from it? */
