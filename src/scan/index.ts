@@ -49,9 +49,10 @@ export function progressLine(done: number, estimate: number, bytes: number, elap
 export async function runScanOnce(config: Config, io: ScanIO): Promise<number> {
   if (config.areas.length === 0) throw new ExitError(EX_CONFIG, `${config.file}: no 'area' configured; nothing to scan`);
   const db = openDatabase(config.database);
-  // workers lstat and hash (the bulk of the work: one per core, up to 4);
-  // the main thread walks, compares and writes SQLite
-  const pool = new HashPool(Math.max(1, Math.min(4, availableParallelism())));
+  // workers list, lstat and hash (the bulk of the work); the main thread
+  // compares and writes SQLite, and takes a share of the files when the
+  // workers are busy: cores - 1 workers (1 to 3) plus this thread
+  const pool = new HashPool(Math.max(1, Math.min(3, availableParallelism() - 1)), true);
   let bits = 0;
   let bar = false;
   try {

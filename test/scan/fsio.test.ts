@@ -66,8 +66,9 @@ describe("fsio", () => {
     writeFileSync(Buffer.concat([sub, name("/"), file]), data);
     fs.symlinkSync(Buffer.concat([name("/target\x01"), Buffer.from([0xfe])]), Buffer.concat([sub, name("/"), link]));
     expect(Bun.spawnSync(["mkfifo", Buffer.concat([sub, name("/fifo")]).toString("latin1")]).exitCode).toBe(0);
-    for (const workers of [2, 0]) {
-      const pool = new HashPool(workers);
+    // two workers; none (all on this thread); one worker with this thread helping
+    for (const [workers, help] of [[2, false], [0, false], [1, true]] as const) {
+      const pool = new HashPool(workers, help);
       expect((await pool.list(pathFrom(join(dir, "nope")), "sha256")).stat).toMatchObject({ ok: false, code: "ENOENT" });
       const top = await pool.list(sub, "sha256");
       const st = statEntry(sub);
@@ -87,6 +88,24 @@ describe("fsio", () => {
       expect(one.hash).toMatchObject({ kind: "ok", hash: sha256(data) });
       pool.close();
     }
+  });
+
+  test("with help, jobs beyond what the worker holds run on this thread, and all answers are right", async () => {
+    const sub = join(dir, "many");
+    fs.mkdirSync(sub);
+    const names: Buffer[] = [];
+    for (let i = 0; i < 300; i++) {
+      writeFileSync(join(sub, `f${i}`), `content ${i}`);
+      names.push(Buffer.from(`f${i}`));
+    }
+    const pool = new HashPool(1, true);
+    const jobs = [];
+    for (let k = 0; k < names.length; k += 10) jobs.push(pool.visitMany(pathFrom(sub), names.slice(k, k + 10), "sha256"));
+    const all = (await Promise.all(jobs)).flat();
+    pool.close();
+    expect(pool.ranHere).toBeGreaterThan(0);
+    expect(pool.ranHere).toBeLessThan(jobs.length);
+    expect(all.map((v) => v.hash && v.hash.kind === "ok" && v.hash.hash)).toEqual(names.map((_, i) => sha256(`content ${i}`)));
   });
 
   test("listing returns raw names; errors are values, not exceptions", () => {
