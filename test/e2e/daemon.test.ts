@@ -2,6 +2,7 @@
 // 127.0.0.1, real files, a real log and a real process. Each event must arrive
 // by mail exactly once — also across an SMTP outage and a kill -9 of the daemon.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { appendFileSync, chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run, tempDir, writeConfig } from "../support/binary.ts";
@@ -25,6 +26,18 @@ afterAll(async () => {
 
 const mailText = () => smtp.mails.map((m) => m.body).join("\n");
 const count = (hay: string, needle: string) => hay.split(needle).length - 1;
+
+/** The PID watcher's recorded state of a PID file (read-only, beside the running daemon). */
+function pidState(dbPath: string, pidfile: string): string | undefined {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return (db.query("SELECT state FROM pids WHERE pidfile = ?").get(pidfile) as { state: string } | null)?.state;
+  } catch {
+    return undefined; // not created yet
+  } finally {
+    db.close();
+  }
+}
 
 async function until(pred: () => boolean, what: string, d: DaemonProc, ms = 20000) {
   try {
@@ -72,6 +85,9 @@ test("file change, log alert and process death arrive by mail exactly once, acro
   await d.waitFor(/integrityd started/);
   await until(() => /Baseline: recorded/.test(d.stdout), "baseline", d);
   expect(d.stdout).not.toContain("New: "); // the first pass records without a line per file
+  // the PID watcher's first check records the running process (a PID file seen
+  // for the first time is only recorded): the process must die after that
+  await until(() => pidState(db, pidf) === "ok", "the PID baseline", d);
 
   // a file change, a log alert, a routine line, a violation, a process death
   writeFileSync(join(watched, "passwd"), "root:x:0:0\nevil:x:0:0\n");
