@@ -113,7 +113,12 @@ export function openDatabase(path: string, opts: { readonly?: boolean } = {}): D
       throw new ExitError(EX_IOERR, `${path}: schema version ${v}, this integrityd needs ${SCHEMA_VERSION}; run 'integrityd --init-db' to upgrade`);
     }
     if (opts.readonly) db.exec("PRAGMA busy_timeout = 5000");
-    else tune(db);
+    else {
+      tune(db);
+      // every statement of the schema is CREATE ... IF NOT EXISTS: additions
+      // within a schema version (a new index) reach existing databases here
+      db.exec(schemaSql);
+    }
     db.query("SELECT count(*) FROM meta").get(); // touches the pages: corruption shows now
     return db;
   } catch (e) {

@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS events (
   mailed   INTEGER                   -- time the mail holding it was accepted; NULL = pending
 );
 CREATE INDEX IF NOT EXISTS events_unmailed ON events (channel, id) WHERE mailed IS NULL;
+-- the oldest pending urgent event, found without scanning a backlog
+CREATE INDEX IF NOT EXISTS events_unmailed_urgent ON events (id) WHERE mailed IS NULL AND urgent = 1;
 
 -- Every delivery attempt of a mail, for --status and the retry backoff.
 CREATE TABLE IF NOT EXISTS mails (

@@ -75,17 +75,24 @@ function readLastMail(db: Database): PolicyInput["lastMail"] {
   return out;
 }
 
-/** Pending rows per policy group: count and oldest time. */
+/**
+ * Pending rows per policy group, as the policy needs them: whether there are
+ * any (count 1, not the number: counting a backlog of a long outage cost
+ * 150 ms a wake at 300,000 rows) and the time of the oldest (by queue order).
+ * Index lookups only, whatever the backlog.
+ */
 export function pendingSummary(db: Database): PolicyInput["pending"] {
-  const rows = db
-    .query(
-      `SELECT CASE WHEN urgent = 1 THEN 'urgent' WHEN channel = 'file' THEN 'file' ELSE 'log' END AS g,
-              count(*) AS n, min(time) AS first
-         FROM events WHERE mailed IS NULL GROUP BY g`,
-    )
-    .all() as { g: Group; n: number; first: number }[];
+  const oldest = (sql: string): number | undefined => (db.query(sql).get() as { time: number } | null)?.time;
   const out: PolicyInput["pending"] = {};
-  for (const r of rows) out[r.g] = { count: r.n, first: r.first };
+  const urgent = oldest("SELECT time FROM events WHERE mailed IS NULL AND urgent = 1 ORDER BY id LIMIT 1");
+  const file = oldest("SELECT time FROM events WHERE mailed IS NULL AND channel = 'file' AND urgent = 0 ORDER BY id LIMIT 1");
+  const logs = [
+    oldest("SELECT time FROM events WHERE mailed IS NULL AND channel = 'log' AND urgent = 0 ORDER BY id LIMIT 1"),
+    oldest("SELECT time FROM events WHERE mailed IS NULL AND channel = 'pid' AND urgent = 0 ORDER BY id LIMIT 1"),
+  ].filter((t): t is number => t !== undefined);
+  if (urgent !== undefined) out.urgent = { count: 1, first: urgent };
+  if (file !== undefined) out.file = { count: 1, first: file };
+  if (logs.length > 0) out.log = { count: 1, first: Math.min(...logs) };
   return out;
 }
 
