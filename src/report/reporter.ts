@@ -36,7 +36,7 @@ import { VERSION } from "../version.ts";
 import { type Coverage, formatReport, LINE_LIMIT } from "./format.ts";
 import { createMailer, localHost, type Mailer, mailSettingsKey, oneLine } from "./mail.ts";
 import { type Decision, decide, type Group, type PolicyInput, retryDelay } from "./policy.ts";
-import { PRUNE_CHUNK, PRUNE_EVERY_MS, pruneChunk } from "./prune.ts";
+import { EVENT_RETENTION_MS, MAIL_LOG_RETENTION_MS, PRUNE_CHUNK, PRUNE_EVERY_MS, pruneChunk } from "./prune.ts";
 import { jsonlogSink, type Sink, syslogSink } from "./sinks.ts";
 import { scanCoverage } from "./status.ts";
 
@@ -285,7 +285,10 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
       if (n < PRUNE_CHUNK || stopped) break;
       await new Promise<void>((r) => setImmediate(r));
     }
-    if (total > 0) log.info(`report: pruned ${total} row${total === 1 ? "" : "s"} (finished events after 30 days, mail log after 90)`);
+    if (total > 0) {
+      const days = (ms: number) => Math.round(ms / 86_400_000);
+      log.info(`report: pruned ${total} row${total === 1 ? "" : "s"} (finished events after ${days(EVENT_RETENTION_MS)} days, mail log after ${days(MAIL_LOG_RETENTION_MS)})`);
+    }
   };
 
   const pump = async () => {

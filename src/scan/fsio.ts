@@ -331,12 +331,15 @@ export function visitSyncCore(
   buf: Buffer,
 ): VisitCoreResult {
   const p = Buffer.from(path.buffer, path.byteOffset, path.byteLength);
+  const failed = (e: unknown): VisitCoreResult => {
+    const err = e as { code?: string; message?: string };
+    return { ok: false, code: err.code ?? "EUNKNOWN", message: String(err.message ?? e).split("\n")[0] };
+  };
   let st;
   try {
     st = fs.lstatSync(p, { bigint: true });
   } catch (e) {
-    const err = e as { code?: string; message?: string };
-    return { ok: false, code: err.code ?? "EUNKNOWN", message: String(err.message ?? e).split("\n")[0] };
+    return failed(e);
   }
   const kind = Number(st.mode) & 0o170000;
   let target: Uint8Array | null = null;
@@ -344,16 +347,11 @@ export function visitSyncCore(
     try {
       target = new Uint8Array(fs.readlinkSync(p, { encoding: "buffer" }));
     } catch (e) {
-      const err = e as { code?: string; message?: string };
-      return { ok: false, code: err.code ?? "EUNKNOWN", message: String(err.message ?? e).split("\n")[0] };
+      return failed(e);
     }
   }
-  const fields = {
-    mode: st.mode, uid: st.uid, gid: st.gid, size: st.size, ino: st.ino, nlink: st.nlink,
-    mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, rdev: st.rdev, dev: st.dev,
-  };
   const hash = kind === 0o100000 ? core(fs, Hasher, path, { ino: st.ino, dev: st.dev, size: st.size, mtime: st.mtimeNs, ctime: st.ctimeNs }, algo, buf) : null;
-  return { ok: true, st: fields, target, hash };
+  return { ok: true, st, target, hash };
 }
 
 /** A worker's visit as the scanner's stat result (lstat attributes) and hash result. */
@@ -488,7 +486,9 @@ function decodeVisit(text: string): Visited {
   return { stat: { ok: true, attrs, dev }, hash };
 }
 
-/** A worker's answer (see WORKER_SOURCE) back as a CoreResult. */
+/** With help: jobs a worker holds before the caller takes the next one itself. */
+const WORKER_QUEUE = 8;
+
 /**
  * Worker threads that lstat and hash whole files with blocking calls (for
  * --scan-once, where the main thread's event loop has nothing else to serve).
@@ -498,12 +498,9 @@ function decodeVisit(text: string): Visited {
  * in a local queue; the caller runs those one per event-loop turn (between its
  * own work), and hands them back to a worker that runs short. One JavaScript
  * engine fewer than a worker per core (its compiler and collector threads
- * included) is about 8% less CPU for a pass. If a worker cannot be started or
+ * included) is about 7% less CPU for a pass. If a worker cannot be started or
  * dies, the work falls back to the main thread.
  */
-/** With help: jobs a worker holds before the caller takes the next one itself. */
-const WORKER_QUEUE = 8;
-
 export class HashPool {
   private workers: Worker[] = [];
   private outstanding: number[] = [];

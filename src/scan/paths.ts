@@ -64,7 +64,7 @@ export function subtreeRange(dir: PathBytes): [PathBytes, PathBytes] {
 
 /** Key for Maps/Sets of paths (latin1 keeps every byte distinct). */
 export function pathKey(p: PathBytes): string {
-  return (Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength)).toString("latin1");
+  return asBuffer(p).toString("latin1");
 }
 
 export function asBuffer(p: PathBytes): Buffer {

@@ -120,6 +120,12 @@ function randomProbe(): bigint {
   return a[0];
 }
 
+/** A directory's children in scope, each with what the walker found at it (same order). */
+interface Walked {
+  children: PathBytes[];
+  visited: Visited[];
+}
+
 /** The printable path, made only if a report needs it. */
 function lazyShow(path: PathBytes): () => string {
   let s: string | null = null;
@@ -652,7 +658,7 @@ export class Scanner {
       }
     }
     let names: Buffer[] | null = null;
-    let results: (Visited | undefined)[] | null = null;
+    let walked: Walked | null = null;
     if (attrs.type === "dir") {
       const l = listed?.listing ?? (await listDirAsync(path));
       // at full speed in byte order: the records go into the table's B-trees
@@ -661,7 +667,7 @@ export class Scanner {
       else error = `cannot list directory: ${l.message}`;
       // (a huge directory's children are queued one by one instead, so that
       // memory stays bounded by the queue, not by the directory's size)
-      if (names && walker && names.length <= WALK_CHILDREN_MAX) results = await this.visitChildren(walker, path, names);
+      if (names && walker && names.length <= WALK_CHILDREN_MAX) walked = await this.visitChildren(walker, path, names);
     }
     let queued: Set<string> | null = null;
     if (names && names.length > QUEUE_CHUNK && !this.unlimited) {
@@ -684,27 +690,34 @@ export class Scanner {
       if (this.stopping) return "done";
       queued = listed;
     }
-    this.commitVisit(path, attrs, error, names, hashed, queued, results);
+    this.commitVisit(path, attrs, error, names, hashed, queued, walked);
     return "done";
   }
 
-  /** Visit a directory's children (but those excluded) on the walker, in batches; results by index in names. */
-  private async visitChildren(walker: NonNullable<ScannerOptions["walker"]>, dir: PathBytes, names: Buffer[]): Promise<(Visited | undefined)[]> {
-    const index: number[] = [];
-    for (let i = 0; i < names.length; i++) if (!this.excluded(joinPath(dir, names[i]))) index.push(i);
-    const jobs: Promise<Visited[]>[] = [];
-    for (let k = 0; k < index.length; k += CHILDREN_PER_JOB) {
-      jobs.push(walker.visitMany(dir, index.slice(k, k + CHILDREN_PER_JOB).map((i) => names[i]), this.config.hash));
+  /** A directory's children in scope (not excluded): their names and paths, in listing order. */
+  private childrenInScope(dir: PathBytes, names: Buffer[]): { names: Buffer[]; children: PathBytes[] } {
+    const kept: Buffer[] = [];
+    const children: PathBytes[] = [];
+    for (const name of names) {
+      const child = joinPath(dir, name);
+      if (this.excluded(child)) continue;
+      kept.push(name);
+      children.push(child);
     }
-    const found = (await Promise.all(jobs)).flat();
-    const results: (Visited | undefined)[] = new Array(names.length);
-    for (let k = 0; k < index.length; k++) results[index[k]] = found[k];
-    return results;
+    return { names: kept, children };
+  }
+
+  /** Visit a directory's children in scope on the walker, in batches. */
+  private async visitChildren(walker: NonNullable<ScannerOptions["walker"]>, dir: PathBytes, names: Buffer[]): Promise<Walked> {
+    const { names: kept, children } = this.childrenInScope(dir, names);
+    const jobs: Promise<Visited[]>[] = [];
+    for (let k = 0; k < kept.length; k += CHILDREN_PER_JOB) jobs.push(walker.visitMany(dir, kept.slice(k, k + CHILDREN_PER_JOB), this.config.hash));
+    return { children, visited: (await Promise.all(jobs)).flat() };
   }
 
   private commitVisit(
     path: PathBytes, attrs: Attrs, error: string | null, names: Buffer[] | null, hashed: number,
-    queued: Set<string> | null = null, results: (Visited | undefined)[] | null = null,
+    queued: Set<string> | null = null, walked: Walked | null = null,
   ): void {
     const now = this.now();
     const events: ScanEvent[] = [];
@@ -716,7 +729,7 @@ export class Scanner {
       // was dropped since the pass began, the directory is still there)
       if (this.unlimited && this.store.drops > this.dropsAtStart && !this.store.has(parentOf(path)) && !this.areas.some((a) => samePath(a, path))) return;
       newDir = this.recordEntry(path, attrs, error, hashed, now, events);
-      if (names) this.reconcileChildren(path, names, now, events, queued, results);
+      if (names) this.reconcileChildren(path, names, now, events, queued, walked);
       if (now - this.lastFlush >= FLUSH_MS) this.flush(now);
     });
     if (newDir && !this.unlimited) this.requestReshuffle();
@@ -786,22 +799,23 @@ export class Scanner {
     return true;
   }
 
-  /** Queue listed children not yet visited in this cycle; report recorded children that are gone. */
-  /** queued: the children's keys when they were already queued (big directories). */
-  /** results: the children already visited (full speed), by their index in names. */
+  /**
+   * Record or queue the listed children; report recorded children that are gone.
+   * queued: the children's keys when they were already queued (big directories);
+   * walked: the children in scope already visited on the walker (full speed).
+   */
   private reconcileChildren(
-    dir: PathBytes, names: Buffer[], now: number, events: ScanEvent[], queued: Set<string> | null, results: (Visited | undefined)[] | null,
+    dir: PathBytes, names: Buffer[], now: number, events: ScanEvent[], queued: Set<string> | null, walked: Walked | null,
   ): void {
     let listed = queued;
     if (!listed) {
       listed = new Set<string>();
       const later: PathBytes[] = [];
-      for (let i = 0; i < names.length; i++) {
-        const child = joinPath(dir, names[i]);
-        if (this.excluded(child)) continue;
+      const { children } = walked ?? this.childrenInScope(dir, names);
+      for (let i = 0; i < children.length; i++) {
+        const child = children[i];
         listed.add(pathKey(child));
-        const r = results?.[i];
-        if (r && this.recordChild(child, r, now, events)) continue;
+        if (walked && this.recordChild(child, walked.visited[i], now, events)) continue;
         later.push(child);
       }
       // (the queue in memory is taken from its end: queued last to first, the
