@@ -9,7 +9,7 @@ const [file, seconds] = process.argv.slice(2);
 const { config } = parseConfig(readFileSync(file, "utf8"), file);
 const db = openDatabase(config.database);
 const c0 = Number(getMeta(db, "scan.checked") ?? 0);
-const task = createScanTask({ db, config, stdout: false });
+const task = createScanTask({ db, config });
 // a coarse stall probe: one wake a second (at 250 ms it alone cost ~0.1% of a
 // core of what is measured here, and the daemon runs no such probe)
 let lagMax = 0;

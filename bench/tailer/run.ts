@@ -24,7 +24,7 @@ try {
   config.database = dbPath;
   config.logs = [{ path: log, level: "server", rules, line: 1 }];
   config.logchecktime = 3600;
-  const task = createTailTask({ db, config, stdout: false });
+  const task = createTailTask({ db, config });
   await task.settle();
 
   const lines: string[] = [];

@@ -1,45 +1,19 @@
-// The daemon: one process, one event loop. Each module contributes a task that
-// runs on its own timers; this file opens the database, starts the tasks, and
-// handles signals (SIGTERM/SIGINT stop, SIGHUP reload).
+// The daemon: one process, one event loop. It opens the database, starts the
+// tasks (reporter, PID watch, logs, scanner; contract in task.ts), and handles
+// signals (SIGTERM/SIGINT stop, SIGHUP reload). Every output, standard output
+// included, is a sink of the reporter.
 import type { Database } from "bun:sqlite";
+import { readFileSync } from "node:fs";
 import type { Config } from "../config/config.ts";
 import { ConfigError, formatWarning, loadConfig } from "../config/load.ts";
-import { readFileSync } from "node:fs";
 import { getMeta, openDatabase, setMeta } from "../db/db.ts";
-import { eventsAfter, lastEventId, onQueued } from "../db/events.ts";
+import { createTailTask } from "../logs/tailer.ts";
+import { createPidTask } from "../pids/pids.ts";
+import { createReportTask } from "../report/reporter.ts";
+import { createScanTask } from "../scan/index.ts";
 import { EX_OK, EX_TEMPFAIL, ExitError } from "../util/exit.ts";
 import { log } from "../util/log.ts";
-
-export interface TaskContext {
-  db: Database;
-  config: Config;
-  stdout: boolean;
-}
-
-export interface Task {
-  name: string;
-  /** Apply a new, already validated configuration. */
-  reload?(config: Config): void | Promise<void>;
-  /** Stop timers and finish the current transaction. */
-  stop(): void | Promise<void>;
-}
-
-export type TaskFactory = (ctx: TaskContext) => Task | null | Promise<Task | null>;
-
-/**
- * Task factories in start order: the reporter first (so nothing queued at start
- * waits), then PID watch, logs and the scanner. Loaded lazily so the type-only
- * imports of the modules back into this file stay cycle-free.
- */
-async function taskFactories(): Promise<TaskFactory[]> {
-  const [{ createReportTask }, { createPidTask }, { createTailTask }, { createScanTask }] = await Promise.all([
-    import("../report/reporter.ts"),
-    import("../pids/pids.ts"),
-    import("../logs/tailer.ts"),
-    import("../scan/index.ts"),
-  ]);
-  return [(c) => createReportTask(c), (c) => createPidTask(c), (c) => createTailTask(c), (c) => createScanTask(c)];
-}
+import type { Task, TaskContext, TaskFactory } from "./task.ts";
 
 /**
  * The PID of a live integrityd daemon recorded in this database, or 0. A stale
@@ -59,23 +33,8 @@ export function runningDaemon(db: Database): number {
 export interface DaemonOptions {
   config: Config;
   configPath: string;
+  /** print every event queued from now on to standard output too */
   stdout: boolean;
-}
-
-/** Print every queued event on stdout, in queue order, once committed. */
-function stdoutSink(db: Database): () => void {
-  let cursor = lastEventId(db);
-  const drain = () => {
-    for (;;) {
-      const rows = eventsAfter(db, cursor);
-      if (rows.length === 0) return;
-      for (const r of rows) {
-        process.stdout.write(`${r.text}\n`);
-        cursor = r.id;
-      }
-    }
-  };
-  return onQueued(drain);
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
@@ -87,10 +46,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     throw new ExitError(EX_TEMPFAIL, `${config.database}: integrityd is already running on this database (PID ${other})`);
   }
   setMeta(db, "daemon.pid", process.pid);
-  const ctx: TaskContext = { db, config, stdout: opts.stdout };
-  const unsubscribe = opts.stdout ? stdoutSink(db) : () => {};
+  const ctx: TaskContext = { db, config };
+  // start order: the reporter first (nothing queued at start waits), then PID watch, logs, scanner
+  const factories: TaskFactory[] = [
+    (c) => createReportTask(c, { stdout: opts.stdout }),
+    (c) => createPidTask(c),
+    (c) => createTailTask(c),
+    (c) => createScanTask(c),
+  ];
   const tasks: Task[] = [];
-  for (const f of await taskFactories()) {
+  for (const f of factories) {
     const t = await f(ctx);
     if (t) tasks.push(t);
   }
@@ -117,7 +82,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       }
       clearTimeout(timer);
       clearInterval(keepAlive);
-      unsubscribe();
       db.query("DELETE FROM meta WHERE key = 'daemon.pid'").run();
       db.close();
       resolve(EX_OK);

@@ -26,6 +26,7 @@
 // Lines are byte strings (latin1). Trailing whitespace ([[:space:]]) is
 // stripped before matching, as logcheck's `sed -e 's/[[:space:]]\+$//'`.
 
+import { yieldToLoop } from "../util/loop.ts";
 import { type CompiledRule, RuleIndex, compileRule } from "./engine.ts";
 import { type Level, type RuleFile, type RuleProblem, type RuleSet, type RuleTree, readRuleHome, selectRules } from "./rules.ts";
 
@@ -125,7 +126,7 @@ export class Classifier {
           break;
         }
       }
-      if (this.pending) await new Promise<void>((r) => setImmediate(r));
+      if (this.pending) await yieldToLoop();
     }
     return this;
   }

@@ -53,7 +53,8 @@ import {
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Config, LogSpec } from "../config/config.ts";
-import type { Task, TaskContext } from "../daemon/daemon.ts";
+import type { Task, TaskContext } from "../daemon/task.ts";
+import { yieldToLoop } from "../util/loop.ts";
 import { getMeta, setMeta } from "../db/db.ts";
 import { enqueue } from "../db/events.ts";
 import { escapeLatin1, escapeString } from "../util/escape.ts";
@@ -285,7 +286,6 @@ function rstrip(s: string): string {
 /** Seconds to a timer delay (timers overflow above 2^31-1 ms). */
 const ms = (s: number) => Math.max(10, Math.min(2 ** 31 - 1, Math.round(s * 1000)));
 
-const yieldNow = () => new Promise<void>((r) => setImmediate(r));
 
 // ---------------------------------------------------------------- the task
 
@@ -313,7 +313,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
 
   const maybeYield = async () => {
     if (performance.now() - sliceStart > SLICE_MS) {
-      await yieldNow();
+      await yieldToLoop();
       sliceStart = performance.now();
     }
   };

@@ -42,7 +42,8 @@
  */
 import type { Database } from "bun:sqlite";
 import type { Config, PidSpec } from "../config/config.ts";
-import type { Task, TaskContext } from "../daemon/daemon.ts";
+import type { Task, TaskContext } from "../daemon/task.ts";
+import { sleepMs, yieldToLoop } from "../util/loop.ts";
 import { enqueue } from "../db/events.ts";
 import { log } from "../util/log.ts";
 import {
@@ -52,7 +53,6 @@ import { type Observation, type PidState, type Status, step } from "./state.ts";
 
 export { ProcFs } from "./proc.ts";
 
-const yieldNow = () => new Promise<void>((r) => setImmediate(r));
 
 /** Delay before reading an unusable PID file or a vanished PID again (writers race with us). */
 export const RETRY_MS = 100;
@@ -158,11 +158,11 @@ export async function checkPids(db: Database, specs: PidSpec[], proc = new ProcF
   };
   let i = 0;
   for (const [path, { root, pidct }] of files) {
-    if (++i % 32 === 0) await yieldNow();
+    if (++i % 32 === 0) await yieldToLoop();
     observed.push({ path, root, pidct, obs: await look(path, pidct), time: now() });
   }
   if (observed.some((o) => mayBeMidWrite(o.obs))) {
-    await new Promise((r) => setTimeout(r, RETRY_MS));
+    await sleepMs(RETRY_MS);
     for (const o of observed) {
       if (!mayBeMidWrite(o.obs)) continue;
       o.obs = await look(o.path, o.pidct);

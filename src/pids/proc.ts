@@ -6,6 +6,7 @@
 // not UTF-8 survive; open them with bytesPath() and show them with escapeLatin1().
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from "node:fs";
 import { escapeBytes, escapeLatin1 } from "../util/escape.ts";
+import { yieldToLoop } from "../util/loop.ts";
 import type { BadReason } from "./state.ts";
 
 export const MAX_PIDFILE_BYTES = 4096;
@@ -126,7 +127,6 @@ export function parseStatus(text: string): { nspid: number[] | null; envID: numb
   return { nspid, envID, vpid, tgid };
 }
 
-const yieldNow = () => new Promise<void>((r) => setImmediate(r));
 
 /** /proc, or a copy of its shape under another root (tests of OpenVZ layouts). */
 export class ProcFs {
@@ -203,7 +203,7 @@ export class ProcFs {
     const map = new Map<number, number>();
     let i = 0;
     for (const pid of this.pids()) {
-      if (++i % 256 === 0) await yieldNow();
+      if (++i % 256 === 0) await yieldToLoop();
       if (this.nsLink(pid) !== link) continue;
       const ns = this.status(pid)?.nspid;
       if (ns && ns.length > 0) map.set(ns[ns.length - 1], pid);
@@ -216,7 +216,7 @@ export class ProcFs {
     const map = new Map<string, number>();
     let i = 0;
     for (const pid of this.pids()) {
-      if (++i % 256 === 0) await yieldNow();
+      if (++i % 256 === 0) await yieldToLoop();
       const st = this.status(pid);
       if (st?.envID != null && st.vpid != null) map.set(`${st.envID}:${st.vpid}`, pid);
     }
@@ -290,7 +290,7 @@ export async function scanPidDir(dir: string, limits = { depth: SCAN_MAX_DEPTH, 
     }
     if (depth >= limits.depth) { if (subdirs.length) truncated = true; return; }
     for (const s of subdirs) {
-      await yieldNow();
+      await yieldToLoop();
       await walk(s, depth + 1);
       if (files.length >= limits.files) { truncated = true; return; }
     }

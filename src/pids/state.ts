@@ -6,6 +6,8 @@
 // id): the same PID with another start time is another process (restart or PID
 // reuse), and after a reboot every process is new.
 
+import { formatMillis } from "../util/duration.ts";
+
 export type Status = "ok" | "zombie" | "died" | "missing" | "bad";
 
 /** Why a PID file could not be used (a short, stable code). */
@@ -90,17 +92,6 @@ export function formatTime(ms: number): string {
   return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
 }
 
-export function formatDuration(ms: number): string {
-  let s = Math.max(0, Math.round(ms / 1000));
-  const d = Math.floor(s / 86400); s -= d * 86400;
-  const h = Math.floor(s / 3600); s -= h * 3600;
-  const m = Math.floor(s / 60); s -= m * 60;
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${m}m`;
-  if (m > 0) return `${m}m ${s}s`;
-  return `${s}s`;
-}
-
 function procLabel(pid: number | null, name: string | null): string {
   return name ? `PID ${pid} (${name})` : `PID ${pid}`;
 }
@@ -120,7 +111,7 @@ function lastDetails(s: PidState): Record<string, unknown> | null {
 
 function lived(s: PidState, who: string): string {
   if (s.started === null || s.seen === null) return "";
-  return `; ${who} started ${formatTime(s.started)} and lived at least ${formatDuration(s.seen - s.started)}`;
+  return `; ${who} started ${formatTime(s.started)} and lived at least ${formatMillis(s.seen - s.started)}`;
 }
 
 /** A fresh state with no history (used before a file's first observation). */

@@ -25,6 +25,8 @@
 // (those events are marked as mailed; their full text stays in the database
 // and the JSON log).
 
+import { formatSeconds } from "../util/duration.ts";
+
 export interface ReportEvent {
   id: number;
   time: number;
@@ -116,20 +118,9 @@ export function localTime(ms: number): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
-export function formatDuration(sec: number): string {
-  if (!Number.isFinite(sec) || sec < 0) return "unknown";
-  const s = Math.round(sec);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h ${m % 60}m`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
-}
-
 export function formatCoverage(c: Coverage | undefined): string {
   const share = c?.coverage !== undefined && Number.isFinite(c.coverage) ? `${(Math.min(Math.max(c.coverage, 0), 1) * 100).toFixed(1)}%` : "unknown";
-  const age = c?.oldestCheckAgeSec !== undefined && Number.isFinite(c.oldestCheckAgeSec) && c.oldestCheckAgeSec >= 0 ? `oldest check ${formatDuration(c.oldestCheckAgeSec)} ago` : "oldest check age unknown";
+  const age = c?.oldestCheckAgeSec !== undefined && Number.isFinite(c.oldestCheckAgeSec) && c.oldestCheckAgeSec >= 0 ? `oldest check ${formatSeconds(c.oldestCheckAgeSec)} ago` : "oldest check age unknown";
   const speed = c?.speed !== undefined && Number.isFinite(c.speed) ? String(Math.round(c.speed * 100) / 100) : "unknown";
   return `scan coverage: ${share} of entries checked in this cycle; ${age}; speed factor ${speed}`;
 }

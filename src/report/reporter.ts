@@ -28,7 +28,8 @@
 // than the retention: finished events are pruned after 30 days, see prune.ts).
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config/config.ts";
-import type { Task, TaskContext } from "../daemon/daemon.ts";
+import type { Task, TaskContext } from "../daemon/task.ts";
+import { yieldToLoop } from "../util/loop.ts";
 import { getMeta, setMeta } from "../db/db.ts";
 import { type EventRow, onQueued } from "../db/events.ts";
 import { log } from "../util/log.ts";
@@ -37,7 +38,7 @@ import { type Coverage, formatReport, LINE_LIMIT } from "./format.ts";
 import { createMailer, localHost, type Mailer, mailSettingsKey, oneLine } from "./mail.ts";
 import { type Decision, decide, type Group, type PolicyInput, retryDelay } from "./policy.ts";
 import { EVENT_RETENTION_MS, MAIL_LOG_RETENTION_MS, PRUNE_CHUNK, PRUNE_EVERY_MS, pruneChunk } from "./prune.ts";
-import { jsonlogSink, type Sink, syslogSink } from "./sinks.ts";
+import { jsonlogSink, type Sink, stdoutSink, syslogSink } from "./sinks.ts";
 import { scanCoverage } from "./status.ts";
 
 /** At most this many events go into one mail; the rest follow in the next one. */
@@ -57,6 +58,8 @@ export interface ReportOptions {
   maxEvents?: number;
   /** first retry delay after a failed delivery (ms), default 30 s */
   retryFirst?: number;
+  /** also print every event queued from now on to standard output (--stdout) */
+  stdout?: boolean;
 }
 
 export interface ReportTask extends Task {
@@ -154,6 +157,7 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
     if (config.syslog) {
       want.set("syslog", [config.syslogfacility, () => syslogSink({ facility: config.syslogfacility, socket: opts.syslogSocket, logger: opts.logger })]);
     }
+    if (opts.stdout) want.set("stdout", ["", () => stdoutSink(db)]);
     for (const [name, st] of sinks) {
       if (want.get(name)?.[0] !== st.key) {
         st.sink.close();
@@ -277,13 +281,13 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
     const now = Date.now();
     if (now < nextPruneAt) return;
     nextPruneAt = now + PRUNE_EVERY_MS;
-    const scope = { mailOn: mailer !== null, sinks: [...sinks.keys()] };
+    const scope = { mailOn: mailer !== null, sinks: [...sinks.values()].filter((st) => st.sink.durable).map((st) => st.sink.name) };
     let total = 0;
     for (;;) {
       const n = pruneChunk(db, now, scope);
       total += n;
       if (n < PRUNE_CHUNK || stopped) break;
-      await new Promise<void>((r) => setImmediate(r));
+      await yieldToLoop();
     }
     if (total > 0) {
       const days = (ms: number) => Math.round(ms / 86_400_000);

@@ -1,4 +1,5 @@
-// Append-only event sinks: the JSON log and syslog.
+// Append-only event sinks: the JSON log, syslog, and (with --stdout) the
+// daemon's standard output.
 //
 // Both read the queue in id order from a cursor kept in meta
 // ('cursor.jsonlog', 'cursor.syslog' = the last event id written). The cursor
@@ -36,14 +37,22 @@
 // Level: alert for urgent events, err for kind error, notice otherwise.
 // logger exits non-zero when the socket cannot be written (--socket-errors=on):
 // the cursor then stays and the events are retried.
+//
+// Standard output (--stdout, for `make run` and debugging): each event's text
+// once, in queue order, from the events queued after the daemon started. Its
+// cursor lives in memory only (`durable` false), so it never holds back the
+// retention of the queue.
 import type { Database } from "bun:sqlite";
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { getMeta, setMeta } from "../db/db.ts";
-import { type EventRow, eventsAfter } from "../db/events.ts";
+import { type EventRow, eventsAfter, lastEventId } from "../db/events.ts";
+import { yieldToLoop } from "../util/loop.ts";
 import { safeLines } from "./format.ts";
 
 export interface Sink {
-  readonly name: "jsonlog" | "syslog";
+  readonly name: "jsonlog" | "syslog" | "stdout";
+  /** true when the cursor is kept in meta (and so holds events back from retention) */
+  readonly durable: boolean;
   /** Write every event after the cursor; resolves with the number written, throws on failure (the cursor stays). */
   drain(db: Database): Promise<number>;
   close(): void;
@@ -60,7 +69,6 @@ export function getCursor(db: Database, name: string): number {
   return Number.isFinite(v) && v > 0 ? v : 0;
 }
 
-const yieldLoop = () => new Promise<void>((r) => setImmediate(r));
 
 function parseDetails(s: string): unknown {
   try {
@@ -97,7 +105,7 @@ async function drainWith(db: Database, name: string, write: (rows: EventRow[]) =
     // write() advances the cursor itself as far as it got, then throws on failure
     total += await write(rows);
     if (rows.length < BATCH) return total;
-    await yieldLoop();
+    await yieldToLoop();
   }
 }
 
@@ -154,6 +162,7 @@ export function jsonlogSink(path: string, host: string): Sink {
 
   return {
     name: "jsonlog",
+    durable: true,
     drain(db) {
       return drainWith(db, "jsonlog", async (rows) => {
         let body = "";
@@ -245,6 +254,7 @@ export function syslogSink(opts: SyslogOptions): Sink {
 
   return {
     name: "syslog",
+    durable: true,
     drain(db) {
       return drainWith(db, "syslog", async (rows) => {
         // consecutive events of one level go to one logger run
@@ -259,6 +269,28 @@ export function syslogSink(opts: SyslogOptions): Sink {
         }
         return rows.length;
       });
+    },
+    close() {},
+  };
+}
+
+/** Every event queued from now on, its text on a line of `write` (standard output by default). */
+export function stdoutSink(db: Database, write: (s: string) => void = (s) => void process.stdout.write(s)): Sink {
+  let cursor = lastEventId(db);
+  return {
+    name: "stdout",
+    durable: false,
+    async drain(d: Database) {
+      let total = 0;
+      for (;;) {
+        const rows = eventsAfter(d, cursor, BATCH);
+        if (rows.length === 0) return total;
+        write(rows.map((r) => `${r.text}\n`).join(""));
+        cursor = rows[rows.length - 1].id;
+        total += rows.length;
+        if (rows.length < BATCH) return total;
+        await yieldToLoop();
+      }
     },
     close() {},
   };

@@ -12,7 +12,8 @@
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config/config.ts";
 import { escapeBytes, escapeLatin1 } from "../util/escape.ts";
-import { type Coverage, formatDuration, localTime, safeLines } from "./format.ts";
+import { formatSeconds } from "../util/duration.ts";
+import { type Coverage, localTime, safeLines } from "./format.ts";
 import { getCursor } from "./sinks.ts";
 
 /**
@@ -112,7 +113,7 @@ export function scanCoverage(db: Database, now: number): Coverage {
 function when(ms: unknown, now: number): string {
   const t = Number(ms);
   if (ms === null || ms === undefined || !Number.isFinite(t) || t <= 0) return "unknown";
-  return `${localTime(t)} (${now >= t ? `${formatDuration((now - t) / 1000)} ago` : "in the future"})`;
+  return `${localTime(t)} (${now >= t ? `${formatSeconds((now - t) / 1000)} ago` : "in the future"})`;
 }
 
 function pathText(p: unknown): string {
@@ -136,9 +137,9 @@ export function statusReport(db: Database, config: Config, now = Date.now()): st
   out.push("", "Files");
   out.push(`  entries tracked:          ${f.entries ?? unknown}`);
   out.push(`  checked in this cycle:    ${f.coverage !== undefined ? `${(f.coverage * 100).toFixed(1)}%` : unknown}${f.cycle !== undefined ? ` (cycle ${f.cycle})` : ""}`);
-  out.push(`  oldest check:             ${f.oldestCheckAgeSec !== undefined ? `${formatDuration(f.oldestCheckAgeSec)} ago` : unknown}`);
+  out.push(`  oldest check:             ${f.oldestCheckAgeSec !== undefined ? `${formatSeconds(f.oldestCheckAgeSec)} ago` : unknown}`);
   out.push(`  speed factor:             ${f.speed ?? unknown}`);
-  out.push(`  last cycle duration:      ${f.lastCycleMs !== undefined ? formatDuration(f.lastCycleMs / 1000) : unknown}`);
+  out.push(`  last cycle duration:      ${f.lastCycleMs !== undefined ? formatSeconds(f.lastCycleMs / 1000) : unknown}`);
   const known = new Set(Object.values(SCAN_META).flat());
   const extra = all<{ key: string; value: string }>(db, "SELECT key, value FROM meta WHERE key LIKE 'scan.%' ORDER BY key") ?? [];
   for (const r of extra) {

@@ -1,5 +1,6 @@
 // What is recorded per entry, how two records are compared, and the report
 // text. Pure: no I/O, no clock.
+import { formatBytes, formatMillis } from "../util/duration.ts";
 import { escapeBytes } from "../util/escape.ts";
 
 export const TYPES = ["file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev", "unknown"] as const;
@@ -161,20 +162,6 @@ export function errorText(shown: string, problem: string): string {
   return `Error: ${shown}: ${problem}`;
 }
 
-export function formatBytes(n: number): string {
-  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-  let v = n, i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-  return i === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[i]}`;
-}
-
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${Math.max(0, ms / 1000).toFixed(s < 10 ? 1 : 0)}s`;
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
-  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(r).padStart(2, "0")}s`;
-}
-
 export function baselineText(entries: number, files: number, bytes: number, ms: number): string {
-  return `Baseline: recorded ${entries} entries (${files} files, ${formatBytes(bytes)}) in ${formatDuration(ms)}`;
+  return `Baseline: recorded ${entries} entries (${files} files, ${formatBytes(bytes)}) in ${formatMillis(ms)}`;
 }

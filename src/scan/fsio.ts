@@ -7,6 +7,7 @@ import {
 import * as fsModule from "node:fs";
 import { readdir as readdirAsync } from "node:fs/promises";
 import { log } from "../util/log.ts";
+import { yieldToLoop } from "../util/loop.ts";
 import { typeOfMode, type Attrs } from "./attrs.ts";
 import { asBuffer, joinPath, pathKey, type PathBytes } from "./paths.ts";
 
@@ -149,7 +150,6 @@ function takeBuffer(size: number): { buf: Buffer; shared: boolean } {
   return { buf: shared, shared: true };
 }
 
-const yieldLoop = () => new Promise<void>((r) => setImmediate(r));
 
 function sameSnapshot(a: BigIntStats, b: BigIntStats): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
@@ -198,7 +198,7 @@ export async function hashFile(path: PathBytes, seen: Attrs, seenDev: bigint, op
       if (pos > total) return { kind: "torn", reason: "grew while being read" };
       // at the recorded size: done (growth after this shows in the fstat below)
       if (pos === total) break;
-      await yieldLoop();
+      await yieldToLoop();
     }
     const after = fstatSync(fd, { bigint: true });
     if (!sameSnapshot(before, after) || pos !== total) return { kind: "torn", reason: "changed while being read" };

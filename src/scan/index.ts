@@ -3,12 +3,12 @@
 //   createScanTask(ctx)      the daemon task that trickles forever at the configured rates
 // Meta keys for --status and the mail footer: see META in ./scanner.ts.
 import type { Config } from "../config/config.ts";
-import type { Task, TaskContext } from "../daemon/daemon.ts";
+import type { Task, TaskContext } from "../daemon/task.ts";
 import { openDatabase } from "../db/db.ts";
 import { EX_CONFIG, ExitError } from "../util/exit.ts";
 import { log } from "../util/log.ts";
 import { availableParallelism } from "node:os";
-import { formatBytes, formatDuration } from "./attrs.ts";
+import { formatBytes, formatMillis } from "../util/duration.ts";
 import { HashPool } from "./fsio.ts";
 import { META, Scanner, type ScanEvent } from "./scanner.ts";
 
@@ -36,7 +36,7 @@ export function progressLine(done: number, estimate: number, bytes: number, elap
   const frac = total > 0 ? done / total : 0;
   const width = 24;
   const filled = Math.min(width, Math.round(frac * width));
-  const eta = rate > 0 && total > done ? formatDuration(((total - done) / rate) * 1000) : "-";
+  const eta = rate > 0 && total > done ? formatMillis(((total - done) / rate) * 1000) : "-";
   return `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${estimate > 0 ? total : "?"} entries, ${formatBytes(bytes)}, ${rate.toFixed(0)}/s, ETA ${eta}`;
 }
 

@@ -38,6 +38,7 @@ import type { Config } from "../config/config.ts";
 import { getMeta, setMeta } from "../db/db.ts";
 import { enqueue } from "../db/events.ts";
 import { log } from "../util/log.ts";
+import { yieldToLoop } from "../util/loop.ts";
 import {
   attrsJson, baselineText, changedText, compareAttrs, deletedText, errorText, newText, type Attrs, type EntryType,
 } from "./attrs.ts";
@@ -685,7 +686,7 @@ export class Scanner {
             this.store.queue(child, this.cycle);
           }
         })();
-        await new Promise<void>((r) => setImmediate(r));
+        await yieldToLoop();
       }
       if (this.stopping) return "done";
       queued = listed;

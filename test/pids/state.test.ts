@@ -1,6 +1,6 @@
 // The state machine alone: previous state + observation -> new state + events.
 import { describe, expect, test } from "bun:test";
-import { type Observation, type PidState, type ProcInfo, formatDuration, step } from "../../src/pids/state.ts";
+import { type Observation, type PidState, type ProcInfo, step } from "../../src/pids/state.ts";
 
 const F = "/run/sshd.pid";
 const BOOT = "boot-a";
@@ -142,11 +142,4 @@ describe("transitions", () => {
       }
     }
   });
-});
-
-test("durations", () => {
-  expect(formatDuration(0)).toBe("0s");
-  expect(formatDuration(61_000)).toBe("1m 1s");
-  expect(formatDuration(3_600_000 * 5 + 60_000)).toBe("5h 1m");
-  expect(formatDuration(86_400_000 * 2 + 3_600_000)).toBe("2d 1h");
 });

@@ -319,7 +319,7 @@ describe("the daemon task", () => {
     const f = join(dir, "t.pid");
     writeFileSync(f, `${a.pid}`);
     const config = { ...defaultConfig(join(dir, "c.conf")), pidfiles: [host(f)], pidchecktime: 0.02 };
-    const task = createPidTask({ db, config, stdout: false });
+    const task = createPidTask({ db, config });
     try {
       expect(task.name).toBe("pids");
       await waitFor("baseline", () => pidStatus(db).length === 1);

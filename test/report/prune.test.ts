@@ -93,7 +93,7 @@ describe("retention", () => {
     const t = Date.now();
     for (let i = 0; i < 5; i++) ev(d, t - EVENT_RETENTION_MS - DAY, null);
     const keep = ev(d, t - DAY, null);
-    const task = createReportTask({ db: d, config: testConfig(dir, { email: [] }), stdout: false }, { host: "testhost" });
+    const task = createReportTask({ db: d, config: testConfig(dir, { email: [] }) }, { host: "testhost" });
     await task.kick();
     await task.stop();
     expect(ids(d)).toEqual([keep]);

@@ -27,7 +27,7 @@ if (mode === "once") {
   }
 } else {
   const db = openDatabase(config.database);
-  const task = createScanTask({ db, config, stdout: false });
+  const task = createScanTask({ db, config });
   // the cycle is read only after the task's first step has started one
   let start = Number(getMeta(db, META.cycle) ?? 0);
   const timer = setInterval(async () => {

@@ -248,7 +248,7 @@ describe("daemon task (real timers)", () => {
     env = makeEnv({ filerate: 500, speedup: 1, byterate: 4096, smallfiles: 4096 });
     for (let i = 0; i < 5; i++) writeFileSync(join(env.area, `f${i}`), `${i}`);
     const db = openDatabase(env.config.database);
-    const task = createScanTask({ db, config: env.config, stdout: false });
+    const task = createScanTask({ db, config: env.config });
     expect(task.name).toBe("scan");
     for (let i = 0; i < 200 && getMeta(db, META.firstPassComplete) !== "1"; i++) await Bun.sleep(10);
     expect(getMeta(db, META.firstPassComplete)).toBe("1");

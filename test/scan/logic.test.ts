@@ -110,7 +110,7 @@ describe("compare and report text", () => {
     expect(newText("/etc/x", file())).toBe("New: /etc/x\n  file, 0644, 0:0, 10 bytes");
     expect(deletedText("/etc/x", "file", 0)).toBe("Deleted: /etc/x");
     expect(deletedText("/etc/d", "dir", 3)).toBe("Deleted: /etc/d (dir with 3 entries below it)");
-    expect(baselineText(10, 7, 3 * 1024 * 1024, 65_000)).toBe("Baseline: recorded 10 entries (7 files, 3.0 MiB) in 1m05s");
+    expect(baselineText(10, 7, 3 * 1024 * 1024, 65_000)).toBe("Baseline: recorded 10 entries (7 files, 3.0 MiB) in 1m 5s");
   });
   test("formats", () => {
     expect(formatMode(0o1777)).toBe("1777");

@@ -11,7 +11,7 @@ const config = defaultConfig("/nonexistent.conf");
 config.database = dbPath;
 config.logs = [{ path: logPath, level: "server", rules, line: 1 }];
 config.logchecktime = 0.05;
-const task = createTailTask({ db, config, stdout: false }, { rotateGraceMs: mode === "once" ? 0 : 200 });
+const task = createTailTask({ db, config }, { rotateGraceMs: mode === "once" ? 0 : 200 });
 await task.settle();
 if (mode === "once") {
   await task.stop();

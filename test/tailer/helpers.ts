@@ -52,7 +52,7 @@ export function writeRules(home: string, files: Record<string, string>): void {
 }
 
 export function start(env: Env, opts: TailOptions = { rotateGraceMs: 0 }): TailTask {
-  const t = createTailTask({ db: env.db, config: env.config, stdout: false }, opts);
+  const t = createTailTask({ db: env.db, config: env.config }, opts);
   env.tasks.push(t);
   return t;
 }
