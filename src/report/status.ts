@@ -14,7 +14,9 @@ import type { Config } from "../config/config.ts";
 import { escapeBytes, escapeLatin1 } from "../util/escape.ts";
 import { formatSeconds } from "../util/duration.ts";
 import { type Coverage, localTime, safeLines } from "./format.ts";
-import { getCursor } from "./sinks.ts";
+import { logStatus } from "../logs/tailer.ts";
+import { pidStatus } from "../pids/status.ts";
+import { deliveryStatus } from "./delivery.ts";
 
 /**
  * Meta keys of the scanner (documented in src/scan/scanner.ts); first present
@@ -35,6 +37,15 @@ const clean = (s: unknown) => safeLines(String(s ?? "")).join(" | ");
 function get<T>(db: Database, sql: string, ...args: (string | number)[]): T | undefined {
   try {
     return (db.query(sql).get(...args) as T | null) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The value, or undefined when the database cannot give it (missing or foreign tables). */
+function attempt<T>(f: () => T): T | undefined {
+  try {
+    return f();
   } catch {
     return undefined;
   }
@@ -156,60 +167,45 @@ export function statusReport(db: Database, config: Config, now = Date.now()): st
   }
 
   // ---- logs
-  const logs =
-    all<{ path: string; offset: number; size?: number; missing: number; updated: number }>(db, "SELECT path, offset, size, missing, updated FROM logs ORDER BY path") ??
-    all<{ path: string; offset: number; size?: number; missing: number; updated: number }>(db, "SELECT path, offset, missing, updated FROM logs ORDER BY path");
+  const logs = attempt(() => (db.query("SELECT 1 FROM logs LIMIT 1").get(), logStatus(db)));
   out.push("", `Logs${logs ? ` (${logs.length})` : ""}`);
   if (logs === undefined) out.push("  unknown");
   else if (logs.length === 0) out.push("  none");
   for (const l of logs ?? []) {
-    out.push(`  ${pathText(l.path)}  offset ${Number(l.offset)}${l.size !== undefined && l.size !== null ? ` of ${Number(l.size)}` : ""}${l.missing ? "  MISSING" : ""}  updated ${when(l.updated, now)}`);
+    out.push(`  ${clean(l.path)}  offset ${l.offset}${l.size !== null ? ` of ${l.size}` : ""}${l.missing ? "  MISSING" : ""}  updated ${when(l.updated, now)}`);
   }
 
   // ---- pids
-  const pids = all<{ pidfile: string; pid: number | null; name: string | null; state: string; since: number; detail: string }>(
-    db,
-    "SELECT pidfile, pid, name, state, since, detail FROM pids ORDER BY pidfile",
-  );
+  const pids = attempt(() => pidStatus(db));
   out.push("", `Processes${pids ? ` (${pids.length})` : ""}`);
   if (pids === undefined) out.push("  unknown");
   else if (pids.length === 0) out.push("  none");
   for (const p of pids ?? []) {
-    const who = p.pid !== null && p.pid !== undefined ? `PID ${Number(p.pid)}${p.name ? ` (${clean(p.name)})` : ""}` : "no PID";
-    out.push(`  ${latin1Text(p.pidfile)}  ${who}  ${clean(p.state)} since ${when(p.since, now)}${p.detail ? `  ${clean(p.detail).slice(0, 200)}` : ""}`);
+    const who = p.pid !== null ? `PID ${p.pid}${p.name ? ` (${clean(p.name)})` : ""}` : "no PID";
+    out.push(`  ${clean(p.pidfile)}  ${who}  ${clean(p.state)} since ${when(p.since, now)}${p.detail ? `  ${clean(p.detail).slice(0, 200)}` : ""}`);
   }
 
   // ---- reports
   out.push("", "Reports");
-  const pend = all<{ channel: string; n: number; oldest: number }>(db, "SELECT channel, count(*) AS n, min(time) AS oldest FROM events WHERE mailed IS NULL GROUP BY channel");
+  const sinks = [...(config.jsonlog !== "" ? ["jsonlog"] : []), ...(config.syslog ? ["syslog"] : [])];
+  const d = attempt(() => deliveryStatus(db, sinks));
   const mailOn = config.email.length > 0;
-  if (pend === undefined) out.push("  undelivered events:       unknown");
+  const label = mailOn ? "undelivered events:      " : "not mailed (mail is off):";
+  if (d === undefined) out.push(`  ${label} unknown`);
   else {
-    const by = new Map(pend.map((r) => [r.channel, r.n]));
-    const total = pend.reduce((s, r) => s + r.n, 0);
-    const oldest = pend.length ? Math.min(...pend.map((r) => Number(r.oldest))) : undefined;
-    const label = mailOn ? "undelivered events:      " : "not mailed (mail is off):";
-    out.push(`  ${label} ${total} (file ${by.get("file") ?? 0}, log ${by.get("log") ?? 0}, process ${by.get("pid") ?? 0})${oldest !== undefined ? `; oldest queued ${when(oldest, now)}` : ""}`);
+    const p = d.pending;
+    out.push(`  ${label} ${p.total} (file ${p.file}, log ${p.log}, process ${p.pid})${p.oldest !== undefined ? `; oldest queued ${when(p.oldest, now)}` : ""}`);
   }
   out.push(`  mail:                     ${mailOn ? `to ${config.email.map(clean).join(", ")} via ${config.sendmail ? `sendmail ${clean(config.sendmail)}` : `smtp ${clean(config.smtp.host)}:${config.smtp.port}`}` : "off"}`);
-  const lastOk = get<{ time: number; events: number; error: string }>(db, "SELECT time, events, error FROM mails WHERE ok = 1 ORDER BY id DESC LIMIT 1");
-  out.push(`  last mail sent:           ${lastOk ? `${when(lastOk.time, now)}, ${lastOk.events} events${lastOk.error ? ` (${clean(lastOk.error).slice(0, 200)})` : ""}` : "never"}`);
-  const lastErr = get<{ id: number; time: number; error: string }>(db, "SELECT id, time, error FROM mails WHERE ok = 0 ORDER BY id DESC LIMIT 1");
-  if (lastErr) {
-    const streak = get<{ n: number }>(db, "SELECT count(*) AS n FROM mails WHERE ok = 0 AND id > coalesce((SELECT max(id) FROM mails WHERE ok = 1), 0)")?.n ?? 0;
-    out.push(`  last delivery error:      ${when(lastErr.time, now)}: ${clean(lastErr.error).slice(0, 300)}${streak > 0 ? ` (${streak} failed attempt${streak === 1 ? "" : "s"} since the last success)` : " (delivered since)"}`);
-  } else out.push("  last delivery error:      none");
-  const maxId = get<{ m: number }>(db, "SELECT coalesce(max(id), 0) AS m FROM events")?.m;
-  for (const [name, on] of [["jsonlog", config.jsonlog !== ""], ["syslog", config.syslog]] as const) {
-    if (!on) continue;
-    let cursor = 0;
-    try {
-      cursor = getCursor(db, name);
-    } catch {
-      cursor = 0;
-    }
-    const behind = maxId === undefined ? unknown : String(get<{ n: number }>(db, "SELECT count(*) AS n FROM events WHERE id > ?", cursor)?.n ?? unknown);
-    out.push(`  ${`${name}:`.padEnd(26)}${name === "jsonlog" ? clean(config.jsonlog) : `facility ${clean(config.syslogfacility)}`}; ${behind} events not yet written`);
+  const sent = d?.lastSent;
+  out.push(`  last mail sent:           ${sent ? `${when(sent.time, now)}, ${sent.events} events${sent.note ? ` (${clean(sent.note).slice(0, 200)})` : ""}` : d ? "never" : unknown}`);
+  const err = d?.lastError;
+  if (err) {
+    out.push(`  last delivery error:      ${when(err.time, now)}: ${clean(err.error).slice(0, 300)}${err.failedSinceSuccess > 0 ? ` (${err.failedSinceSuccess} failed attempt${err.failedSinceSuccess === 1 ? "" : "s"} since the last success)` : " (delivered since)"}`);
+  } else out.push(`  last delivery error:      ${d ? "none" : unknown}`);
+  for (const name of sinks) {
+    const where = name === "jsonlog" ? clean(config.jsonlog) : `facility ${clean(config.syslogfacility)}`;
+    out.push(`  ${`${name}:`.padEnd(26)}${where}; ${d?.behind[name] ?? unknown} events not yet written`);
   }
   return `${out.join("\n")}\n`;
 }

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { defaultConfig, type PidSpec } from "../../src/config/config.ts";
 import { initDatabase, openDatabase } from "../../src/db/db.ts";
 import { ProcFs, parseStatus } from "../../src/pids/proc.ts";
-import { checkPids, createPidTask, pidStatus } from "../../src/pids/pids.ts";
+import { checkPids, createPidTask } from "../../src/pids/pids.ts";
+import { pidStatus } from "../../src/pids/status.ts";
 
 const top = mkdtempSync(join(tmpdir(), "integrityd-pids-"));
 const children: Subprocess[] = [];

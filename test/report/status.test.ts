@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openDatabase, setMeta } from "../../src/db/db.ts";
 import { enqueue } from "../../src/db/events.ts";
@@ -53,8 +53,11 @@ describe("statusReport", () => {
     setMeta(db, "scan.last_cycle_duration", 5_400_000);
     setMeta(db, "scan.last_change", NOW - 120_000);
     db.query("INSERT INTO history (time, path, kind) VALUES (?, ?, 'changed')").run(NOW - 5000, Buffer.from([0x2f, 0x65, 0x76, 0x69, 0x6c, 0x1b, 0x5b, 0x32, 0x4a, 0x0a, 0xff]));
-    db.query("INSERT INTO logs (path, offset, size, missing, updated) VALUES ('/var/log/auth.log', 12345, 20000, 0, ?), ('/var/log/gone', 7, 7, 1, ?)").run(NOW - 1000, NOW - 1000);
-    db.query("INSERT INTO pids (pidfile, root, pidct, pid, name, state, since, checked, detail) VALUES ('/run/sshd.pid', '/run/sshd.pid', 100, 812, 'sshd', 'ok', ?, 0, ''), ('/run/cron\u00ff.pid', '/run', 100, 77, 'cron\u001b[31m', 'died', ?, 0, 'exit\r\nforged')").run(NOW - 86_400_000, NOW - 600_000);
+    // the size shown is the file's size now (the lag behind the offset), not the stored one
+    const authLog = join(dir, "auth.log");
+    writeFileSync(authLog, Buffer.alloc(20000, 0x61));
+    db.query("INSERT INTO logs (path, offset, size, missing, updated) VALUES (?, 12345, 15000, 0, ?), (?, 7, 7, 1, ?)").run(authLog, NOW - 1000, join(dir, "gone"), NOW - 1000);
+    db.query("INSERT INTO pids (pidfile, root, pidct, filepid, pid, name, state, since, checked, detail) VALUES ('/run/sshd.pid', '/run/sshd.pid', 100, 812, 812, 'sshd', 'ok', ?, 0, ''), ('/run/cron\u00ff.pid', '/run', 100, 77, 77, 'cron\u001b[31m', 'died', ?, 0, 'exit\r\nforged')").run(NOW - 86_400_000, NOW - 600_000);
     enqueue(db, { channel: "file", kind: "changed", subject: "/etc/a", text: "x", time: NOW - 300_000 });
     enqueue(db, { channel: "pid", kind: "died", subject: "/run/cron.pid", text: "x", time: NOW - 200_000 });
     db.query("INSERT INTO mails (time, events, ok, error) VALUES (?, 3, 1, ''), (?, 2, 0, 'smtp 127.0.0.1:25: connect ECONNREFUSED'), (?, 2, 0, 'smtp 127.0.0.1:25: connect ECONNREFUSED')").run(NOW - 7_200_000, NOW - 60_000, NOW - 30_000);
@@ -76,8 +79,8 @@ describe("statusReport", () => {
     expect(s).toContain("last cycle duration:      1h 30m");
     expect(s).toMatch(/scan\.last_change: +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(2m 0s ago\)/);
     expect(s).toContain("changed  /evil\\x1b[2J\\n\\xff");
-    expect(s).toMatch(/\/var\/log\/auth\.log  offset 12345 of 20000  updated/);
-    expect(s).toMatch(/\/var\/log\/gone  offset 7 of 7  MISSING/);
+    expect(s).toMatch(/\/auth\.log  offset 12345 of 20000  updated/);
+    expect(s).toMatch(/\/gone  offset 7  MISSING/);
     expect(s).toMatch(/\/run\/sshd\.pid  PID 812 \(sshd\)  ok since .*\(24h 0m ago\)/);
     expect(s).toContain("/run/cron\\xff.pid  PID 77 (cron\\x1b[31m)  died since");
     expect(s).toContain("exit\\x0d | forged");
