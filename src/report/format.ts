@@ -26,6 +26,8 @@
 // and the JSON log).
 
 import { formatSeconds } from "../util/duration.ts";
+import { safeLines } from "../util/escape.ts";
+import { sectionUnderline } from "../util/heading.ts";
 
 export interface ReportEvent {
   id: number;
@@ -89,22 +91,6 @@ export function formatSubject(host: string, counts: { file: number; log: number;
   const n = (v: number) => String(Math.max(0, Math.trunc(v)) || 0);
   const s = `integrityd ${safeHost(host)}: ${n(counts.file)} file, ${n(counts.log)} log, ${n(counts.pid)} process events`;
   return alert ? `SECURITY ALERT: ${s}` : s;
-}
-
-/** One text → safe body lines: split on LF, control characters (but TAB) escaped. */
-export function safeLines(text: string): string[] {
-  return String(text)
-    .split("\n")
-    .map((l) =>
-      l.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
-        const code = c.charCodeAt(0);
-        return code > 0xff ? `\\u${code.toString(16).padStart(4, "0")}` : `\\x${code.toString(16).padStart(2, "0")}`;
-      }),
-    );
-}
-
-function underline(title: string): string {
-  return "=-".repeat(Math.ceil(title.length / 2)).slice(0, title.length);
 }
 
 function pad(n: number): string {
@@ -210,7 +196,7 @@ export function formatReport(input: FormatInput): FormattedReport {
   for (const [, sections, timed] of channels) {
     for (const s of sections) {
       const title = `${safeLines(s.title)[0]} (${s.count})`;
-      out.push("", title, underline(title));
+      out.push("", title, sectionUnderline(title));
       for (const g of s.groups) {
         if (g.heading !== "") {
           out.push("", safeLines(g.heading).join(" "));

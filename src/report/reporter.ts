@@ -5,7 +5,7 @@
 //   1. sinks (jsonlog, syslog): write every event after their cursor; on
 //      failure log it and retry with backoff (policy.retryDelay);
 //   2. mail: summarise the pending rows, ask the policy (policy.ts), and when it
-//      says send: select the events (urgent first, at most MAX_EVENTS), format,
+//      says send: select the events (urgent first, at most MAX_EVENTS_PER_MAIL), format,
 //      deliver, and only after the server accepted the message mark the rows
 //      (events.mailed) in ONE transaction with the `mails` row and the per-group
 //      last-mail times (meta mail.last.file|log|urgent, read by the policy's
@@ -42,7 +42,7 @@ import { jsonlogSink, type Sink, stdoutSink, syslogSink } from "./sinks.ts";
 import { scanCoverage } from "./status.ts";
 
 /** At most this many events go into one mail; the rest follow in the next one. */
-export const MAX_EVENTS = 5000;
+export const MAX_EVENTS_PER_MAIL = 5000;
 /** Longest sleep: the queue is looked at least this often (events queued by other processes). */
 export const WAKE_MAX = 60_000;
 
@@ -126,7 +126,7 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
   const db = ctx.db;
   let config: Config = ctx.config;
   const host = opts.host ?? localHost();
-  const maxEvents = opts.maxEvents ?? MAX_EVENTS;
+  const maxEvents = opts.maxEvents ?? MAX_EVENTS_PER_MAIL;
   const coverage = opts.coverage ?? (() => scanCoverage(db, Date.now()));
 
   let mailer: Mailer | null = null;

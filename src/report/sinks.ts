@@ -47,7 +47,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, statSync, writeSyn
 import { getMeta, setMeta } from "../db/db.ts";
 import { type EventRow, eventsAfter, lastEventId } from "../db/events.ts";
 import { yieldToLoop } from "../util/loop.ts";
-import { safeLines } from "./format.ts";
+import { safeLines } from "../util/escape.ts";
 
 export interface Sink {
   readonly name: "jsonlog" | "syslog" | "stdout";

@@ -11,9 +11,9 @@
 // listed as it is).
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config/config.ts";
-import { escapeBytes, escapeLatin1 } from "../util/escape.ts";
+import { escapeBytes, escapeLatin1, safeLines } from "../util/escape.ts";
 import { formatSeconds } from "../util/duration.ts";
-import { type Coverage, localTime, safeLines } from "./format.ts";
+import { type Coverage, localTime } from "./format.ts";
 import { logStatus } from "../logs/tailer.ts";
 import { pidStatus } from "../pids/status.ts";
 import { deliveryStatus } from "./delivery.ts";

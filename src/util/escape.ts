@@ -57,3 +57,20 @@ export function escapeLatin1(s: string): string {
 export function escapeString(s: string): string {
   return escapeBytes(Buffer.from(s, "utf8"));
 }
+
+/**
+ * Escape the control characters of text that is already printable (event
+ * texts, titles): C0 controls but TAB, DEL and C1 become \xNN, and U+2028/2029
+ * become \uNNNN. Backslashes are left as they are (the text may hold escapes).
+ */
+export function escapeControls(s: string): string {
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code > 0xff ? `\\u${code.toString(16).padStart(4, "0")}` : `\\x${code.toString(16).padStart(2, "0")}`;
+  });
+}
+
+/** Text as safe lines for a report body or a terminal: split on LF, controls escaped. */
+export function safeLines(text: string): string[] {
+  return String(text).split("\n").map(escapeControls);
+}

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { formatCoverage, formatReport, formatSubject, type ReportEvent, safeHost, safeLines } from "../../src/report/format.ts";
+import { formatCoverage, formatReport, formatSubject, type ReportEvent, safeHost } from "../../src/report/format.ts";
+import { safeLines } from "../../src/util/escape.ts";
 
 const T0 = 1_700_000_000_000;
 let nextId = 1;
