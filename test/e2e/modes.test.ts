@@ -1,8 +1,8 @@
-// The modes delivered by the module issues, through the compiled binary.
+// The modes of the compiled binary (--scan-once, --test-rules, --status, ...), end to end.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { run, tempDir, writeConfig } from "../support/binary.ts";
+import { BIN, run, tempDir, writeConfig } from "../support/binary.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -43,7 +43,7 @@ test("--test-rules classifies stdin with a rules home and exits 1 when something
   const r = run(["--test-rules", "-", "--rules", rules, "--config", join(dir, "none.conf")], { stdin: Buffer.from(input, "latin1") });
   expect(r.stderr).toContain("none.conf"); // a named config that does not exist is an error
   expect(r.code).toBe(78);
-  const ok = Bun.spawnSync([join(import.meta.dir, "../../dist/integrityd"), "--test-rules", "-", "--rules", rules, "--explain"], {
+  const ok = Bun.spawnSync([BIN, "--test-rules", "-", "--rules", rules, "--explain"], {
     stdin: new Blob([Buffer.from(input, "latin1")]), stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/bin:/bin" }, cwd: dir,
   });
   expect(ok.exitCode).toBe(1);
