@@ -358,5 +358,5 @@ export function formatConfig(c: Config, host: string): string {
 }
 
 export function formatProblem(p: Problem): string {
-  return `${p.file}:${p.line}: ${p.message}`;
+  return p.line ? `${p.file}:${p.line}: ${p.message}` : `${p.file}: ${p.message}`;
 }

@@ -1,6 +1,11 @@
-// Reading the configuration file: the I/O edge around parseConfig().
+// Reading the configuration file: the I/O edge around parseConfig(). What the
+// config makes root read or run must be trusted (trust.ts): the config file
+// itself, the `sendmail` program and every rules home; anything that a user
+// other than root could change is an error (exit 78 at start; on SIGHUP the
+// running configuration is kept).
 import { readFileSync, statSync } from "node:fs";
 import { formatProblem, parseConfig, type ParseResult } from "./config.ts";
+import { untrustedPath, untrustedRulesHome } from "./trust.ts";
 
 export const DEFAULT_CONFIG_PATH = "/etc/integrityd.conf";
 
@@ -24,14 +29,29 @@ export function loadConfig(path: string): ParseResult {
     throw new ConfigError([`${path}: cannot read config: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
   }
   const res = parseConfig(text, path);
-  if (mode & 0o077) {
+  const untrusted = untrustedPath(absolute(path));
+  if (untrusted) {
+    res.errors.unshift({ file: path, line: 0, message: `refused: ${untrusted}; only root may be able to change what integrityd reads as root` });
+  } else if (mode & 0o044) {
     res.warnings.unshift({
       file: path, line: 0,
       message: `readable by group or others (mode ${(mode & 0o777).toString(8).padStart(4, "0")}): it tells an intruder what is watched; chmod 600 it`,
     });
   }
+  if (res.config.sendmail !== "") {
+    const why = untrustedPath(res.config.sendmail);
+    if (why) res.errors.push({ file: path, line: 0, key: "sendmail", message: `sendmail ${res.config.sendmail} refused: ${why}; integrityd runs it as root` });
+  }
+  for (const home of new Set(res.config.logs.map((l) => l.rules))) {
+    const why = untrustedRulesHome(home);
+    if (why) res.errors.push({ file: path, line: 0, key: "logrules", message: `rules home ${home} refused: ${why}; whoever can change it can silence alerts` });
+  }
   if (res.errors.length) throw new ConfigError(res.errors.map(formatProblem));
   return res;
+}
+
+function absolute(p: string): string {
+  return p.startsWith("/") ? p : `${process.cwd()}/${p}`;
 }
 
 export function formatWarning(p: { file: string; line: number; message: string }): string {
