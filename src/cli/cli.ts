@@ -5,8 +5,9 @@ import { parseArgs } from "node:util";
 import { formatConfig, LEVELS, type Config, type Level } from "../config/config.ts";
 import { ConfigError, DEFAULT_CONFIG_PATH, formatWarning, loadConfig } from "../config/load.ts";
 import { initDatabase, openDatabase } from "../db/db.ts";
+import { lockDatabase } from "../db/lock.ts";
 import { embeddedRules, ETC } from "../embedded.ts";
-import { EX_CONFIG, EX_OK, EX_TEMPFAIL, EX_USAGE, ExitError } from "../util/exit.ts";
+import { EX_CONFIG, EX_OK, EX_USAGE, ExitError } from "../util/exit.ts";
 import { setVerbose } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 
@@ -134,14 +135,13 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case "scan-once": {
         const c = config(configPath, io);
         const { runScanOnce } = await import("../scan/index.ts");
-        {
-          const { runningDaemon } = await import("../daemon/daemon.ts");
-          const db = openDatabase(c.database, { readonly: true });
-          const pid = runningDaemon(db);
-          db.close();
-          if (pid) throw new ExitError(EX_TEMPFAIL, `${c.database}: the daemon (PID ${pid}) is using this database; --scan-once would disturb its cycle. Stop it first, or use --status`);
+        openDatabase(c.database, { readonly: true }).close(); // a missing or foreign database: 78/74 before the lock
+        const lock = lockDatabase(c.database, "--scan-once (stop the daemon first, or use --status)");
+        try {
+          return await runScanOnce(c, { out: io.out, err: io.err, isTTY: !!process.stderr.isTTY });
+        } finally {
+          lock.release();
         }
-        return await runScanOnce(c, { out: io.out, err: io.err, isTTY: !!process.stderr.isTTY });
       }
       case "status": {
         const c = config(configPath, io);

@@ -3,32 +3,17 @@
 // signals (SIGTERM/SIGINT stop, SIGHUP reload). Every output, standard output
 // included, is a sink of the reporter.
 import type { Database } from "bun:sqlite";
-import { readFileSync } from "node:fs";
 import type { Config } from "../config/config.ts";
 import { ConfigError, formatWarning, loadConfig } from "../config/load.ts";
-import { getMeta, openDatabase, setMeta } from "../db/db.ts";
+import { openDatabase } from "../db/db.ts";
+import { lockDatabase } from "../db/lock.ts";
 import { createTailTask } from "../logs/tailer.ts";
 import { createPidTask } from "../pids/pids.ts";
 import { createReportTask } from "../report/reporter.ts";
 import { createScanTask } from "../scan/index.ts";
-import { EX_OK, EX_TEMPFAIL, ExitError } from "../util/exit.ts";
+import { EX_OK } from "../util/exit.ts";
 import { log } from "../util/log.ts";
 import type { Task, TaskContext, TaskFactory } from "./task.ts";
-
-/**
- * The PID of a live integrityd daemon recorded in this database, or 0. A stale
- * record (process gone, or the PID now belongs to another program) counts as none.
- */
-export function runningDaemon(db: Database): number {
-  const pid = Number(getMeta(db, "daemon.pid") ?? 0);
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return 0;
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "latin1");
-    return cmdline.includes("integrityd") ? pid : 0;
-  } catch {
-    return 0;
-  }
-}
 
 export interface DaemonOptions {
   config: Config;
@@ -39,13 +24,14 @@ export interface DaemonOptions {
 
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let config = opts.config;
-  const db = openDatabase(config.database);
-  const other = runningDaemon(db);
-  if (other) {
-    db.close();
-    throw new ExitError(EX_TEMPFAIL, `${config.database}: integrityd is already running on this database (PID ${other})`);
+  const lock = lockDatabase(config.database, "the daemon"); // exit 75 while another one runs
+  let db: Database;
+  try {
+    db = openDatabase(config.database);
+  } catch (e) {
+    lock.release();
+    throw e;
   }
-  setMeta(db, "daemon.pid", process.pid);
   const ctx: TaskContext = { db, config };
   // start order: the reporter first (nothing queued at start waits), then PID watch, logs, scanner
   const factories: TaskFactory[] = [
@@ -82,8 +68,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       }
       clearTimeout(timer);
       clearInterval(keepAlive);
-      db.query("DELETE FROM meta WHERE key = 'daemon.pid'").run();
       db.close();
+      lock.release();
       resolve(EX_OK);
     };
     const reload = async () => {
