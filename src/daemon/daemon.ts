@@ -24,12 +24,12 @@ export interface DaemonOptions {
 
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let config = opts.config;
-  const lock = lockDatabase(config.database, "the daemon"); // exit 75 while another one runs
-  let db: Database;
+  const db = openDatabase(config.database); // missing: 78, foreign or corrupt: 74
+  let lock;
   try {
-    db = openDatabase(config.database);
+    lock = lockDatabase(config.database, "the daemon"); // 75 while another one runs
   } catch (e) {
-    lock.release();
+    db.close();
     throw e;
   }
   const ctx: TaskContext = { db, config };
