@@ -11,9 +11,18 @@ import { createTailTask } from "../logs/tailer.ts";
 import { createPidTask } from "../pids/pids.ts";
 import { createReportTask } from "../report/reporter.ts";
 import { createScanTask } from "../scan/index.ts";
-import { EX_OK } from "../util/exit.ts";
+import { deletedOpenFiles, fileId, HEALTH_EVERY_MS, isCorruption, judgeIdentity, QUICK_CHECK_EVERY_MS, quickCheck } from "../db/health.ts";
+import { emergencyNotice } from "../report/emergency.ts";
+import { EX_IOERR, EX_OK, ExitError } from "../util/exit.ts";
 import { log } from "../util/log.ts";
 import type { Task, TaskContext, TaskFactory } from "./task.ts";
+
+const HEALTH_SUBJECT = {
+  deleted: "database deleted",
+  replaced: "database replaced",
+  "wal-deleted": "database journal deleted",
+  corrupt: "database is corrupt",
+} as const;
 
 export interface DaemonOptions {
   config: Config;
@@ -24,7 +33,13 @@ export interface DaemonOptions {
 
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let config = opts.config;
-  const db = openDatabase(config.database); // missing: 78, foreign or corrupt: 74
+  let db: Database;
+  try {
+    db = openDatabase(config.database); // missing: 78; foreign, corrupt, read-only: 74
+  } catch (e) {
+    if (e instanceof ExitError && e.code === EX_IOERR) await emergencyNotice(config, "cannot use its database", `integrityd did not start: ${e.message}`);
+    throw e;
+  }
   let lock;
   try {
     lock = lockDatabase(config.database, "the daemon"); // 75 while another one runs
@@ -51,10 +66,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   return await new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = async (sig: string) => {
+    const stop = async (why: string, code = EX_OK) => {
       if (stopping) return;
       stopping = true;
-      log.info(`${sig}: stopping`);
+      clearInterval(healthTimer);
+      log.info(`${why}: stopping`);
       const timer = setTimeout(() => {
         log.error("tasks did not stop within 5 seconds; exiting");
         process.exit(1);
@@ -70,8 +86,37 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       clearInterval(keepAlive);
       db.close();
       lock.release();
-      resolve(EX_OK);
+      resolve(code);
     };
+    // the database must stay the file we opened, and sound (health.ts)
+    const opened = fileId(config.database)!;
+    let nextQuickCheck = Date.now() + QUICK_CHECK_EVERY_MS;
+    const health = async () => {
+      if (stopping) return;
+      let problem = judgeIdentity(config.database, opened, fileId(config.database), deletedOpenFiles());
+      if (!problem && Date.now() >= nextQuickCheck) {
+        nextQuickCheck = Date.now() + QUICK_CHECK_EVERY_MS;
+        try {
+          const found = quickCheck(db);
+          if (found.length) problem = { kind: "corrupt", text: `${config.database}: quick_check: ${found.join("; ")}` };
+        } catch (e) {
+          if (isCorruption(e)) problem = { kind: "corrupt", text: `${config.database}: ${(e as Error).message}` };
+        }
+      }
+      if (!problem) return;
+      clearInterval(healthTimer);
+      if (problem.kind === "wal-deleted") {
+        try {
+          db.exec("PRAGMA wal_checkpoint(TRUNCATE)"); // the unlinked WAL's frames go into the database file
+        } catch (e) {
+          problem = { kind: "wal-deleted", text: `${problem.text.split(";")[0]}; writing its content back failed: ${(e as Error).message}` };
+        }
+      }
+      log.error(`${HEALTH_SUBJECT[problem.kind]}: ${problem.text}`);
+      await emergencyNotice(config, HEALTH_SUBJECT[problem.kind], `${problem.text}\n\nintegrityd stops (exit 74) so that nothing more is written where it would be lost.`);
+      await stop(`database ${problem.kind}`, EX_IOERR);
+    };
+    const healthTimer = setInterval(() => void health(), HEALTH_EVERY_MS);
     const reload = async () => {
       try {
         const res = loadConfig(opts.configPath);

@@ -4,6 +4,7 @@ import { Database } from "bun:sqlite";
 import { closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { EX_CONFIG, EX_IOERR, ExitError } from "../util/exit.ts";
+import { quickCheck } from "./health.ts";
 import schemaSql from "./schema.sql" with { type: "text" };
 
 /** PRAGMA application_id of an integrityd database: "IDMD". */
@@ -118,6 +119,12 @@ export function openDatabase(path: string, opts: { readonly?: boolean } = {}): D
       // every statement of the schema is CREATE ... IF NOT EXISTS: additions
       // within a schema version (a new index) reach existing databases here
       db.exec(schemaSql);
+      // a database opened read-write must be sound and writable, now rather
+      // than at the first event (an immutable or read-only file is opened
+      // read-only by SQLite without a word)
+      const problems = quickCheck(db);
+      if (problems.length) throw new ExitError(EX_IOERR, `${path}: database is corrupt (quick_check: ${problems.join("; ").replace(/\s+/g, " ").slice(0, 200)})`);
+      setMeta(db, "opened", Date.now());
     }
     db.query("SELECT count(*) FROM meta").get(); // touches the pages: corruption shows now
     return db;

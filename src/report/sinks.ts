@@ -219,7 +219,8 @@ export interface SyslogOptions {
   tag?: string;
 }
 
-export function syslogSink(opts: SyslogOptions): Sink {
+/** Hand lines of one level to syslog through `logger`; throws when logger fails. */
+export async function loggerSend(opts: SyslogOptions, level: string, lines: string[]): Promise<void> {
   const socket = opts.socket ?? "/dev/log";
   const tag = opts.tag ?? "integrityd";
   const loggerPath = () => {
@@ -233,24 +234,25 @@ export function syslogSink(opts: SyslogOptions): Sink {
     }
     throw new Error("syslog: the logger program (util-linux) was not found in /usr/bin or /bin");
   };
+  const argv = [loggerPath(), "--socket-errors=on", "-u", socket, "-t", tag, `--id=${process.pid}`, "-p", `${opts.facility}.${level}`, "-S", "8192", "-e"];
+  const proc = Bun.spawn(argv, { stdin: "pipe", stdout: "ignore", stderr: "pipe", env: { PATH: "/usr/bin:/bin", LC_ALL: "C" } });
+  const timer = setTimeout(() => proc.kill(), LOGGER_TIMEOUT);
+  try {
+    proc.stdin.write(`${lines.join("\n")}\n`);
+    await proc.stdin.end();
+  } catch {
+    // an early exit shows in the status below
+  }
+  const code = await proc.exited;
+  clearTimeout(timer);
+  if (code !== 0) {
+    const err = (await new Response(proc.stderr).text().catch(() => "")).replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, 300);
+    throw new Error(`syslog ${socket}: logger exited with ${code}${err ? `: ${err}` : ""}`);
+  }
+}
 
-  const send = async (level: string, lines: string[]) => {
-    const argv = [loggerPath(), "--socket-errors=on", "-u", socket, "-t", tag, `--id=${process.pid}`, "-p", `${opts.facility}.${level}`, "-S", "8192", "-e"];
-    const proc = Bun.spawn(argv, { stdin: "pipe", stdout: "ignore", stderr: "pipe", env: { PATH: "/usr/bin:/bin", LC_ALL: "C" } });
-    const timer = setTimeout(() => proc.kill(), LOGGER_TIMEOUT);
-    try {
-      proc.stdin.write(`${lines.join("\n")}\n`);
-      await proc.stdin.end();
-    } catch {
-      // an early exit shows in the status below
-    }
-    const code = await proc.exited;
-    clearTimeout(timer);
-    if (code !== 0) {
-      const err = (await new Response(proc.stderr).text().catch(() => "")).replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, 300);
-      throw new Error(`syslog ${socket}: logger exited with ${code}${err ? `: ${err}` : ""}`);
-    }
-  };
+export function syslogSink(opts: SyslogOptions): Sink {
+  const send = (level: string, lines: string[]) => loggerSend(opts, level, lines);
 
   return {
     name: "syslog",
