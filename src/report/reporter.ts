@@ -1,10 +1,12 @@
 // The report task: turns the durable event queue into mails and sink lines.
 //
-// One pump, never re-entered, runs on onQueued(), on its own timer (the time
-// the policy asked for, a retry time, at most WAKE_MAX later) and on reload:
-//   1. sinks (jsonlog, syslog): write every event after their cursor; on
-//      failure log it and retry with backoff (policy.retryDelay);
-//   2. mail: summarise the pending rows, ask the policy (policy.ts), and when it
+// Every output has its own pump (pump.ts), run on onQueued(), on its own timer
+// (the time it asked for, a retry time, at most WAKE_MAX later) and on reload,
+// so that a slow or hung output delays only itself:
+//   1. each sink (jsonlog, syslog, stdout): write every event after its cursor;
+//      on failure log it and retry with backoff (policy.retryDelay);
+//   2. retention (prune.ts), hourly;
+//   3. mail: summarise the pending rows, ask the policy (policy.ts), and when it
 //      says send: select the events (urgent first, at most MAX_EVENTS_PER_MAIL), format,
 //      deliver, and only after the server accepted the message mark the rows
 //      (events.mailed) in ONE transaction with the `mails` row and the per-group
@@ -19,9 +21,8 @@
 // marking transaction committed; the next run sends those events again (once;
 // the same holds for sink lines written before their cursor was saved).
 //
-// Retry state lives in memory: a restart or a SIGHUP that changes the mail
-// settings retries at once (the admin just acted); the `mails` table keeps
-// every attempt for --status.
+// Retry state lives in memory: a restart or a SIGHUP retries at once (the
+// admin just acted); the `mails` table keeps every attempt for --status.
 //
 // Mail off (email = none): rows stay unmarked (mailed NULL) and are counted
 // as "not mailed" by --status; enabling mail later sends them (those younger
@@ -38,6 +39,7 @@ import { type Coverage, formatReport, LINE_LIMIT } from "./format.ts";
 import { createMailer, localHost, type Mailer, mailSettingsKey, oneLine } from "./mail.ts";
 import { type Decision, decide, type Group, type PolicyInput, retryDelay } from "./policy.ts";
 import { EVENT_RETENTION_MS, MAIL_LOG_RETENTION_MS, PRUNE_CHUNK, PRUNE_EVERY_MS, pruneChunk } from "./prune.ts";
+import { createPump, type Pump } from "./pump.ts";
 import { jsonlogSink, type Sink, stdoutSink, syslogSink } from "./sinks.ts";
 import { scanCoverage } from "./status.ts";
 
@@ -138,8 +140,11 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
     key: string;
     fails: number;
     retryAt: number;
+    pump: Pump;
   }
   const sinks = new Map<string, SinkState>();
+  let stopped = false;
+  let nextMailAt = Infinity;
 
   const setupMail = () => {
     const key = mailSettingsKey(config);
@@ -151,6 +156,25 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
     failures.last = undefined;
   };
 
+  /** One sink's pump: write what is after its cursor; on failure back off (retryDelay). */
+  const sinkPump = (name: string, st: Omit<SinkState, "pump">): Pump =>
+    createPump(name, async () => {
+      if (Date.now() < st.retryAt) return st.retryAt;
+      try {
+        await st.sink.drain(db);
+        if (st.fails > 0) log.notice(`${name}: writing again`);
+        st.fails = 0;
+        st.retryAt = 0;
+        return Infinity;
+      } catch (e) {
+        st.fails++;
+        const delay = retryDelay(st.fails, opts.retryFirst);
+        st.retryAt = Date.now() + delay;
+        log.error(`${oneLine((e as Error).message)}; retrying in ${Math.round(delay / 1000)} s`);
+        return st.retryAt;
+      }
+    }, { wakeMax: WAKE_MAX, onError: () => Date.now() + 30_000 });
+
   const setupSinks = () => {
     const want = new Map<string, [string, () => Sink]>();
     if (config.jsonlog !== "") want.set("jsonlog", [config.jsonlog, () => jsonlogSink(config.jsonlog, host)]);
@@ -160,41 +184,20 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
     if (opts.stdout) want.set("stdout", ["", () => stdoutSink(db)]);
     for (const [name, st] of sinks) {
       if (want.get(name)?.[0] !== st.key) {
-        st.sink.close();
+        void st.pump.stop(0).then(() => st.sink.close());
         sinks.delete(name);
       }
     }
     for (const [name, [key, make]] of want) {
-      if (!sinks.has(name)) sinks.set(name, { sink: make(), key, fails: 0, retryAt: 0 });
+      if (sinks.has(name)) continue;
+      const st = { sink: make(), key, fails: 0, retryAt: 0 } as SinkState;
+      st.pump = sinkPump(name, st);
+      sinks.set(name, st);
     }
   };
 
   setupMail();
   setupSinks();
-
-  let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  let running: Promise<void> | null = null;
-  let again = false;
-  let nextMailAt = Infinity;
-
-  const runSinks = async () => {
-    for (const [name, st] of sinks) {
-      if (stopped) return;
-      if (Date.now() < st.retryAt) continue;
-      try {
-        await st.sink.drain(db);
-        if (st.fails > 0) log.notice(`${name}: writing again`);
-        st.fails = 0;
-        st.retryAt = 0;
-      } catch (e) {
-        st.fails++;
-        const delay = retryDelay(st.fails, opts.retryFirst);
-        st.retryAt = Date.now() + delay;
-        log.error(`${oneLine((e as Error).message)}; retrying in ${Math.round(delay / 1000)} s`);
-      }
-    }
-  };
 
   const recordFailure = (error: string, n: number) => {
     failures.count++;
@@ -266,15 +269,6 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
     nextMailAt = Date.now(); // more to do: come back soon (after the timer below)
   };
 
-  const schedule = () => {
-    if (stopped) return;
-    if (timer) clearTimeout(timer);
-    const now = Date.now();
-    let next = Math.min(nextMailAt, now + WAKE_MAX);
-    for (const st of sinks.values()) if (st.fails > 0) next = Math.min(next, st.retryAt);
-    timer = setTimeout(() => void kick(), Math.max(10, Math.min(next - now, 2 ** 31 - 1)));
-  };
-
   // retention (prune.ts): once at start, then hourly, a chunk per transaction
   let nextPruneAt = 0;
   const runPrune = async () => {
@@ -295,35 +289,33 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
     }
   };
 
-  const pump = async () => {
-    do {
-      again = false;
-      try {
-        await runSinks();
-        if (!stopped) await runMail();
-        if (!stopped) await runPrune();
-      } catch (e) {
-        // database trouble: keep the daemon running, try again later
-        log.error(`report: ${oneLine((e as Error).message)}`);
-        nextMailAt = Date.now() + 30_000;
-      }
-    } while (again && !stopped);
+  // mail and retention: each its own pump too (a hung SMTP session holds nothing else)
+  const mailPump = createPump("mail", async () => {
+    await runMail();
+    return nextMailAt;
+  }, {
+    wakeMax: WAKE_MAX,
+    onError(e) {
+      // database trouble: keep the daemon running, try again later
+      log.error(`report: ${oneLine((e as Error).message)}`);
+      return Date.now() + 30_000;
+    },
+  });
+  const prunePump = createPump("prune", async () => {
+    await runPrune();
+    return nextPruneAt;
+  }, { wakeMax: PRUNE_EVERY_MS, onError: (e) => (log.error(`report: prune: ${oneLine((e as Error).message)}`), Date.now() + PRUNE_EVERY_MS) });
+
+  const pumps = () => [...[...sinks.values()].map((st) => st.pump), mailPump, prunePump];
+  const kick = async (): Promise<void> => {
+    if (stopped) return;
+    await Promise.all(pumps().map((p) => p.kick()));
   };
 
-  const kick = (): Promise<void> => {
-    if (stopped) return Promise.resolve();
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = pump().finally(() => {
-      running = null;
-      schedule();
-    });
-    return running;
-  };
-
-  const unsubscribe = onQueued(() => void kick());
+  const unsubscribe = onQueued(() => {
+    for (const st of sinks.values()) void st.pump.kick();
+    void mailPump.kick();
+  });
   void kick();
 
   return {
@@ -337,19 +329,16 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
         st.fails = 0;
         st.retryAt = 0;
       }
+      // SIGHUP retries a failed delivery at once (the admin just acted)
+      failures.count = 0;
+      failures.last = undefined;
       void kick();
     },
     async stop() {
       stopped = true;
       unsubscribe();
-      if (timer) clearTimeout(timer);
-      timer = null;
-      if (running) {
-        // let an accepted mail be recorded; do not hold the daemon's 5 s limit
-        let t: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([running, new Promise<void>((r) => (t = setTimeout(r, 4000)))]);
-        if (t) clearTimeout(t);
-      }
+      // let an accepted mail be recorded; do not hold the daemon's 5 s limit
+      await Promise.all(pumps().map((p) => p.stop(4000)));
       mailer?.close();
       for (const st of sinks.values()) st.sink.close();
     },

@@ -28,7 +28,7 @@ async function setup(over: Partial<Config>, opts: ReportOptions = {}, server?: S
   const db = tempDb(dir);
   cleanups.push(() => db.close());
   const config = testConfig(dir, { smtp: { host: "127.0.0.1", port: smtp.port }, ...over });
-  const ctx = { db, config, stdout: false };
+  const ctx = { db, config };
   const start = (o: ReportOptions = opts) => {
     const task = createReportTask(ctx, { host: "testhost", retryFirst: 100, ...o });
     cleanups.push(() => task.stop());
@@ -242,4 +242,48 @@ describe("reporter with syslog", () => {
     expect(readFileSync(out, "utf8")).toMatch(/^<153>.*integrityd\[\d+\]: \[pid\/died\] \/run\/a\.pid: a died\\x0d \| forged\n$/);
     expect(getMeta(db, "cursor.syslog")).toBe("1");
   });
+});
+
+describe("outputs do not wait for each other", () => {
+  test("a hung SMTP session (a server that accepts and never answers) does not delay the JSON log", async () => {
+    const sockets: import("bun").Socket[] = [];
+    const hung = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open(s) { sockets.push(s); }, data() {} } });
+    cleanups.push(() => {
+      for (const s of sockets) s.end();
+      hung.stop(true);
+    });
+    const dir = join(tmp.dir, `hung${++n}`);
+    mkdirSync(dir);
+    const db = tempDb(dir);
+    cleanups.push(() => db.close());
+    const jsonl = join(dir, "events.jsonl");
+    const config = testConfig(dir, { smtp: { host: "127.0.0.1", port: hung.port }, jsonlog: jsonl, reporttime: 0, reportholdoff: 0 });
+    const task = createReportTask({ db, config }, { host: "testhost", retryFirst: 100 });
+    cleanups.push(() => task.stop());
+    enqueue(db, fileEv("/etc/first", { urgent: true }));
+    await until(() => sockets.length > 0, 5000); // the mail is now stuck in its session
+    enqueue(db, fileEv("/etc/second"));
+    await until(() => existsSync(jsonl) && readFileSync(jsonl, "utf8").includes("/etc/second"), 5000);
+    expect(readFileSync(jsonl, "utf8")).toContain("/etc/first");
+    expect(mailedIds(db)).toEqual([]); // nothing was marked mailed by the hung session
+  });
+});
+
+test("SIGHUP (reload) retries a failed delivery at once, not after the backoff", async () => {
+  const port = await freePort();
+  const dir = join(tmp.dir, `hup${++n}`);
+  mkdirSync(dir);
+  const db = tempDb(dir);
+  cleanups.push(() => db.close());
+  const config = testConfig(dir, { smtp: { host: "127.0.0.1", port }, reporttime: 0, reportholdoff: 0 });
+  const task = createReportTask({ db, config }, { host: "testhost", retryFirst: 600_000 });
+  cleanups.push(() => task.stop());
+  enqueue(db, fileEv("/etc/passwd", { urgent: true }));
+  await until(() => (db.query("SELECT count(*) AS n FROM mails WHERE ok = 0").get() as { n: number }).n >= 1, 5000, "a failed attempt");
+  const smtp = new Smtp();
+  await smtp.start(port);
+  cleanups.push(() => smtp.stop());
+  task.reload!(config);
+  await until(() => smtp.mails.length === 1, 5000, "the mail after SIGHUP"); // the backoff would be 10 minutes
+  expect(smtp.mails[0].body).toContain("/etc/passwd");
 });
