@@ -38,7 +38,13 @@ export interface ReportEvent {
   subject: string;
   section: string;
   text: string;
+  /** flood summary: events of the same report group not shown just before this one */
+  skippedBefore?: number;
 }
+
+/** How many events an event line stands for (itself and those left out before it). */
+const weight = (e: ReportEvent) => 1 + (e.skippedBefore ?? 0);
+const total = (es: readonly ReportEvent[]) => es.reduce((n, e) => n + weight(e), 0);
 
 export interface Coverage {
   /** share of entries checked in the current/last cycle, 0..1 */
@@ -144,13 +150,13 @@ function logSections(events: ReportEvent[]): Section[] {
   return titles.map((title) => {
     const evs = bySection.get(title)!;
     const files = groupBy(evs, (e) => e.subject);
-    return { title, count: evs.length, groups: [...files].map(([heading, es]) => ({ heading: `${heading}:`, events: es })) };
+    return { title, count: total(evs), groups: [...files].map(([heading, es]) => ({ heading: `${heading}:`, events: es })) };
   });
 }
 
 function pidSections(events: ReportEvent[]): Section[] {
   if (events.length === 0) return [];
-  return [{ title: "Process Events", count: events.length, groups: [{ heading: "", events: [...events].sort(byTime) }] }];
+  return [{ title: "Process Events", count: total(events), groups: [{ heading: "", events: [...events].sort(byTime) }] }];
 }
 
 function fileSections(events: ReportEvent[]): Section[] {
@@ -159,7 +165,7 @@ function fileSections(events: ReportEvent[]): Section[] {
   const other = [...byKind.keys()].filter((k) => !FILE_KINDS.some(([kk]) => kk === k)).map((k) => [k, `File Events: ${safeLines(k)[0]}`] as [string, string]);
   return [...known, ...other].map(([k, title]) => {
     const evs = byKind.get(k)!;
-    return { title, count: evs.length, groups: [{ heading: "", events: evs }] };
+    return { title, count: total(evs), groups: [{ heading: "", events: evs }] };
   });
 }
 
@@ -170,10 +176,14 @@ export function formatReport(input: FormatInput): FormattedReport {
   const log = events.filter((e) => e.channel === "log");
   const pid = events.filter((e) => e.channel === "pid");
   const file = events.filter((e) => e.channel === "file");
-  const subject = formatSubject(host, { file: file.length, log: log.length, pid: pid.length }, hasSecurityAlert(events));
+  const subject = formatSubject(host, { file: total(file), log: total(log), pid: total(pid) }, hasSecurityAlert(events));
 
   const out: string[] = [];
-  out.push(`integrityd report for ${host}, ${localTime(input.now)}: ${events.length} event${events.length === 1 ? "" : "s"}`);
+  const all = total(events);
+  out.push(`integrityd report for ${host}, ${localTime(input.now)}: ${all} event${all === 1 ? "" : "s"}`);
+  if (all > events.length) {
+    out.push(`A flood: ${all - events.length} of these events are not shown (the first and the last of each group are); every one is in the database and the JSON log.`);
+  }
   const remaining = input.remaining ?? 0;
   if (remaining > 0) out.push(`${remaining} more event${remaining === 1 ? " is" : "s are"} waiting and will follow in the next report.`);
 
@@ -202,6 +212,7 @@ export function formatReport(input: FormatInput): FormattedReport {
           out.push("", safeLines(g.heading).join(" "));
         } else out.push("");
         for (const e of g.events) {
+          if (e.skippedBefore) emit([`[... ${e.skippedBefore} more not shown ...]`]);
           const lines = safeLines(e.text);
           if (timed) lines[0] = `${localTime(e.time)} ${lines[0]}`;
           emit(lines);

@@ -40,10 +40,11 @@ import { createMailer, localHost, type Mailer, mailSettingsKey, oneLine } from "
 import { type Decision, decide, type Group, type PolicyInput, retryDelay } from "./policy.ts";
 import { EVENT_RETENTION_MS, MAIL_LOG_RETENTION_MS, PRUNE_CHUNK, PRUNE_EVERY_MS, pruneChunk } from "./prune.ts";
 import { createPump, type Pump } from "./pump.ts";
+import { markMailed, selectForMail } from "./select.ts";
 import { jsonlogSink, type Sink, stdoutSink, syslogSink } from "./sinks.ts";
 import { scanCoverage } from "./status.ts";
 
-/** At most this many events go into one mail; the rest follow in the next one. */
+/** At most this many events are shown in one mail; above it the mail is a flood summary (select.ts). */
 export const MAX_EVENTS_PER_MAIL = 5000;
 /** Longest sleep: the queue is looked at least this often (events queued by other processes). */
 export const WAKE_MAX = 60_000;
@@ -60,6 +61,8 @@ export interface ReportOptions {
   maxEvents?: number;
   /** first retry delay after a failed delivery (ms), default 30 s */
   retryFirst?: number;
+  /** in a flood summary, events shown first and last per report group (default FLOOD_SHOW) */
+  floodShow?: number;
   /** also print every event queued from now on to standard output (--stdout) */
   stdout?: boolean;
 }
@@ -99,29 +102,6 @@ export function pendingSummary(db: Database): PolicyInput["pending"] {
   if (file !== undefined) out.file = { count: 1, first: file };
   if (logs.length > 0) out.log = { count: 1, first: Math.min(...logs) };
   return out;
-}
-
-function channelsOf(groups: Group[]): string[] {
-  const ch: string[] = [];
-  if (groups.includes("file")) ch.push("file");
-  if (groups.includes("log")) ch.push("log", "pid");
-  return ch;
-}
-
-/** The events of one mail: urgent ones first, then the other groups', in queue order. */
-export function selectEvents(db: Database, groups: Group[], max: number): { events: EventRow[]; remaining: number } {
-  const events = db.query("SELECT * FROM events WHERE mailed IS NULL AND urgent = 1 ORDER BY id LIMIT ?").all(max) as EventRow[];
-  const ch = channelsOf(groups);
-  let pendingTotal = (db.query("SELECT count(*) AS n FROM events WHERE mailed IS NULL AND urgent = 1").get() as { n: number }).n;
-  if (ch.length > 0) {
-    const marks = ch.map(() => "?").join(", ");
-    const left = max - events.length;
-    if (left > 0) {
-      events.push(...(db.query(`SELECT * FROM events WHERE mailed IS NULL AND urgent = 0 AND channel IN (${marks}) ORDER BY id LIMIT ?`).all(...ch, left) as EventRow[]));
-    }
-    pendingTotal += (db.query(`SELECT count(*) AS n FROM events WHERE mailed IS NULL AND urgent = 0 AND channel IN (${marks})`).get(...ch) as { n: number }).n;
-  }
-  return { events, remaining: Math.max(0, pendingTotal - events.length) };
 }
 
 export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): ReportTask {
@@ -200,6 +180,7 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
   setupSinks();
 
   const recordFailure = (error: string, n: number) => {
+    if (stopped) return; // a late answer after stop: the database may be closed; the next start retries
     failures.count++;
     failures.last = Date.now();
     const delay = retryDelay(failures.count, opts.retryFirst);
@@ -213,39 +194,37 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
 
   /** false: nothing was selected (should not happen; the caller backs off instead of spinning) */
   const deliver = async (m: Mailer, d: Extract<Decision, { action: "send" }>): Promise<boolean> => {
-    const { events, remaining } = selectEvents(db, d.groups, maxEvents);
-    if (events.length === 0) return false;
+    const sel = await selectForMail(db, d.groups, maxEvents, opts.floodShow);
+    if (sel.total === 0) return false;
     let cov: Coverage | undefined;
     try {
       cov = coverage();
     } catch {
       cov = undefined;
     }
-    const report = formatReport({ host, version: VERSION, now: Date.now(), events, remaining, coverage: cov, lineLimit: opts.lineLimit ?? LINE_LIMIT });
+    const report = formatReport({ host, version: VERSION, now: Date.now(), events: sel.events, coverage: cov, lineLimit: opts.lineLimit ?? LINE_LIMIT });
     const res = await m.send({ subject: report.subject, text: report.text });
     if (!res.ok) {
-      recordFailure(res.error, events.length);
+      recordFailure(res.error, sel.total);
       return true;
     }
     const at = Date.now();
-    const groups = new Set<Group>();
-    for (const e of events) groups.add(e.urgent === 1 ? "urgent" : e.channel === "file" ? "file" : "log");
     const note = res.rejected.length > 0 ? `accepted; refused recipients: ${oneLine(res.rejected.join(", "))}` : "";
     try {
-      db.transaction(() => {
-        db.query("UPDATE events SET mailed = ? WHERE mailed IS NULL AND id IN (SELECT value FROM json_each(?))").run(at, JSON.stringify(events.map((e) => e.id)));
-        db.query("INSERT INTO mails (time, events, ok, error) VALUES (?, ?, 1, ?)").run(at, events.length, note);
-        for (const g of groups) setMeta(db, LAST_MAIL_KEY[g], at);
-      })();
+      // every group of the decision is in this mail (its pending events, all of them)
+      await markMailed(db, d.groups, sel.maxId, at, () => {
+        db.query("INSERT INTO mails (time, events, ok, error) VALUES (?, ?, 1, ?)").run(at, sel.total, note);
+        for (const g of d.groups) setMeta(db, LAST_MAIL_KEY[g], at);
+      });
     } catch (e) {
       // accepted but not recorded: these events will be sent again (at-least-once)
-      recordFailure(`the server accepted the mail but the database refused to record it (${oneLine((e as Error).message)}); it will be sent again`, events.length);
+      recordFailure(`the server accepted the mail but the database refused to record it (${oneLine((e as Error).message)}); it will be sent again`, sel.total);
       return true;
     }
     failures.count = 0;
     failures.last = undefined;
     if (note) log.warn(`mail: ${note}`);
-    log.info(`mail: sent ${events.length} event${events.length === 1 ? "" : "s"} via ${m.describe}`);
+    log.info(`mail: sent ${sel.total} event${sel.total === 1 ? "" : "s"}${sel.flood ? ` (a flood: ${sel.events.length} shown)` : ""} via ${m.describe}`);
     return true;
   };
 

@@ -172,15 +172,17 @@ describe("reporter with a real SMTP server", () => {
     await until(() => mailedIds(db).length === 1, 5000, "marked");
   });
 
-  test("a report over the event limit: the rest follows in the next mail, nothing twice", async () => {
+  test("a report over the event limit is one flood summary: first and last shown, all counted, all marked, nothing twice", async () => {
     const { db, smtp, start } = await setup({});
     for (let i = 1; i <= 7; i++) enqueue(db, { channel: "log", kind: "system", section: "System Events", subject: "/var/log/syslog", text: `line #${i}` });
-    start({ maxEvents: 3 });
+    start({ maxEvents: 3, floodShow: 1 });
     await until(() => mailedIds(db).length === 7, 5000, "all mailed");
-    expect(smtp.mails.length).toBe(3);
-    expect(smtp.mails[0].body).toContain("4 more events are waiting and will follow in the next report.");
-    expect(smtp.mails[0].subject).toBe("integrityd testhost: 0 file, 3 log, 0 process events");
-    expect(idsInMails(smtp)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    await Bun.sleep(300); // a second mail would go out now if one were due
+    expect(smtp.mails.length).toBe(1);
+    expect(smtp.mails[0].subject).toBe("integrityd testhost: 0 file, 7 log, 0 process events");
+    expect(smtp.mails[0].body).toContain("System Events (7)");
+    expect(smtp.mails[0].body).toContain("[... 5 more not shown ...]");
+    expect(idsInMails(smtp)).toEqual([1, 7]);
   });
 
   test("mail off: events stay queued, sinks still run", async () => {
@@ -226,21 +228,25 @@ describe("reporter with syslog", () => {
     const sock = join(dir, "log.sock");
     const out = join(dir, "received");
     writeFileSync(out, "");
+    const receive = async () => {
+      const rx = Bun.spawn(["python3", "-c", "import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nf=open(sys.argv[2],'ab',buffering=0)\nwhile True: f.write(s.recv(65536)+b'\\n')", sock, out], { stdout: "ignore" });
+      cleanups.push(async () => {
+        rx.kill();
+        await rx.exited;
+      });
+      await until(() => readFileSync(out, "utf8").length > 0, 10_000, "syslog datagram");
+      // local3 (19) * 8 + alert (1) = 153
+      expect(readFileSync(out, "utf8")).toMatch(/^<153>.*integrityd\[\d+\]: \[pid\/died\] \/run\/a\.pid: a died\\x0d \| forged\n$/);
+      // the cursor is saved once logger has exited, just after the datagram left
+      await until(() => getMeta(db, "cursor.syslog") === "1", 5000, "the syslog cursor");
+    };
     const { err } = await captureStderr(async () => {
       start({ syslogSocket: sock });
       enqueue(db, { channel: "pid", kind: "died", urgent: true, subject: "/run/a.pid", text: "a died\r\nforged" });
       await Bun.sleep(300); // a failed attempt (no socket yet)
+      await receive();
     });
     expect(err).toMatch(/error: syslog .*log\.sock: logger exited with 1/);
-    const rx = Bun.spawn(["python3", "-c", "import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nf=open(sys.argv[2],'ab',buffering=0)\nwhile True: f.write(s.recv(65536)+b'\\n')", sock, out], { stdout: "ignore" });
-    cleanups.push(async () => {
-      rx.kill();
-      await rx.exited;
-    });
-    await until(() => readFileSync(out, "utf8").length > 0, 10_000, "syslog datagram");
-    // local3 (19) * 8 + alert (1) = 153
-    expect(readFileSync(out, "utf8")).toMatch(/^<153>.*integrityd\[\d+\]: \[pid\/died\] \/run\/a\.pid: a died\\x0d \| forged\n$/);
-    expect(getMeta(db, "cursor.syslog")).toBe("1");
   });
 });
 
@@ -248,10 +254,6 @@ describe("outputs do not wait for each other", () => {
   test("a hung SMTP session (a server that accepts and never answers) does not delay the JSON log", async () => {
     const sockets: import("bun").Socket[] = [];
     const hung = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open(s) { sockets.push(s); }, data() {} } });
-    cleanups.push(() => {
-      for (const s of sockets) s.end();
-      hung.stop(true);
-    });
     const dir = join(tmp.dir, `hung${++n}`);
     mkdirSync(dir);
     const db = tempDb(dir);
@@ -260,6 +262,11 @@ describe("outputs do not wait for each other", () => {
     const config = testConfig(dir, { smtp: { host: "127.0.0.1", port: hung.port }, jsonlog: jsonl, reporttime: 0, reportholdoff: 0 });
     const task = createReportTask({ db, config }, { host: "testhost", retryFirst: 100 });
     cleanups.push(() => task.stop());
+    cleanups.push(() => {
+      // first of all (cleanups run in reverse): the hung session ends while the database is open
+      for (const s of sockets) s.end();
+      hung.stop(true);
+    });
     enqueue(db, fileEv("/etc/first", { urgent: true }));
     await until(() => sockets.length > 0, 5000); // the mail is now stuck in its session
     enqueue(db, fileEv("/etc/second"));
@@ -279,11 +286,42 @@ test("SIGHUP (reload) retries a failed delivery at once, not after the backoff",
   const task = createReportTask({ db, config }, { host: "testhost", retryFirst: 600_000 });
   cleanups.push(() => task.stop());
   enqueue(db, fileEv("/etc/passwd", { urgent: true }));
-  await until(() => (db.query("SELECT count(*) AS n FROM mails WHERE ok = 0").get() as { n: number }).n >= 1, 5000, "a failed attempt");
+  const { err } = await captureStderr(() => until(() => (db.query("SELECT count(*) AS n FROM mails WHERE ok = 0").get() as { n: number }).n >= 1, 5000, "a failed attempt"));
+  expect(err).toContain("ECONNREFUSED");
   const smtp = new Smtp();
   await smtp.start(port);
   cleanups.push(() => smtp.stop());
-  task.reload!(config);
-  await until(() => smtp.mails.length === 1, 5000, "the mail after SIGHUP"); // the backoff would be 10 minutes
+  await captureStderr(async () => {
+    task.reload!(config);
+    await until(() => smtp.mails.length === 1, 5000, "the mail after SIGHUP"); // the backoff would be 10 minutes
+  });
   expect(smtp.mails[0].body).toContain("/etc/passwd");
+});
+
+test("a flood of urgent lines with an ordinary event pending keeps the caps: one mail, then one a minute at most", async () => {
+  // the attack: one ordinary event past its pool window, then a flood of cracking lines
+  const { db, smtp, start } = await setup({ reporttime: 0, reportholdoff: 900, logreporttime: 0, logreportholdoff: 900 });
+  enqueue(db, fileEv("/etc/ordinary"));
+  const ins = db.query("INSERT INTO events (time, channel, kind, urgent, subject, section, text) VALUES (?, 'log', 'alert', 1, '/var/log/auth.log', 'Security Alerts', ?)");
+  const now = Date.now();
+  db.transaction(() => {
+    for (let i = 0; i < 60_000; i++) ins.run(now, `sshd[1]: Invalid user EVIL-ATTACK-${i} from 10.0.0.1`);
+  })();
+  start({ maxEvents: 5000 });
+  await until(() => smtp.mails.length >= 1, 20_000, "the first mail");
+  await until(() => (db.query("SELECT count(*) AS n FROM events WHERE mailed IS NULL").get() as { n: number }).n === 0, 20_000, "everything marked");
+  await Bun.sleep(1500); // back-to-back mails would show up now
+  expect(smtp.mails.length).toBe(1);
+  const body = smtp.mails[0].body;
+  expect(smtp.mails[0].subject).toStartWith("SECURITY ALERT:");
+  expect(smtp.mails[0].subject).toContain("60000 log");
+  expect(body).toContain("Security Alerts (60000)");
+  expect(body).toContain("EVIL-ATTACK-0 from");
+  expect(body).toContain("EVIL-ATTACK-59999 from");
+  expect(body).toContain(`[... ${60_000 - 100} more not shown ...]`);
+  expect(body).toContain("/etc/ordinary"); // the due group is in the mail it triggered
+  // the flood goes on: new urgent lines wait for the urgent cap (one mail a minute)
+  enqueue(db, { channel: "log", kind: "alert", urgent: true, subject: "/var/log/auth.log", section: "Security Alerts", text: "EVIL-ATTACK-late" });
+  await Bun.sleep(1500);
+  expect(smtp.mails.length).toBe(1);
 });
