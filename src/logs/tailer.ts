@@ -11,6 +11,7 @@
 //   queued for the lines before the new offset (after kill -9 at any point no
 //   line is lost and none is queued twice), and the events' shapes;
 // - files.ts: opening, positional reads, finding a rotated file next to a log;
+// - watch.ts: the directory watches and their debounced wake-ups;
 // - status.ts: `logStatus(db)` for `--status`.
 //
 // First start (a log never seen before): follow it from its current end, so
@@ -35,8 +36,7 @@
 //
 // Wiring: the daemon registers `createTailTask` as a task factory.
 import type { Database } from "bun:sqlite";
-import { fstatSync, realpathSync, watch, type FSWatcher, type Stats } from "node:fs";
-import { dirname } from "node:path";
+import { fstatSync, type Stats } from "node:fs";
 import type { Config, LogSpec } from "../config/config.ts";
 import type { Task, TaskContext } from "../daemon/task.ts";
 import { getMeta, setMeta } from "../db/db.ts";
@@ -44,6 +44,7 @@ import { yieldToLoop } from "../util/loop.ts";
 import { log } from "../util/log.ts";
 import { facts, findByInode, findCopy, head, openRead, openSame, pread, safeClose, siblingFacts, statOrNull, whyNotReadable } from "./files.ts";
 import { afterMove, checkHead, type FileFacts, followedState, pathState, ROTATE_GRACE, skippedRotations } from "./follow.ts";
+import { DirWatches } from "./watch.ts";
 import { endWindow, lineText, reportText, splitLines, startAtEnd, stateAfter } from "./lines.ts";
 import { forgetLogs, lineEvents, loadLog, type LogEvent, type LogRow, newRow, noticeEvent, queueEvent, saveLog } from "./store.ts";
 import { type Classifier, type LoadedRuleSet, ruleSetKey, RuleSets } from "./tailer-rules.ts";
@@ -99,13 +100,10 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
   const rotateGrace = opts.rotateGraceMs ?? ROTATE_GRACE;
   const rules = new RuleSets();
   const tracked = new Map<string, Tracked>();
-  const watchers = new Map<string, FSWatcher | null>();
-  const watchedIds = new Map<string, string>(); // dir -> "dev:ino" it had when the watch was set
   const reportedProblems = new Set<string>();
   let stopped = false;
   let pollTimer: ReturnType<typeof setTimeout> | null = null;
   let ruleTimer: ReturnType<typeof setInterval> | null = null;
-  let debounce: ReturnType<typeof setTimeout> | null = null;
   const pending = new Set<string>();
   let running: Promise<void> | null = null;
   let sliceStart = performance.now();
@@ -459,67 +457,8 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
     setTimeout(() => wake([path]), ms);
   };
 
-  const dirsWoken = new Set<string>();
-  const wakeDir = (dir: string) => {
-    if (stopped) return;
-    dirsWoken.add(dir);
-    if (debounce) return;
-    debounce = setTimeout(() => {
-      debounce = null;
-      const dirs = new Set(dirsWoken);
-      dirsWoken.clear();
-      const paths = new Set<string>();
-      for (const d of dirs) for (const p of dirLogs.get(d) ?? []) paths.add(p);
-      wake(paths);
-    }, WATCH_DEBOUNCE);
-  };
-
-  /** directory -> the logs it holds (a symlinked log: its link's and its target's directories) */
-  const dirLogs = new Map<string, Set<string>>();
-  const ensureWatchers = () => {
-    dirLogs.clear();
-    const add = (d: string, p: string) => {
-      let set = dirLogs.get(d);
-      if (!set) dirLogs.set(d, (set = new Set()));
-      set.add(p);
-    };
-    for (const t of tracked.values()) {
-      add(dirname(t.spec.path), t.spec.path);
-      try {
-        add(dirname(realpathSync(t.spec.path)), t.spec.path);
-      } catch {
-        /* missing: its own directory only */
-      }
-    }
-    const dirs = new Set(dirLogs.keys());
-    for (const [d, w] of watchers) {
-      if (!dirs.has(d)) {
-        w?.close();
-        watchers.delete(d);
-      }
-    }
-    for (const d of dirs) {
-      // a directory removed and created again needs a new watch: compare its inode
-      const st = statOrNull(d);
-      const key = st ? `${st.dev}:${st.ino}` : "";
-      const w = watchers.get(d);
-      if (w && watchedIds.get(d) === key) continue;
-      w?.close();
-      watchers.set(d, null);
-      if (!st) continue; // directory missing: polling only, retried at the next poll
-      try {
-        const nw = watch(d, { persistent: false }, () => wakeDir(d));
-        nw.on("error", () => {
-          nw.close();
-          if (watchers.get(d) === nw) watchers.set(d, null); // retried at the next poll
-        });
-        watchers.set(d, nw);
-        watchedIds.set(d, key);
-      } catch {
-        /* not watchable: polling only, retried at the next poll */
-      }
-    }
-  };
+  const watches = new DirWatches(WATCH_DEBOUNCE, (paths) => void wake(paths));
+  const ensureWatchers = () => watches.update(tracked.keys());
 
   const poll = () => {
     pollTimer = null;
@@ -582,9 +521,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
       stopped = true;
       if (pollTimer) clearTimeout(pollTimer);
       if (ruleTimer) clearInterval(ruleTimer);
-      if (debounce) clearTimeout(debounce);
-      for (const w of watchers.values()) w?.close();
-      watchers.clear();
+      watches.close();
       while (running) await running;
       for (const t of tracked.values()) safeClose(t.fd);
     },
