@@ -1,42 +1,29 @@
-// The log tailer: follows every configured `log`, classifies each new line with
-// the log's rule set and queues the reported ones (channel "log").
+// The log follower's task: follows every configured `log`, classifies each
+// new line with the log's rule set and queues the reported ones (channel "log").
+// This file does the I/O and the scheduling only; the decisions are pure and
+// tested on their own:
+// - lines.ts: cutting bytes into lines (partial and over-long lines, MAX_LINE,
+//   CUT_MARKER), where a first start begins, the report text of a line;
+// - follow.ts: what the stored file and what stat says now mean (continue,
+//   rotated by rename or copytruncate, truncated, replaced, deleted, missing),
+//   with the rotation grace times;
+// - store.ts: the `logs` table, saved in the same transaction as the events
+//   queued for the lines before the new offset (after kill -9 at any point no
+//   line is lost and none is queued twice), and the events' shapes;
+// - files.ts: opening, positional reads, finding a rotated file next to a log;
+// - watch.ts: the directory watches and their debounced wake-ups;
+// - status.ts: `logStatus(db)` for `--status`.
 //
-// Durability. Per log the database holds the file being followed (dev, inode),
-// the byte offset of the first line not yet classified, a fingerprint (the first
-// FP_LEN bytes of the file) and whether we are inside an over-long line. That
-// row is updated in the SAME transaction as the events queued for the lines
-// before the new offset, so after kill -9 at any point no line is lost and none
-// is queued twice.
-//
-// Files are read as bytes with positional reads; a line is a latin1 string (one
-// char per byte), so NUL bytes and invalid UTF-8 pass through; the report text
-// is escaped. A line without its newline waits until it is complete (or until
-// the file is finished: rotated away or deleted). A line longer than MAX_LINE is
-// reported cut, with a marker; the rest up to its newline is skipped in bounded
-// reads, whatever its length.
-//
-// Rotation and friends, decided on every pass by comparing the file we follow
-// with what the path names now:
-// - rename + create: the path names a new inode. The old file is finished first
-//   (read to its end through the descriptor we hold or, after a restart, found
-//   by inode next to the log: NAME.1, NAME.0, NAME-YYYYMMDD, ... and checked
-//   against the fingerprint), then the new file is followed from offset 0. While
-//   the old file was written less than ROTATE_GRACE ago (the writer has not
-//   reopened yet) we keep reading it, for at most ROTATE_MAX_WAIT.
-// - copytruncate: same inode, size below our offset, or first bytes changed.
-//   The unread tail is taken from the copy when one is found next to the log
-//   (same first bytes, long enough); then we start again at 0 and queue a notice.
-// - deletion: the path is gone and the file we hold has no link left: finish it,
-//   queue a notice, wait for re-creation (then read it from the start).
-// - a log that does not exist (yet): one notice; read from the start when it appears.
-// - first start (a log never seen before): follow it from its current end, so
-//   the first report is not flooded with history.
+// First start (a log never seen before): follow it from its current end, so
+// the first report is not flooded with history. A log that does not exist
+// (yet): one notice; read from the start when it appears.
 //
 // Wake-ups: a poll every `logchecktime` seconds and fs.watch on each log's
 // directory (and a symlinked log's target directory), debounced, so a new line
-// is queued well within a second. Work is done in bounded chunks (a yield
-// whenever a slice exceeds SLICE_MS, at most MAX_EVENTS per transaction, at most
-// PASS_BYTES per log per pass so one flooded log cannot starve the others).
+// is queued well within a second. Work is done in bounded chunks: a yield
+// whenever a slice exceeds SLICE_MS, at most EVENTS_PER_COMMIT events per
+// transaction, at most PASS_BYTES per log per pass so one flooded log cannot
+// starve the others.
 //
 // Events: channel "log", kind alert|violation|system (one per report section
 // the line belongs to, as logcheck lists a line under each matching file) or
@@ -44,62 +31,43 @@
 // embedded rules in use); subject = the log path; text = the escaped line (a cut
 // line ends with CUT_MARKER); details = {log, offset, section[, cut]}.
 //
-// Wiring: the daemon registers `createTailTask` as a task factory; `--status`
-// shows `logStatus(db)`.
+// The rule sets (./tailer-rules.ts) are used here only: loaded, refreshed and
+// announced in the "rules" part below, asked for a classifier in drain().
+//
+// Wiring: the daemon registers `createTailTask` as a task factory.
 import type { Database } from "bun:sqlite";
-import {
-  closeSync, constants, fstatSync, openSync, readdirSync, readSync, realpathSync, statSync, watch,
-  type FSWatcher, type Stats,
-} from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { fstatSync, type Stats } from "node:fs";
 import type { Config, LogSpec } from "../config/config.ts";
 import type { Task, TaskContext } from "../daemon/task.ts";
-import { yieldToLoop } from "../util/loop.ts";
 import { getMeta, setMeta } from "../db/db.ts";
-import { enqueue } from "../db/events.ts";
-import { escapeLatin1, escapeString } from "../util/escape.ts";
+import { yieldToLoop } from "../util/loop.ts";
 import { log } from "../util/log.ts";
+import { facts, findByInode, findCopy, head, openRead, openSame, pread, safeClose, siblingFacts, statOrNull, whyNotReadable } from "./files.ts";
+import { afterMove, checkHead, type FileFacts, followedState, pathState, ROTATE_GRACE, skippedRotations } from "./follow.ts";
+import { DirWatches } from "./watch.ts";
+import { endWindow, lineText, reportText, splitLines, startAtEnd, stateAfter } from "./lines.ts";
+import { forgetLogs, lineEvents, loadLog, type LogEvent, type LogRow, newRow, noticeEvent, queueEvent, saveLog } from "./store.ts";
 import { type Classifier, type LoadedRuleSet, ruleSetKey, RuleSets } from "./tailer-rules.ts";
 
-/** Longest line reported as is; longer ones are cut with CUT_MARKER. */
-export const MAX_LINE = 65536;
-export const CUT_MARKER = ` [integrityd: line cut, longer than ${MAX_LINE} bytes]`;
+/** Kept until the status reader imports it from ./status.ts. */
+export { logStatus, type LogStatusRow } from "./status.ts";
+
 /** Bytes read per positional read (must exceed MAX_LINE). */
 const CHUNK = 256 * 1024;
 /** Bytes one log may read per pass before the other logs get their turn. */
 const PASS_BYTES = 8 * 1024 * 1024;
-/** Bytes of the file start kept as its fingerprint. */
-const FP_LEN = 256;
 /** Most events queued in one transaction (bounds the time a commit takes). */
-const MAX_EVENTS = 500;
-/** Printable ASCII without backslash: escaping would not change it. */
-const PLAIN = /^[\x20-\x5b\x5d-\x7e]*$/;
+const EVENTS_PER_COMMIT = 500;
 /** Longest stretch of work before yielding to the event loop. */
 const SLICE_MS = 10;
-/** Section title of the tailer's own notices (missing log, truncation, rule problems). */
-export const NOTICE_SECTION = "Log Monitoring Notices";
-/** After a rename rotation, keep reading the old file while it was written this recently. */
-const ROTATE_GRACE = 1000;
-/** ... but for at most this long after the rotation was seen. */
-const ROTATE_MAX_WAIT = 10_000;
 /** Delay between a watch event and the pass it triggers (coalesces bursts). */
 const WATCH_DEBOUNCE = 25;
+/** Most follow decisions per log per pass (a file replaced again and again cannot hold the pass). */
+const MAX_STEPS = 8;
 
 export interface TailOptions {
   /** override ROTATE_GRACE (tests) */
   rotateGraceMs?: number;
-}
-
-interface LogRow {
-  path: string;
-  dev: number;
-  ino: number; // 0: no file followed (missing)
-  offset: number;
-  size: number;
-  fingerprint: Uint8Array | null;
-  skipping: number;
-  missing: number;
-  updated: number;
 }
 
 interface Tracked {
@@ -118,176 +86,8 @@ interface Tracked {
   viaSibling: boolean;
 }
 
-interface Pending {
-  kind: string;
-  section: string;
-  text: string;
-  urgent: boolean;
-  details: Record<string, unknown>;
-}
-
-// ---------------------------------------------------------------- database
-
-function getRow(db: Database, path: string): LogRow | null {
-  return db.query("SELECT path, dev, ino, offset, size, fingerprint, skipping, missing, updated FROM logs WHERE path = ?").get(path) as LogRow | null;
-}
-
-function putRow(db: Database, r: LogRow): void {
-  db.query(
-    `INSERT INTO logs (path, dev, ino, offset, size, fingerprint, skipping, missing, updated)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (path) DO UPDATE SET dev = excluded.dev, ino = excluded.ino, offset = excluded.offset,
-       size = excluded.size, fingerprint = excluded.fingerprint, skipping = excluded.skipping,
-       missing = excluded.missing, updated = excluded.updated`,
-  ).run(r.path, r.dev, r.ino, r.offset, r.size, r.fingerprint, r.skipping, r.missing, r.updated);
-}
-
-export interface LogStatusRow {
-  path: string;
-  /** bytes of the followed file already classified */
-  offset: number;
-  /** current size of the file at the path (null when it does not exist) */
-  size: number | null;
-  missing: boolean;
-  /** time of the last state change (ms) */
-  updated: number;
-}
-
-/** One row per followed log, for `--status` (read-only; safe while the daemon runs). */
-export function logStatus(db: Database): LogStatusRow[] {
-  let rows: LogRow[];
-  try {
-    rows = db.query("SELECT path, dev, ino, offset, size, missing, updated FROM logs ORDER BY path").all() as LogRow[];
-  } catch {
-    return [];
-  }
-  return rows.map((r) => {
-    const size = statOrNull(r.path)?.size ?? null;
-    return { path: r.path, offset: r.offset, size, missing: r.missing !== 0, updated: r.updated };
-  });
-}
-
-// ---------------------------------------------------------------- file helpers
-
-function statOrNull(p: string): Stats | null {
-  try {
-    return statSync(p);
-  } catch {
-    return null;
-  }
-}
-
-function pread(fd: number, len: number, pos: number): Buffer {
-  const buf = Buffer.allocUnsafe(len);
-  let got = 0;
-  while (got < len) {
-    const n = readSync(fd, buf, got, len - got, pos + got);
-    if (n <= 0) break;
-    got += n;
-  }
-  return got === len ? buf : buf.subarray(0, got);
-}
-
-function openRead(p: string): number | null {
-  try {
-    return openSync(p, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-  } catch {
-    return null;
-  }
-}
-
-function safeClose(fd: number | null): void {
-  if (fd === null) return;
-  try {
-    closeSync(fd);
-  } catch {
-    /* already closed */
-  }
-}
-
-/** Why a log cannot be followed, for a notice: "does not exist (yet)", "is not a regular file", "cannot be read (EACCES)". */
-function whyNotReadable(p: string): string {
-  let st: Stats;
-  try {
-    st = statSync(p);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === "ENOENT" || code === "ENOTDIR" ? "does not exist (yet)" : `cannot be read (${code ?? "error"})`;
-  }
-  if (!st.isFile()) return "is not a regular file";
-  try {
-    closeSync(openSync(p, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY));
-    return "could not be opened";
-  } catch (e) {
-    return `cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"})`;
-  }
-}
-
-/** Does `head` (the file's first bytes now) agree with the stored fingerprint on their common length? */
-function fpAgrees(fp: Uint8Array | null, head: Uint8Array): boolean {
-  if (!fp) return true;
-  const n = Math.min(fp.length, head.length);
-  for (let i = 0; i < n; i++) if (fp[i] !== head[i]) return false;
-  return true;
-}
-
-function fpMatchesFully(fp: Uint8Array | null, head: Uint8Array): boolean {
-  return !!fp && fp.length > 0 && head.length >= fp.length && fpAgrees(fp, head);
-}
-
-/** Rotated siblings of a log: NAME.1, NAME.0, NAME-20240101, NAME_old, ... (not NAME itself). */
-function siblings(path: string): string[] {
-  const dir = dirname(path);
-  const base = basename(path);
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const n of names) {
-    if (n === base || !n.startsWith(base)) continue;
-    const c = n.charAt(base.length);
-    if (c === "." || c === "-" || c === "_") out.push(join(dir, n));
-  }
-  // plain numbered and dated names first (the usual places), then the rest
-  const rank = (p: string) => (/\.(0|1)$/.test(p) ? 0 : /[-.]\d{8}$/.test(p) ? 1 : 2);
-  return out.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/**
- * Rotated files next to the log written after the one we just finished (old)
- * and not the current log: after several rotations while we were not running,
- * these hold lines we could not read. Compressed ones are included.
- */
-function newerRotated(path: string, old: Stats, cur: Stats | null): string[] {
-  const out: string[] = [];
-  for (const p of siblings(path)) {
-    const st = statOrNull(p);
-    if (!st || !st.isFile() || (st.dev === old.dev && st.ino === old.ino)) continue;
-    if (cur && st.dev === cur.dev && st.ino === cur.ino) continue;
-    if (st.mtimeMs > old.mtimeMs) out.push(basename(p));
-  }
-  return out.sort();
-}
-
-/** Strip trailing POSIX [[:space:]] (C locale) without a backtracking regex. */
-function rstrip(s: string): string {
-  let e = s.length;
-  while (e > 0) {
-    const c = s.charCodeAt(e - 1);
-    if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) e--;
-    else break;
-  }
-  return e === s.length ? s : s.slice(0, e);
-}
-
 /** Seconds to a timer delay (timers overflow above 2^31-1 ms). */
 const ms = (s: number) => Math.max(10, Math.min(2 ** 31 - 1, Math.round(s * 1000)));
-
-
-// ---------------------------------------------------------------- the task
 
 export interface TailTask extends Task {
   /** Run a pass over every log now; resolves when the tailer is idle again (tests, --once style use). */
@@ -295,18 +95,15 @@ export interface TailTask extends Task {
 }
 
 export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTask {
-  const db = ctx.db;
+  const db: Database = ctx.db;
   let config: Config = ctx.config;
   const rotateGrace = opts.rotateGraceMs ?? ROTATE_GRACE;
   const rules = new RuleSets();
   const tracked = new Map<string, Tracked>();
-  const watchers = new Map<string, FSWatcher | null>();
-  const watchedIds = new Map<string, string>(); // dir -> "dev:ino" it had when the watch was set
   const reportedProblems = new Set<string>();
   let stopped = false;
   let pollTimer: ReturnType<typeof setTimeout> | null = null;
   let ruleTimer: ReturnType<typeof setInterval> | null = null;
-  let debounce: ReturnType<typeof setTimeout> | null = null;
   const pending = new Set<string>();
   let running: Promise<void> | null = null;
   let sliceStart = performance.now();
@@ -318,12 +115,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
     }
   };
 
-  const notice = (subject: string, text: string, details: Record<string, unknown> = {}) => {
-    enqueue(db, {
-      channel: "log", kind: "notice", section: NOTICE_SECTION, subject: escapeString(subject),
-      text: escapeString(text), details: { log: subject, ...details },
-    });
-  };
+  const commit = (row: LogRow, events: readonly LogEvent[]) => saveLog(db, row, events, Date.now());
 
   // ---- rules
 
@@ -335,7 +127,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
         const msg = `rules home ${s.home} does not exist; using the embedded default rules`;
         log.notice(msg);
         db.transaction(() => {
-          notice(s.home, msg, { rules: s.home });
+          queueEvent(db, noticeEvent(s.home, msg, { rules: s.home }));
           setMeta(db, key, "1");
         })();
       }
@@ -357,7 +149,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
       log.warn(`rules: ${p}`);
     }
     db.transaction(() => {
-      for (const p of fresh) notice(s.home, `rule problem (rule skipped, the others apply): ${p}`, { rules: s.home });
+      for (const p of fresh) queueEvent(db, noticeEvent(s.home, `rule problem (rule skipped, the others apply): ${p}`, { rules: s.home }));
     })();
   };
 
@@ -394,71 +186,6 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
 
   // ---- reading
 
-  /** Classify complete lines of buf (file bytes from `base`) and return what to queue. */
-  const parse = (
-    buf: Buffer, base: number, row: LogRow, classifier: Classifier, final: boolean,
-  ): { events: Pending[]; consumed: number; skipping: boolean } => {
-    const events: Pending[] = [];
-    let pos = 0;
-    let skipping = row.skipping !== 0;
-    const emit = (start: number, end: number, cut: boolean) => {
-      const line = rstrip(buf.toString("latin1", start, end));
-      const places = classifier.classify(line);
-      if (places.length === 0) return; // ignored
-      const text = (PLAIN.test(line) ? line : escapeLatin1(line)) + (cut ? CUT_MARKER : "");
-      for (const v of places) {
-        // as in logcheck, a line matched by several cracking.d/violations.d files is listed under each
-        events.push({
-          kind: v.kind, section: v.section, urgent: v.kind === "alert", text,
-          details: { log: row.path, offset: base + start, section: v.section, ...(cut ? { cut: true } : {}) },
-        });
-      }
-    };
-    if (skipping) {
-      const nl = buf.indexOf(10);
-      if (nl < 0) return { events, consumed: buf.length, skipping: true };
-      pos = nl + 1;
-      skipping = false;
-    }
-    let n = 0;
-    for (;;) {
-      const nl = buf.indexOf(10, pos);
-      if (nl < 0) break;
-      if (nl - pos > MAX_LINE) emit(pos, pos + MAX_LINE, true);
-      else emit(pos, nl, false);
-      pos = nl + 1;
-      // bounded work: stop early (the rest is read again next time) when classification is slow
-      // or the transaction is getting big
-      if (events.length >= MAX_EVENTS || ((++n & 31) === 0 && performance.now() - sliceStart > SLICE_MS)) {
-        return { events, consumed: pos, skipping: false };
-      }
-    }
-    const rest = buf.length - pos;
-    if (rest > MAX_LINE) {
-      emit(pos, pos + MAX_LINE, true);
-      return { events, consumed: buf.length, skipping: true };
-    }
-    if (final && rest > 0) {
-      emit(pos, buf.length, false);
-      return { events, consumed: buf.length, skipping: false };
-    }
-    return { events, consumed: pos, skipping: false };
-  };
-
-  const commit = (row: LogRow, events: Pending[], extra?: () => void) => {
-    db.transaction(() => {
-      for (const e of events) {
-        enqueue(db, {
-          channel: "log", kind: e.kind, section: e.section, subject: escapeString(row.path), text: e.text,
-          urgent: e.urgent, details: e.details,
-        });
-      }
-      extra?.();
-      row.updated = Date.now();
-      putRow(db, row);
-    })();
-  };
-
   /**
    * Read the file behind fd from row.offset to its end, a chunk per transaction.
    * With `final` (the file is finished: rotated away or deleted) a partial last
@@ -478,46 +205,32 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
       if (buf.length === 0) return true;
       t.budget -= buf.length;
       const atEnd = row.offset + buf.length >= size;
-      const r = parse(buf, row.offset, row, classifier, final && atEnd);
-      if (r.consumed === 0 && r.events.length === 0) return true; // a partial line waits
-      row.offset += r.consumed;
-      row.skipping = r.skipping ? 1 : 0;
+      const split = splitLines(buf, row.skipping !== 0, final && atEnd);
+      const events: LogEvent[] = [];
+      let done = { consumed: split.consumed, skipping: split.skipping };
+      for (let i = 0; i < split.lines.length; i++) {
+        const l = split.lines[i];
+        const line = lineText(buf, l);
+        const places = classifier.classify(line);
+        if (places.length > 0) events.push(...lineEvents(row.path, reportText(line, l.cut), row.offset + l.start, l.cut, places));
+        // bounded work: stop early (the rest is read again next time) when the transaction
+        // is getting big or classification is slow
+        if (events.length >= EVENTS_PER_COMMIT || (((i + 1) & 31) === 0 && performance.now() - sliceStart > SLICE_MS)) {
+          done = stateAfter(split, i);
+          break;
+        }
+      }
+      if (done.consumed === 0 && events.length === 0) return true; // a partial line waits
+      row.offset += done.consumed;
+      row.skipping = done.skipping ? 1 : 0;
       row.size = Math.max(size, row.offset);
-      commit(row, r.events);
+      commit(row, events);
       await maybeYield();
     }
   };
 
-  /** Find a rename-rotated file by (dev, ino) next to the log, checked against the fingerprint. */
-  const findByInode = (row: LogRow): number | null => {
-    for (const p of siblings(row.path)) {
-      const st = statOrNull(p);
-      if (!st || !st.isFile() || st.dev !== row.dev || st.ino !== row.ino) continue;
-      const fd = openRead(p);
-      if (fd === null) continue;
-      const fst = fstatSync(fd);
-      if (fst.dev === row.dev && fst.ino === row.ino && fpAgrees(row.fingerprint, pread(fd, FP_LEN, 0))) return fd;
-      safeClose(fd);
-    }
-    return null;
-  };
-
-  /** After copytruncate: the copy holding the bytes we had not read yet, if one is next to the log. */
-  const findCopy = (row: LogRow, truncatedIno: number): number | null => {
-    if (!row.fingerprint || row.fingerprint.length === 0) return null;
-    for (const p of siblings(row.path)) {
-      const st = statOrNull(p);
-      if (!st || !st.isFile() || st.ino === truncatedIno || st.size < row.offset) continue;
-      const fd = openRead(p);
-      if (fd === null) continue;
-      if (fpMatchesFully(row.fingerprint, pread(fd, row.fingerprint.length, 0)) && fstatSync(fd).size >= row.offset) return fd;
-      safeClose(fd);
-    }
-    return null;
-  };
-
-  /** Point the log at a new file (or at nothing), in one transaction with `extra`. */
-  const switchTo = (t: Tracked, row: LogRow, st: Stats | null, fd: number | null, extra?: () => void) => {
+  /** Point the log at a new file (or at nothing), in one transaction with `notices`. */
+  const switchTo = (t: Tracked, row: LogRow, st: Stats | null, fd: number | null, notices: LogEvent[] = []) => {
     safeClose(t.fd);
     t.fd = fd;
     t.fdDev = st?.dev ?? 0;
@@ -528,13 +241,13 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
     row.offset = 0;
     row.skipping = 0;
     row.size = st?.size ?? 0;
-    row.fingerprint = fd !== null ? pread(fd, FP_LEN, 0) : null;
+    row.fingerprint = fd !== null ? head(fd) : null;
     row.missing = st ? 0 : 1;
-    commit(row, [], extra);
+    commit(row, notices);
   };
 
   /** Follow the new file at the path from its start (it appeared, or replaced the old one). */
-  const followNew = (t: Tracked, row: LogRow, extra?: () => void): boolean => {
+  const followNew = (t: Tracked, row: LogRow, notices: LogEvent[] = []): boolean => {
     const fd = openRead(row.path);
     if (fd === null) return false;
     const st = fstatSync(fd);
@@ -542,65 +255,56 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
       safeClose(fd);
       return false;
     }
-    switchTo(t, row, st, fd, extra);
+    switchTo(t, row, st, fd, notices);
     return true;
   };
 
   const markMissing = (t: Tracked, row: LogRow, text: string) => {
-    switchTo(t, row, null, null, () => notice(row.path, text));
+    switchTo(t, row, null, null, [noticeEvent(row.path, text)]);
+  };
+
+  /** A problem with the path (`key`), logged once until it changes. */
+  const complain = (t: Tracked, key: string, why: string) => {
+    if (t.complaint === key) return;
+    t.complaint = key;
+    log.warn(`logs: ${t.spec.path} ${why}; not read`);
   };
 
   /** First sight of a log: start at its end (no history), or note that it is missing. */
   const firstSight = (t: Tracked) => {
     const path = t.spec.path;
-    const row: LogRow = { path, dev: 0, ino: 0, offset: 0, size: 0, fingerprint: null, skipping: 0, missing: 1, updated: 0 };
+    const row = newRow(path);
     const fd = openRead(path);
     const st = fd !== null ? fstatSync(fd) : null;
     if (fd === null || !st || !st.isFile()) {
       safeClose(fd);
       const why = whyNotReadable(path);
-      commit(row, [], () => notice(path, `${path} ${why}; it will be followed from its start when it can be read`));
+      commit(row, [noticeEvent(path, `${path} ${why}; it will be followed from its start when it can be read`)]);
       log.notice(`logs: ${path} ${why}; waiting for it`);
       return;
     }
-    // start after the last complete line; inside an over-long last line: skip its rest
-    let offset = st.size;
-    let skipping = 0;
-    if (st.size > 0) {
-      const from = Math.max(0, st.size - (MAX_LINE + 1));
-      const tail = pread(fd, st.size - from, from);
-      const nl = tail.lastIndexOf(10);
-      if (nl >= 0) offset = from + nl + 1;
-      else if (from === 0) offset = 0;
-      else skipping = 1;
-    }
+    const from = endWindow(st.size);
+    const start = startAtEnd(st.size, st.size > 0 ? pread(fd, st.size - from, from) : Buffer.alloc(0));
     t.fd = fd;
     t.fdDev = st.dev;
     t.fdIno = st.ino;
-    Object.assign(row, { dev: st.dev, ino: st.ino, offset, size: st.size, fingerprint: pread(fd, FP_LEN, 0), skipping, missing: 0 });
+    Object.assign(row, {
+      dev: st.dev, ino: st.ino, offset: start.offset, size: st.size, fingerprint: head(fd), skipping: start.skipping ? 1 : 0, missing: 0,
+    });
     commit(row, []);
-    log.info(`logs: following ${path} from its end (offset ${offset}) on first start`);
+    log.info(`logs: following ${path} from its end (offset ${start.offset}) on first start`);
   };
 
   /** The descriptor of the file the row follows: the one we hold, the path, or a rotated sibling. */
-  const acquire = (t: Tracked, row: LogRow, cur: Stats | null): number | null => {
+  const acquire = (t: Tracked, row: LogRow, cur: FileFacts | null): number | null => {
     if (t.fd !== null && t.fdDev === row.dev && t.fdIno === row.ino) return t.fd;
     safeClose(t.fd);
     t.fd = null;
     let fd: number | null = null;
-    if (cur && cur.dev === row.dev && cur.ino === row.ino) {
-      fd = openRead(row.path);
-      if (fd !== null) {
-        const st = fstatSync(fd);
-        if (st.dev !== row.dev || st.ino !== row.ino) {
-          safeClose(fd);
-          fd = null;
-        }
-      }
-    }
+    if (cur && cur.dev === row.dev && cur.ino === row.ino) fd = openSame(row.path, row);
     t.viaSibling = false;
     if (fd === null) {
-      fd = findByInode(row);
+      fd = findByInode(row.path, row);
       t.viaSibling = fd !== null;
     }
     if (fd !== null) {
@@ -611,18 +315,18 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
     return fd;
   };
 
-  /** Same inode, but truncated (size below offset) or rewritten (first bytes changed). */
+  /** The followed file is at the path: if it was truncated or rewritten, take what is left in a copy and start again at 0. */
   const checkTruncation = async (t: Tracked, fd: number, row: LogRow): Promise<boolean> => {
     const st = fstatSync(fd);
-    const head = pread(fd, FP_LEN, 0);
-    const agrees = fpAgrees(row.fingerprint, head);
-    if (st.size >= row.offset && agrees) {
-      if (head.length > (row.fingerprint?.length ?? 0)) row.fingerprint = head; // stored with the next commit
+    const first = head(fd);
+    const check = checkHead(row, st.size, first);
+    if (check.kind === "same") {
+      row.fingerprint = check.fingerprint; // stored with the next commit
       return true;
     }
     // the bytes from row.offset to the old end may still be in the copy (copytruncate)
     let recovered = "";
-    const copy = findCopy(row, st.ino);
+    const copy = findCopy(row.path, row, st.ino);
     if (copy !== null) {
       try {
         const before = row.offset;
@@ -636,9 +340,8 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
     row.offset = 0;
     row.skipping = 0;
     row.size = st.size;
-    row.fingerprint = head;
-    commit(row, [], () =>
-      notice(row.path, `${row.path} was truncated or rewritten (size ${st.size}, had read ${old} bytes); reading it again from the start${recovered}`, { offset: old }));
+    row.fingerprint = first;
+    commit(row, [noticeEvent(row.path, `${row.path} was truncated or rewritten (size ${st.size}, had read ${old} bytes); reading it again from the start${recovered}`, { offset: old })]);
     return true;
   };
 
@@ -646,32 +349,27 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
   const processLog = async (t: Tracked): Promise<boolean> => {
     const path = t.spec.path;
     t.budget = PASS_BYTES;
-    const row = getRow(db, path);
+    const row = loadLog(db, path);
     if (!row) {
       firstSight(t); // nothing to read yet: it starts at the end, or the log is missing
       return true;
     }
-    for (let step = 0; step < 8 && !stopped; step++) {
-      const cur = statOrNull(path);
-      if (cur && !cur.isFile()) {
-        const c = "not a regular file";
-        if (t.complaint !== c) {
-          t.complaint = c;
-          log.warn(`logs: ${path} is not a regular file; not read`);
-        }
+    for (let step = 0; step < MAX_STEPS && !stopped; step++) {
+      const curSt = statOrNull(path);
+      const cur = curSt ? facts(curSt) : null;
+      const where = pathState(row, row.missing !== 0, cur);
+      if (where.kind === "not-regular") {
+        complain(t, "not a regular file", "is not a regular file");
         return true;
       }
-      if (row.ino === 0) {
-        if (!cur) {
-          if (!row.missing) markMissing(t, row, `${path} does not exist; it will be followed from its start when it appears`);
-          return true;
-        }
+      if (where.kind === "absent") {
+        if (where.announce) markMissing(t, row, `${path} does not exist; it will be followed from its start when it appears`);
+        return true;
+      }
+      if (where.kind === "appeared") {
         if (!followNew(t, row)) {
-          const c = whyNotReadable(path);
-          if (t.complaint !== c) {
-            t.complaint = c;
-            log.warn(`logs: ${path} ${c}; not read`);
-          }
+          const why = whyNotReadable(path);
+          complain(t, why, why);
           return true;
         }
         t.complaint = "";
@@ -679,46 +377,41 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
         continue;
       }
       const fd = acquire(t, row, cur);
-      if (fd !== null) t.complaint = "";
-      if (fd === null) {
-        // the file we followed is gone (deleted, or rotated and compressed while we were not running)
+      const state = followedState(row, cur, fd === null ? null : row);
+      if (state.kind === "gone" || fd === null) {
         const lost = `the file ${path} was (dev ${row.dev}, inode ${row.ino}, ${row.offset} bytes read) is gone; lines written to it after that offset could not be read`;
         if (cur) {
-          if (!followNew(t, row, () => notice(path, lost))) return true;
+          if (!followNew(t, row, [noticeEvent(path, lost)])) return true;
           continue;
         }
         markMissing(t, row, `${lost}; ${path} does not exist now and will be followed when it appears`);
         return true;
       }
-      const isCurrent = !!cur && cur.dev === row.dev && cur.ino === row.ino;
+      t.complaint = "";
+      const isCurrent = state.kind === "current";
       if (isCurrent && !(await checkTruncation(t, fd, row))) return false;
       if (!(await drain(t, fd, row, false))) return false;
       if (isCurrent) return true;
       // the followed file is no longer at the path
-      const fst = fstatSync(fd);
-      if (!cur && fst.nlink > 0) return true; // renamed and not yet re-created: keep following the old file
-      if (cur && fst.nlink > 0) {
-        const now = Date.now();
-        if (!t.rotationSeen) t.rotationSeen = now;
-        if (rotateGrace > 0 && now - fst.mtimeMs < rotateGrace && now - t.rotationSeen < ROTATE_MAX_WAIT) {
-          wakeLater(path, rotateGrace);
-          return true; // the writer may not have reopened yet: keep reading the old file a little longer
-        }
+      const old = facts(fstatSync(fd));
+      const move = afterMove({ pathExists: !!cur, old, now: Date.now(), rotationSeen: t.rotationSeen, graceMs: rotateGrace });
+      t.rotationSeen = move.rotationSeen;
+      if (move.action === "keep") return true; // renamed and not yet re-created: keep following the old file
+      if (move.action === "wait") {
+        wakeLater(path, rotateGrace); // the writer may not have reopened yet: keep reading the old file a little longer
+        return true;
       }
       if (!(await drain(t, fd, row, true))) return false; // finish it, partial last line included
       // rotated more than once while we were not running: the files in between are not read
-      const skipped = t.viaSibling ? newerRotated(row.path, fst, cur) : [];
-      const skipNotice = () => {
-        if (skipped.length > 0) notice(path, `${path} was rotated more than once while integrityd was not running; not read: ${skipped.join(", ")}`, { files: skipped });
-      };
-      if (!cur) {
-        switchTo(t, row, null, null, () => {
-          skipNotice();
-          notice(path, `${path} was deleted; it will be followed from its start when it is re-created`);
-        });
+      const skipped = t.viaSibling ? skippedRotations(siblingFacts(path), old, cur) : [];
+      const notices = skipped.length > 0
+        ? [noticeEvent(path, `${path} was rotated more than once while integrityd was not running; not read: ${skipped.join(", ")}`, { files: skipped })]
+        : [];
+      if (move.action === "deleted") {
+        switchTo(t, row, null, null, [...notices, noticeEvent(path, `${path} was deleted; it will be followed from its start when it is re-created`)]);
         return true;
       }
-      if (!followNew(t, row, skipNotice)) return true;
+      if (!followNew(t, row, notices)) return true;
     }
     return true;
   };
@@ -764,67 +457,8 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
     setTimeout(() => wake([path]), ms);
   };
 
-  const dirsWoken = new Set<string>();
-  const wakeDir = (dir: string) => {
-    if (stopped) return;
-    dirsWoken.add(dir);
-    if (debounce) return;
-    debounce = setTimeout(() => {
-      debounce = null;
-      const dirs = new Set(dirsWoken);
-      dirsWoken.clear();
-      const paths = new Set<string>();
-      for (const d of dirs) for (const p of dirLogs.get(d) ?? []) paths.add(p);
-      wake(paths);
-    }, WATCH_DEBOUNCE);
-  };
-
-  /** directory -> the logs it holds (a symlinked log: its link's and its target's directories) */
-  const dirLogs = new Map<string, Set<string>>();
-  const ensureWatchers = () => {
-    dirLogs.clear();
-    const add = (d: string, p: string) => {
-      let set = dirLogs.get(d);
-      if (!set) dirLogs.set(d, (set = new Set()));
-      set.add(p);
-    };
-    for (const t of tracked.values()) {
-      add(dirname(t.spec.path), t.spec.path);
-      try {
-        add(dirname(realpathSync(t.spec.path)), t.spec.path);
-      } catch {
-        /* missing: its own directory only */
-      }
-    }
-    const dirs = new Set(dirLogs.keys());
-    for (const [d, w] of watchers) {
-      if (!dirs.has(d)) {
-        w?.close();
-        watchers.delete(d);
-      }
-    }
-    for (const d of dirs) {
-      // a directory removed and created again needs a new watch: compare its inode
-      const st = statOrNull(d);
-      const key = st ? `${st.dev}:${st.ino}` : "";
-      const w = watchers.get(d);
-      if (w && watchedIds.get(d) === key) continue;
-      w?.close();
-      watchers.set(d, null);
-      if (!st) continue; // directory missing: polling only, retried at the next poll
-      try {
-        const nw = watch(d, { persistent: false }, () => wakeDir(d));
-        nw.on("error", () => {
-          nw.close();
-          if (watchers.get(d) === nw) watchers.set(d, null); // retried at the next poll
-        });
-        watchers.set(d, nw);
-        watchedIds.set(d, key);
-      } catch {
-        /* not watchable: polling only, retried at the next poll */
-      }
-    }
-  };
+  const watches = new DirWatches(WATCH_DEBOUNCE, (paths) => void wake(paths));
+  const ensureWatchers = () => watches.update(tracked.keys());
 
   const poll = () => {
     pollTimer = null;
@@ -860,10 +494,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
       }
     }
     rules.retain(keys);
-    // logs no longer configured: forget them (if configured again, they start at their end)
-    const rows = db.query("SELECT path FROM logs").all() as { path: string }[];
-    const gone = rows.filter((r) => !want.has(r.path));
-    if (gone.length) db.transaction(() => { for (const r of gone) db.query("DELETE FROM logs WHERE path = ?").run(r.path); })();
+    forgetLogs(db, (p) => want.has(p)); // logs no longer configured (if configured again, they start at their end)
     if (ruleTimer) clearInterval(ruleTimer);
     ruleTimer = setInterval(refreshRules, ms(c.logruleupdate));
     if (pollTimer) clearTimeout(pollTimer);
@@ -890,9 +521,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
       stopped = true;
       if (pollTimer) clearTimeout(pollTimer);
       if (ruleTimer) clearInterval(ruleTimer);
-      if (debounce) clearTimeout(debounce);
-      for (const w of watchers.values()) w?.close();
-      watchers.clear();
+      watches.close();
       while (running) await running;
       for (const t of tracked.values()) safeClose(t.fd);
     },

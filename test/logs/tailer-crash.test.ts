@@ -1,15 +1,15 @@
-// kill -9 of the process running the tailer, again and again, while another
+// The log follower's durability end to end: kill -9 of the process running the task, again and again, while another
 // process appends (and rotates the log halfway): every line is queued exactly
 // once, in order.
 import { afterAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Env, makeEnv, sleep, writeRules } from "./helpers.ts";
+import { cleanupAll, type Env, makeEnv, sleep, writeRules } from "./helpers.ts";
 
 const CHILD = join(import.meta.dir, "child-tailer.ts");
 const WRITER = join(import.meta.dir, "child-writer.ts");
 let env: Env;
-afterAll(async () => await env?.cleanup());
+afterAll(cleanupAll);
 
 function spawnTailer(log: string, mode: "run" | "once") {
   return Bun.spawn([process.execPath, CHILD, env.dbPath, log, env.rules, mode], { stdout: "pipe", stderr: "ignore" });

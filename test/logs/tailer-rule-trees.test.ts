@@ -1,23 +1,16 @@
-// Rule trees in the tailer: reload on change without restart, broken rules,
+// Rule trees in the log follower's task: reload on change without restart, broken rules,
 // the embedded fallback, per-log rule homes and levels, config reload.
 import { afterEach, describe, expect, test } from "bun:test";
 import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { logStatus } from "../../src/logs/tailer.ts";
-import { type Env, events, makeEnv, sleep, start, texts, writeRules } from "./helpers.ts";
+import { logStatus } from "../../src/logs/status.ts";
+import { cleanupAll, following, events, makeEnv, sleep, start, texts, writeRules } from "./helpers.ts";
 
-let env: Env;
-afterEach(async () => await env?.cleanup());
+afterEach(cleanupAll);
 
 describe("tailer rules", () => {
   test("a changed rule file is picked up by the logruleupdate timer, without restart", async () => {
-    env = makeEnv();
-    env.config.logruleupdate = 0.05;
-    writeRules(env.rules, { "ignore.d.server/local-app": "^noise\n" });
-    const log = env.config.logs[0].path;
-    writeFileSync(log, "");
-    const task = start(env);
-    await task.settle();
+    const { env, log, task } = await following({ "ignore.d.server/local-app": "^noise\n" }, { config: { logruleupdate: 0.05 } });
     appendFileSync(log, "noise 1\nchatter 1\n");
     await task.settle();
     expect(texts(env.db)).toEqual(["chatter 1"]);
@@ -36,13 +29,7 @@ describe("tailer rules", () => {
   });
 
   test("a broken rule is reported once with FILE:LINE (diagnostics and one notice); the other rules keep working", async () => {
-    env = makeEnv();
-    env.config.logruleupdate = 0.05;
-    writeRules(env.rules, { "ignore.d.server/local-app": "^noise\n" });
-    const log = env.config.logs[0].path;
-    writeFileSync(log, "");
-    const task = start(env);
-    await task.settle();
+    const { env, log, task } = await following({ "ignore.d.server/local-app": "^noise\n" }, { config: { logruleupdate: 0.05 } });
     // a new broken rule arrives with a good one
     writeRules(env.rules, { "ignore.d.server/local-app": "^noise\nbroken(\n^chatter\n" });
     await sleep(250);
@@ -64,12 +51,7 @@ describe("tailer rules", () => {
   });
 
   test("run-parts names: editor backups and dpkg leftovers in a rule dir are not rules", async () => {
-    env = makeEnv();
-    writeRules(env.rules, { "ignore.d.server/app": "^one\n", "ignore.d.server/app~": "^two\n", "ignore.d.server/app.dpkg-old": "^three\n" });
-    const log = env.config.logs[0].path;
-    writeFileSync(log, "");
-    const task = start(env);
-    await task.settle();
+    const { env, log, task } = await following({ "ignore.d.server/app": "^one\n", "ignore.d.server/app~": "^two\n", "ignore.d.server/app.dpkg-old": "^three\n" });
     appendFileSync(log, "one\ntwo\nthree\n");
     await task.settle();
     expect(texts(env.db)).toEqual(["two", "three"]);
@@ -77,7 +59,7 @@ describe("tailer rules", () => {
   });
 
   test("a rules home that does not exist: the embedded default tree, one notice (not repeated after a restart); the home is used once it appears", async () => {
-    env = makeEnv();
+    const env = makeEnv();
     env.config.logruleupdate = 0.05;
     const log = env.config.logs[0].path;
     writeFileSync(log, "");
@@ -105,7 +87,7 @@ describe("tailer rules", () => {
   });
 
   test("each log uses the rules home and level in force above it", async () => {
-    env = makeEnv(["host.log", "container.log"]);
+    const env = makeEnv(["host.log", "container.log"]);
     const other = join(env.dir, "container-rules");
     writeRules(env.rules, { "ignore.d.server/a": "^server-noise\n", "ignore.d.workstation/a": "^desk-noise\n" });
     writeRules(other, { "ignore.d.paranoid/b": "^container-noise\n" });
@@ -128,7 +110,7 @@ describe("tailer rules", () => {
   });
 
   test("reload(config): a new log starts at its end, a removed log is forgotten, a new rules home applies", async () => {
-    env = makeEnv(["one.log"]);
+    const env = makeEnv(["one.log"]);
     writeRules(env.rules, { "ignore.d.server/a": "^quiet\n" });
     const one = env.config.logs[0].path;
     const two = join(env.dir, "logs", "two.log");
@@ -150,12 +132,8 @@ describe("tailer rules", () => {
   });
 
   test("crackingignore = yes applies cracking.ignore.d", async () => {
-    env = makeEnv();
-    writeRules(env.rules, { "cracking.d/sshd": "Invalid user\n", "cracking.ignore.d/sshd": "Invalid user scanner\n" });
-    const log = env.config.logs[0].path;
-    writeFileSync(log, "");
-    let task = start(env);
-    await task.settle();
+    const { env, log } = await following({ "cracking.d/sshd": "Invalid user\n", "cracking.ignore.d/sshd": "Invalid user scanner\n" });
+    let task = env.tasks[0];
     appendFileSync(log, "sshd: Invalid user scanner\n");
     await task.settle();
     expect(events(env.db, "alert").length).toBe(1);

@@ -1,5 +1,6 @@
-// Test support for the tailer: a real database in a temp dir, a config, and a
-// rules home written as files.
+// The shared fixture of the log follower's task tests: a real database in a
+// temp dir, a config, a rules home written as files, the task started; and
+// readers of the queued events. Every test file calls `afterEach(cleanupAll)`.
 import type { Database } from "bun:sqlite";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +19,13 @@ export interface Env {
   cleanup: () => Promise<void>;
 }
 
+const live: Env[] = [];
+
+/** Stop the tasks and remove the temp dirs of every Env made so far (afterEach). */
+export async function cleanupAll(): Promise<void> {
+  while (live.length > 0) await live.pop()!.cleanup();
+}
+
 export function makeEnv(logs: string[] = ["app.log"], opts: { level?: Level; rules?: string } = {}): Env {
   const dir = mkdtempSync(join(tmpdir(), "integrityd-tailer-"));
   const dbPath = join(dir, "db", "integrityd.sqlite");
@@ -31,14 +39,46 @@ export function makeEnv(logs: string[] = ["app.log"], opts: { level?: Level; rul
   config.logchecktime = 3600; // tests drive passes with settle() (or rely on fs.watch)
   config.logruleupdate = 3600;
   const tasks: TailTask[] = [];
-  return {
+  const env: Env = {
     dir, dbPath, db, rules, config, tasks,
     cleanup: async () => {
       for (const t of tasks) await t.stop(); // a failed test leaves its task running
-      try { db.close(); } catch { /* closed */ }
+      try { env.db.close(); } catch { /* closed */ }
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  live.push(env);
+  return env;
+}
+
+export interface Following {
+  env: Env;
+  /** the first log's path */
+  log: string;
+  logs: string[];
+  task: TailTask;
+}
+
+/**
+ * The usual start: an Env with `rules` written, every log created empty, the
+ * task started (rotation grace 0 unless `tail` says otherwise; `config` set
+ * before it starts) and settled, so
+ * each log is followed from its (empty) end.
+ */
+export async function following(
+  rules: Record<string, string>, opts: { logs?: string[]; tail?: TailOptions; config?: Partial<Config> } = {},
+): Promise<Following> {
+  const env = makeEnv(opts.logs);
+  Object.assign(env.config, opts.config);
+  writeRules(env.rules, rules);
+  const logs = env.config.logs.map((l) => l.path);
+  for (const l of logs) {
+    mkdirSync(dirname(l), { recursive: true });
+    writeFileSync(l, "");
+  }
+  const task = start(env, opts.tail);
+  await task.settle();
+  return { env, log: logs[0], logs, task };
 }
 
 /** Write rule files: { "ignore.d.server/test": "^noise\n" }. */

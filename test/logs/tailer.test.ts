@@ -1,13 +1,13 @@
-// Tailer basics: first start at the end, classification into sections, bytes
+// The log follower's task end to end: first start at the end, classification into sections, bytes
 // (NUL, invalid UTF-8), partial lines, over-long lines, status rows, latency.
 import { afterEach, describe, expect, test } from "bun:test";
 import { appendFileSync, closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { CUT_MARKER, logStatus, MAX_LINE } from "../../src/logs/tailer.ts";
-import { type Env, events, makeEnv, start, texts, until, writeRules } from "./helpers.ts";
+import { CUT_MARKER, MAX_LINE } from "../../src/logs/lines.ts";
+import { logStatus } from "../../src/logs/status.ts";
+import { cleanupAll, type Env, following, events, makeEnv, start, texts, until, writeRules } from "./helpers.ts";
 
-let env: Env;
-afterEach(async () => await env?.cleanup());
+afterEach(cleanupAll);
 
 const RULES = {
   "cracking.d/sshd": "BREAK-IN ATTEMPT\n",
@@ -17,7 +17,7 @@ const RULES = {
 
 describe("tailer", () => {
   test("first start follows an existing log from its end; new lines are queued in order with their section", async () => {
-    env = makeEnv();
+    const env = makeEnv();
     writeRules(env.rules, RULES);
     const log = env.config.logs[0].path;
     writeFileSync(log, "old history 1\nold history 2\n");
@@ -44,7 +44,7 @@ describe("tailer", () => {
   });
 
   test("first start inside a partial last line reports that line once it is complete", async () => {
-    env = makeEnv();
+    const env = makeEnv();
     writeRules(env.rules, RULES);
     const log = env.config.logs[0].path;
     writeFileSync(log, "history\nhalf a li");
@@ -57,12 +57,7 @@ describe("tailer", () => {
   });
 
   test("a partial last line waits until its newline arrives", async () => {
-    env = makeEnv();
-    writeRules(env.rules, RULES);
-    const log = env.config.logs[0].path;
-    writeFileSync(log, "");
-    const task = start(env);
-    await task.settle();
+    const { env, log, task } = await following(RULES);
     appendFileSync(log, "complete\nincompl");
     await task.settle();
     expect(texts(env.db)).toEqual(["complete"]);
@@ -76,12 +71,7 @@ describe("tailer", () => {
   });
 
   test("NUL bytes and invalid UTF-8 are read 1:1, classified and escaped", async () => {
-    env = makeEnv();
-    writeRules(env.rules, { ...RULES, "ignore.d.server/bytes": "^drop\xe9me\n" });
-    const log = env.config.logs[0].path;
-    writeFileSync(log, "");
-    const task = start(env);
-    await task.settle();
+    const { env, log, task } = await following({ ...RULES, "ignore.d.server/bytes": "^drop\xe9me\n" });
     const fd = openSync(log, "a");
     writeSync(fd, Buffer.from([0x61, 0x00, 0x62, 0x0a])); // a NUL b
     writeSync(fd, Buffer.from([0xff, 0xfe, 0x63, 0xc3, 0x28, 0x0a])); // invalid UTF-8
@@ -95,12 +85,7 @@ describe("tailer", () => {
   });
 
   test("a 10 MB line is reported cut with a marker, and the lines around it are intact", async () => {
-    env = makeEnv();
-    writeRules(env.rules, RULES);
-    const log = env.config.logs[0].path;
-    writeFileSync(log, "");
-    const task = start(env);
-    await task.settle();
+    const { env, log, task } = await following(RULES);
     const fd = openSync(log, "a");
     writeSync(fd, "before\n");
     const block = Buffer.alloc(1 << 20, 0x78); // 1 MiB of 'x'
@@ -121,12 +106,8 @@ describe("tailer", () => {
   });
 
   test("an over-long line still being written is cut once; its rest is skipped even across a restart", async () => {
-    env = makeEnv();
-    writeRules(env.rules, RULES);
-    const log = env.config.logs[0].path;
-    writeFileSync(log, "");
-    let task = start(env);
-    await task.settle();
+    const { env, log } = await following(RULES);
+    let task = env.tasks[0];
     appendFileSync(log, "y".repeat(MAX_LINE + 10));
     await task.settle();
     await task.stop();
@@ -141,12 +122,7 @@ describe("tailer", () => {
   });
 
   test("a line of exactly 64 KiB is not cut", async () => {
-    env = makeEnv();
-    writeRules(env.rules, RULES);
-    const log = env.config.logs[0].path;
-    writeFileSync(log, "");
-    const task = start(env);
-    await task.settle();
+    const { env, log, task } = await following(RULES);
     appendFileSync(log, "z".repeat(MAX_LINE) + "\n");
     await task.settle();
     expect(texts(env.db)).toEqual(["z".repeat(MAX_LINE)]);
@@ -154,13 +130,8 @@ describe("tailer", () => {
   });
 
   test("fs.watch: a line appended is queued without waiting for the poll (logchecktime = 1 hour)", async () => {
-    env = makeEnv();
-    writeRules(env.rules, RULES);
-    const log = env.config.logs[0].path;
-    writeFileSync(log, "");
-    env.config.logchecktime = 3600;
-    const task = start(env);
-    await task.settle();
+    const { env, log, task } = await following(RULES);
+    expect(env.config.logchecktime).toBe(3600);
     appendFileSync(log, "watched line\n");
     // the next poll is an hour away: only the directory watch can bring the line in
     expect(await until(() => texts(env.db).length === 1, 5000)).toBe(true);
@@ -169,14 +140,7 @@ describe("tailer", () => {
   });
 
   test("several logs in different directories, each with its own position", async () => {
-    env = makeEnv(["a.log", "sub/b.log"]);
-    writeRules(env.rules, RULES);
-    const [a, b] = env.config.logs.map((l) => l.path);
-    writeFileSync(a, "");
-    require("node:fs").mkdirSync(join(env.dir, "logs", "sub"));
-    writeFileSync(b, "");
-    const task = start(env);
-    await task.settle();
+    const { env, logs: [a, b], task } = await following(RULES, { logs: ["a.log", "sub/b.log"] });
     appendFileSync(a, "from a\n");
     appendFileSync(b, "from b\n");
     await task.settle();
@@ -186,13 +150,7 @@ describe("tailer", () => {
   });
 
   test("a big backlog in one log does not hold back another log (bounded work per pass)", async () => {
-    env = makeEnv(["big.log", "small.log"]);
-    writeRules(env.rules, RULES);
-    const [big, small] = env.config.logs.map((l) => l.path);
-    writeFileSync(big, "");
-    writeFileSync(small, "");
-    const task = start(env);
-    await task.settle();
+    const { env, logs: [big, small], task } = await following(RULES, { logs: ["big.log", "small.log"] });
     const line = "b".repeat(999) + "\n";
     appendFileSync(big, line.repeat(20_000)); // 20 MB
     appendFileSync(small, "small news\n");
@@ -207,7 +165,7 @@ describe("tailer", () => {
 });
 
 test("a log that is a symlink to a file in another directory: lines arrive via the target directory's watch", async () => {
-  env = makeEnv();
+  const env = makeEnv();
   writeRules(env.rules, RULES);
   const log = env.config.logs[0].path;
   const realDir = join(env.dir, "elsewhere");

@@ -1,27 +1,18 @@
-// Rotation modes: rename + create (live and across a restart, numbered and dated
+// The log follower's task and rotation modes: rename + create (live and across a restart, numbered and dated
 // names), copytruncate (with and without a copy to recover from), deletion and
 // re-creation, a log that does not exist yet, a file replaced under the same inode.
 import { afterEach, describe, expect, test } from "bun:test";
 import { appendFileSync, copyFileSync, mkdirSync, renameSync, rmdirSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
-import { logStatus } from "../../src/logs/tailer.ts";
-import { type Env, events, makeEnv, sleep, start, texts, until, writeRules } from "./helpers.ts";
+import { logStatus } from "../../src/logs/status.ts";
+import { cleanupAll, following, events, makeEnv, sleep, start, texts, until, writeRules } from "./helpers.ts";
 
-let env: Env;
-afterEach(async () => await env?.cleanup());
+afterEach(cleanupAll);
 
-function setup(): { log: string } {
-  env = makeEnv();
-  writeRules(env.rules, { "ignore.d.server/test": "^ignored\n" });
-  const log = env.config.logs[0].path;
-  writeFileSync(log, "");
-  return { log };
-}
+const RULES = { "ignore.d.server/test": "^ignored\n" };
 
 describe("rotation", () => {
   test("rename + create: the old file is finished first (lines written to it after the rename too), then the new one", async () => {
-    const { log } = setup();
-    const task = start(env);
-    await task.settle();
+    const { env, log, task } = await following(RULES);
     appendFileSync(log, "a1\na2\n");
     await task.settle();
     appendFileSync(log, "a3\n"); // not read yet
@@ -38,9 +29,8 @@ describe("rotation", () => {
   });
 
   test("rename + create while the daemon is down: the old file is found by inode (dated name) and finished", async () => {
-    const { log } = setup();
-    let task = start(env);
-    await task.settle();
+    const { env, log } = await following(RULES);
+    let task = env.tasks[0];
     appendFileSync(log, "x1\n");
     await task.settle();
     await task.stop();
@@ -55,9 +45,7 @@ describe("rotation", () => {
   });
 
   test("renamed and not yet re-created: keep reading the old file, then switch when the new one appears", async () => {
-    const { log } = setup();
-    const task = start(env);
-    await task.settle();
+    const { env, log, task } = await following(RULES);
     renameSync(log, `${log}.0`);
     appendFileSync(`${log}.0`, "late1\n");
     await task.settle();
@@ -70,9 +58,7 @@ describe("rotation", () => {
   });
 
   test("rotation grace: while the old file is still being written, its lines are taken before the new file's", async () => {
-    const { log } = setup();
-    const task = start(env, { rotateGraceMs: 300 });
-    await task.settle();
+    const { env, log, task } = await following(RULES, { tail: { rotateGraceMs: 300 } });
     renameSync(log, `${log}.1`);
     writeFileSync(log, "new first\n");
     await task.settle(); // old file written just now: still followed
@@ -86,9 +72,7 @@ describe("rotation", () => {
   });
 
   test("copytruncate: the unread tail is taken from the copy, then the file is read from 0 with a notice", async () => {
-    const { log } = setup();
-    const task = start(env);
-    await task.settle();
+    const { env, log, task } = await following(RULES);
     appendFileSync(log, "first line of the file, long enough to fingerprint\nc1\n");
     await task.settle();
     appendFileSync(log, "c2 unread at rotation\n");
@@ -105,9 +89,7 @@ describe("rotation", () => {
   });
 
   test("truncation without a copy: restart at 0 and say so; a regrown file with new first bytes is caught too", async () => {
-    const { log } = setup();
-    const task = start(env);
-    await task.settle();
+    const { env, log, task } = await following(RULES);
     appendFileSync(log, "Jan  1 00:00:00 host app: one\nJan  1 00:00:01 host app: two\n");
     await task.settle();
     truncateSync(log, 0);
@@ -126,9 +108,7 @@ describe("rotation", () => {
   });
 
   test("deletion: finish the file, one notice, pick up the re-created file from its start", async () => {
-    const { log } = setup();
-    const task = start(env);
-    await task.settle();
+    const { env, log, task } = await following(RULES);
     appendFileSync(log, "before delete\n");
     await task.settle();
     appendFileSync(log, "unread at delete\n");
@@ -150,7 +130,7 @@ describe("rotation", () => {
   });
 
   test("a log that does not exist yet: one notice (also across restarts), read from its start when it appears (via fs.watch)", async () => {
-    env = makeEnv();
+    const env = makeEnv();
     writeRules(env.rules, {});
     const log = env.config.logs[0].path;
     let task = start(env);
@@ -170,9 +150,8 @@ describe("rotation", () => {
   });
 
   test("deleted while the daemon is down and re-created: lost lines are announced, the new file is read from 0", async () => {
-    const { log } = setup();
-    let task = start(env);
-    await task.settle();
+    const { env, log } = await following(RULES);
+    let task = env.tasks[0];
     appendFileSync(log, "kept\n");
     await task.settle();
     await task.stop();
@@ -190,12 +169,8 @@ describe("rotation", () => {
 });
 
 test("rotated twice while the daemon was down: the oldest is finished, the skipped file is named in a notice", async () => {
-  env = makeEnv();
-  writeRules(env.rules, {});
-  const log = env.config.logs[0].path;
-  writeFileSync(log, "");
-  let task = start(env);
-  await task.settle();
+  const { env, log } = await following({});
+  let task = env.tasks[0];
   appendFileSync(log, "g1\n");
   await task.settle();
   await task.stop();
@@ -218,7 +193,7 @@ test("rotated twice while the daemon was down: the oldest is finished, the skipp
 });
 
 test("a log path that is a directory: one notice, no crash; followed once a regular file takes its place", async () => {
-  env = makeEnv();
+  const env = makeEnv();
   writeRules(env.rules, {});
   const log = env.config.logs[0].path;
   mkdirSync(log);
