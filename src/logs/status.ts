@@ -15,13 +15,9 @@ export interface LogStatusRow {
   updated: number;
 }
 
+/** Throws what SQLite throws (a database without the table, say); the caller shows "unknown". */
 export function logStatus(db: Database): LogStatusRow[] {
-  let rows: { path: string; offset: number; missing: number; updated: number }[];
-  try {
-    rows = db.query("SELECT path, dev, ino, offset, size, missing, updated FROM logs ORDER BY path").all() as typeof rows;
-  } catch {
-    return [];
-  }
+  const rows = db.query("SELECT path, offset, missing, updated FROM logs ORDER BY path").all() as { path: string; offset: number; missing: number; updated: number }[];
   return rows.map((r) => {
     let size: number | null = null;
     try {

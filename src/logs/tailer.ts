@@ -50,7 +50,6 @@ import { forgetLogs, lineEvents, loadLog, type LogEvent, type LogRow, newRow, no
 import { type Classifier, type LoadedRuleSet, ruleSetKey, RuleSets } from "./tailer-rules.ts";
 
 /** Kept until the status reader imports it from ./status.ts. */
-export { logStatus, type LogStatusRow } from "./status.ts";
 
 /** Bytes read per positional read (must exceed MAX_LINE). */
 const CHUNK = 256 * 1024;

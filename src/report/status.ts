@@ -14,7 +14,7 @@ import type { Config } from "../config/config.ts";
 import { escapeBytes, escapeLatin1, safeLines } from "../util/escape.ts";
 import { formatSeconds } from "../util/duration.ts";
 import { type Coverage, localTime } from "./format.ts";
-import { logStatus } from "../logs/tailer.ts";
+import { logStatus } from "../logs/status.ts";
 import { pidStatus } from "../pids/status.ts";
 import { deliveryStatus } from "./delivery.ts";
 
@@ -167,7 +167,7 @@ export function statusReport(db: Database, config: Config, now = Date.now()): st
   }
 
   // ---- logs
-  const logs = attempt(() => (db.query("SELECT 1 FROM logs LIMIT 1").get(), logStatus(db)));
+  const logs = attempt(() => logStatus(db));
   out.push("", `Logs${logs ? ` (${logs.length})` : ""}`);
   if (logs === undefined) out.push("  unknown");
   else if (logs.length === 0) out.push("  none");
