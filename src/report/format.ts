@@ -72,6 +72,11 @@ export interface FormattedReport {
 }
 
 export const LINE_LIMIT = 5000;
+/**
+ * Every event line is indented, titles and headings are not: a log line that
+ * reads like a section title ("Security Alerts (1)") cannot pass for one.
+ */
+const INDENT = "  ";
 
 const LOG_SECTIONS = ["Security Alerts", "Security Events", "System Events"];
 const FILE_KINDS: [string, string][] = [
@@ -212,10 +217,10 @@ export function formatReport(input: FormatInput): FormattedReport {
           out.push("", safeLines(g.heading).join(" "));
         } else out.push("");
         for (const e of g.events) {
-          if (e.skippedBefore) emit([`[... ${e.skippedBefore} more not shown ...]`]);
+          if (e.skippedBefore) emit([`${INDENT}[... ${e.skippedBefore} more not shown ...]`]);
           const lines = safeLines(e.text);
           if (timed) lines[0] = `${localTime(e.time)} ${lines[0]}`;
-          emit(lines);
+          emit(lines.map((l) => INDENT + l));
         }
       }
     }

@@ -5,7 +5,8 @@ const NAMED: Record<number, string> = { 0x0a: "\\n", 0x09: "\\t", 0x0d: "\\r", 0
 
 /**
  * Escape a byte string for reports: valid UTF-8 stays readable; control bytes,
- * DEL, C1 controls and every byte of invalid UTF-8 become \n, \t, \r, \\ or \xNN.
+ * DEL, C1 controls and every byte of invalid UTF-8 become \n, \t, \r, \\ or \xNN;
+ * code points that reorder or hide text (isHidden) become \uNNNN.
  * Backslash itself is doubled so the escaping is unambiguous.
  */
 export function escapeBytes(buf: Uint8Array): string {
@@ -37,6 +38,11 @@ export function escapeBytes(buf: Uint8Array): string {
     }
     if (ok && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) ok = false;
     if (ok && cp >= 0x80 && cp < 0xa0) ok = false; // C1 controls
+    if (ok && isHidden(cp)) {
+      out += `\\u${cp.toString(16).padStart(4, "0")}`;
+      i += len;
+      continue;
+    }
     if (!ok) {
       out += HEX(b);
       i++;
@@ -46,6 +52,15 @@ export function escapeBytes(buf: Uint8Array): string {
     i += len;
   }
   return out;
+}
+
+/**
+ * Code points that reorder or hide text on a terminal or in a mail reader:
+ * bidirectional controls (a name with U+202E shows its end reversed), line and
+ * paragraph separators, zero-width characters and the BOM. Shown as \uNNNN.
+ */
+function isHidden(cp: number): boolean {
+  return (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp === 0x061c || cp === 0xfeff;
 }
 
 /** Escape a latin1 "byte string" (one char per byte), as log lines are held. */
@@ -60,11 +75,11 @@ export function escapeString(s: string): string {
 
 /**
  * Escape the control characters of text that is already printable (event
- * texts, titles): C0 controls but TAB, DEL and C1 become \xNN, and U+2028/2029
- * become \uNNNN. Backslashes are left as they are (the text may hold escapes).
+ * texts, titles): C0 controls but TAB, DEL and C1 become \xNN; bidirectional
+ * controls, separators and zero-width characters become \uNNNN. Backslashes are left as they are (the text may hold escapes).
  */
 export function escapeControls(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g, (c) => {
     const code = c.charCodeAt(0);
     return code > 0xff ? `\\u${code.toString(16).padStart(4, "0")}` : `\\x${code.toString(16).padStart(2, "0")}`;
   });

@@ -77,7 +77,7 @@ describe("body", () => {
     expect(lines[t + 1].length).toBe("Security Alerts (1)".length);
     // log lines are grouped by file inside a section: syslog lines together
     const sys = idx("System Events (3)");
-    expect(lines.slice(sys + 2, sys + 9).filter((l) => l !== "")).toEqual(["/var/log/syslog:", "sys 1", "sys 3", "/var/log/auth.log:", "sys 2"]);
+    expect(lines.slice(sys + 2, sys + 9).filter((l) => l !== "")).toEqual(["/var/log/syslog:", "  sys 1", "  sys 3", "/var/log/auth.log:", "  sys 2"]);
     // file events chronological within a kind
     const changed = lines.findIndex((l) => l.endsWith("changed: /etc/group"));
     expect(lines.findIndex((l) => l.endsWith("changed: /etc/passwd"))).toBeGreaterThan(changed);
@@ -99,7 +99,7 @@ describe("body", () => {
     expect(r.omitted).toBe(35);
     expect(r.text).toContain("[35 lines left out: this report is limited to 25 lines;");
     expect(r.text).toContain("7 more events are waiting and will follow in the next report.");
-    expect(r.text).toContain("\nline 12\n");
+    expect(r.text).toContain("\n  line 12\n");
     expect(r.text).not.toContain("line 13");
     expect(r.subject).toContain("30 log");
   });
@@ -109,8 +109,16 @@ describe("body", () => {
     const events = [ev({ channel: "log", section: "System Events", subject: "/l\r", text: `a\rb\u0000c\u001bd\u0085e\tf\n.\n${long}` })];
     const { text } = formatReport({ ...base, events });
     expect(text).not.toContain("\r");
-    expect(text).toContain("\na\\x0db\\x00c\\x1bd\\x85e\tf\n.\n" + long + "\n");
+    expect(text).toContain("\n  a\\x0db\\x00c\\x1bd\\x85e\tf\n  .\n  " + long + "\n");
     expect(text).toContain("/l\\x0d:");
     expect(safeLines("x\u2028y")).toEqual(["x\\u2028y"]);
   });
+});
+
+test("a log line that reads like a section title cannot pass for one: event lines are indented", () => {
+  const events = [{ id: 1, time: 0, channel: "log" as const, kind: "system", urgent: 0, subject: "/var/log/syslog", section: "System Events", text: "Security Alerts (1)" }];
+  const lines = formatReport({ ...base, events }).text.split("\n");
+  expect(lines).toContain("  Security Alerts (1)");
+  expect(lines).not.toContain("Security Alerts (1)");
+  expect(lines).toContain("System Events (1)");
 });
