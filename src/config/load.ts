@@ -3,7 +3,7 @@
 // itself, the `sendmail` program and every rules home; anything that a user
 // other than root could change is an error (exit 78 at start; on SIGHUP the
 // running configuration is kept).
-import { readFileSync, statSync } from "node:fs";
+import { lstatSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { formatProblem, parseConfig, type ParseResult } from "./config.ts";
 import { untrustedPath, untrustedRulesHome } from "./trust.ts";
 
@@ -42,12 +42,37 @@ export function loadConfig(path: string): ParseResult {
     const why = untrustedPath(res.config.sendmail);
     if (why) res.errors.push({ file: path, line: 0, key: "sendmail", message: `sendmail ${res.config.sendmail} refused: ${why}; integrityd runs it as root` });
   }
+  resolveAreaLinks(res, path);
   for (const home of new Set(res.config.logs.map((l) => l.rules))) {
     const why = untrustedRulesHome(home);
     if (why) res.errors.push({ file: path, line: 0, key: "logrules", message: `rules home ${home} refused: ${why}; whoever can change it can silence alerts` });
   }
   if (res.errors.length) throw new ConfigError(res.errors.map(formatProblem));
   return res;
+}
+
+/**
+ * An `area` that is itself a symbolic link (/bin on a merged-/usr system) is
+ * resolved once, here, and the tree it leads to is checked, with a warning
+ * that says so — when only root could have made the link lead there
+ * (trust.ts); otherwise it is an error. Never a tree of one link, silently.
+ */
+function resolveAreaLinks(res: ParseResult, file: string): void {
+  res.config.areas = res.config.areas.map((area) => {
+    try {
+      if (!lstatSync(area).isSymbolicLink()) return area;
+    } catch {
+      return area; // missing: reported where areas are checked
+    }
+    const why = untrustedPath(area);
+    if (why) {
+      res.errors.push({ file, line: 0, key: "area", message: `area ${area} is a symbolic link that could be pointed elsewhere: ${why}` });
+      return area;
+    }
+    const real = realpathSync(area);
+    res.warnings.push({ file, line: 0, key: "area", message: `area ${area} is a symbolic link to ${real}; checking ${real}` });
+    return real;
+  });
 }
 
 function absolute(p: string): string {

@@ -115,4 +115,20 @@ describe("attacks by a local user", () => {
     expect(refusal(conf)).toContain(`rules home ${home} refused: ${rule} is owned by uid ${user.uid}`);
     expect(untrustedRulesHome(join(dir, "no-such-home"))).toBeNull();
   });
+  test("an area that is a root-made symlink is resolved once and said; a user's symlink is refused", () => {
+    const usr = join(dir, "usr-bin");
+    mkdirSync(usr, { mode: 0o755 });
+    const bin = join(dir, "bin");
+    symlinkSync(usr, bin);
+    const res = loadConfig(good("area-link.conf", `area = ${bin}\n`));
+    expect(res.config.areas).toEqual([usr]);
+    expect(res.warnings.map((w) => w.message)).toContain(`area ${bin} is a symbolic link to ${usr}; checking ${usr}`);
+    if (!user) return;
+    const planted = join(dir, "sticky-area");
+    mkdirSync(planted);
+    chmodSync(planted, 0o1777);
+    const link = join(planted, "www");
+    expect(user.run(["/bin/ln", "-s", "/etc", link]).code).toBe(0);
+    expect(refusal(good("area-user.conf", `area = ${link}\n`))).toContain(`area ${link} is a symbolic link that could be pointed elsewhere`);
+  });
 });
