@@ -1,0 +1,173 @@
+// Rule trees for the tailer: one loaded rule set per distinct (rules home,
+// level, crackingignore), rescanned every `logruleupdate` seconds and reloaded
+// when a rule file changed (signature: name, size, mtime, inode of every entry
+// of the rule directories). A rules home that does not exist falls back to the
+// embedded default tree. Rule problems are kept per rule set; the tailer reports
+// each distinct problem once.
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Level } from "../config/config.ts";
+import { embeddedRules } from "../embedded.ts";
+import { loadRuleEngine, type Classifier } from "./tailer-engine.ts";
+
+export type { Classifier, Placement, Verdict } from "./tailer-engine.ts";
+
+/** The rule directories of a logcheck rules home (all of them: a change anywhere reloads). */
+export const RULE_DIRS = [
+  "cracking.d", "cracking.ignore.d", "violations.d", "violations.ignore.d",
+  "ignore.d.paranoid", "ignore.d.server", "ignore.d.workstation",
+] as const;
+
+export interface RuleSetKey {
+  home: string;
+  level: Level;
+  crackingignore: boolean;
+}
+
+export interface LoadedRuleSet {
+  key: string;
+  home: string;
+  level: Level;
+  crackingignore: boolean;
+  classifier: Classifier;
+  /** true when the home does not exist and the embedded default tree is used */
+  embedded: boolean;
+  signature: string;
+  /** human-readable problems ("FILE:LINE: message"), each reported once by the tailer */
+  problems: string[];
+  /** rules on a slower engine (linear-time or back-reference fallback), logged once each */
+  risky: string[];
+  loadedAt: number;
+}
+
+export function ruleSetKey(k: RuleSetKey): string {
+  return `${k.level}\0${k.crackingignore ? 1 : 0}\0${k.home}`;
+}
+
+/**
+ * A cheap signature of a rules home: every entry of every rule directory with
+ * its size, mtime and inode. "missing" when the home is not a directory.
+ */
+export function rulesSignature(home: string): string {
+  try {
+    if (!statSync(home).isDirectory()) return "missing";
+  } catch {
+    return "missing";
+  }
+  const parts: string[] = [];
+  for (const d of RULE_DIRS) {
+    const dir = join(home, d);
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort();
+    } catch {
+      parts.push(`${d}:-`);
+      continue;
+    }
+    parts.push(`${d}:`);
+    for (const n of names) {
+      try {
+        const st = statSync(join(dir, n));
+        parts.push(`${n}\0${st.size}\0${st.mtimeMs}\0${st.ino}`);
+      } catch {
+        parts.push(`${n}\0?`);
+      }
+    }
+  }
+  return parts.join("\n");
+}
+
+/** Load (or reload) one rule set, compiled in slices (the event loop stays free in between). Never throws: a failure yields a classifier from the embedded tree. */
+export async function loadRuleSet(k: RuleSetKey): Promise<LoadedRuleSet> {
+  let signature = rulesSignature(k.home);
+  let embedded = signature === "missing";
+  const problems: string[] = [];
+  let risky: string[] = [];
+  let classifier: Classifier | null = null;
+  if (!embedded) {
+    try {
+      const r = await loadRuleEngine({ home: k.home }, k.level, k.crackingignore);
+      if (r.found) {
+        classifier = r.classifier;
+        problems.push(...r.problems);
+        risky = r.risky;
+      } else {
+        embedded = true; // removed between the signature and the load
+        signature = "missing";
+      }
+    } catch (e) {
+      problems.push(`${k.home}: rules could not be loaded (${(e as Error).message}); using the embedded default rules`);
+    }
+  }
+  if (!classifier) {
+    try {
+      const r = await loadRuleEngine({ tree: embeddedRules() }, k.level, k.crackingignore);
+      classifier = r.classifier;
+      if (embedded) {
+        problems.push(...r.problems);
+        risky = r.risky;
+      }
+    } catch (e) {
+      // cannot happen with a sane build; never lose lines over it: report everything
+      problems.push(`embedded rules could not be loaded (${(e as Error).message}); every line is reported`);
+      classifier = { classify: () => [{ kind: "system", section: "System Events" }] };
+    }
+  }
+  return {
+    key: ruleSetKey(k), home: k.home, level: k.level, crackingignore: k.crackingignore,
+    classifier, embedded, signature, problems, risky, loadedAt: Date.now(),
+  };
+}
+
+/** The loaded rule sets of the running tailer. */
+export class RuleSets {
+  private sets = new Map<string, LoadedRuleSet>();
+
+  /** The rule set for k; ensure(k) must have loaded it (the tailer awaits that before reading a log). */
+  get(k: RuleSetKey): LoadedRuleSet {
+    const s = this.sets.get(ruleSetKey(k));
+    if (!s) throw new Error(`rule set ${ruleSetKey(k)} used before it was loaded`);
+    return s;
+  }
+
+  private loading = new Map<string, Promise<LoadedRuleSet>>();
+
+  /** Load the rule set for k without blocking the event loop (once; concurrent calls share the load). */
+  async ensure(k: RuleSetKey): Promise<LoadedRuleSet> {
+    const key = ruleSetKey(k);
+    const have = this.sets.get(key);
+    if (have) return have;
+    let p = this.loading.get(key);
+    if (!p) {
+      p = loadRuleSet(k).then((s) => {
+        this.sets.set(key, s);
+        this.loading.delete(key);
+        return s;
+      });
+      this.loading.set(key, p);
+    }
+    return p;
+  }
+
+  /** Rescan every loaded set and reload those whose files changed; the old set keeps classifying until the new one is ready. */
+  async refresh(): Promise<LoadedRuleSet[]> {
+    const out: LoadedRuleSet[] = [];
+    for (const [key, s] of [...this.sets]) {
+      if (rulesSignature(s.home) === s.signature) continue;
+      const n = await loadRuleSet(s);
+      if (this.sets.get(key) !== s) continue; // dropped or replaced meanwhile
+      this.sets.set(key, n);
+      out.push(n);
+    }
+    return out;
+  }
+
+  /** Forget rule sets no longer used by any log. */
+  retain(keys: Set<string>): void {
+    for (const k of [...this.sets.keys()]) if (!keys.has(k)) this.sets.delete(k);
+  }
+
+  all(): LoadedRuleSet[] {
+    return [...this.sets.values()];
+  }
+}
