@@ -1,4 +1,7 @@
-// logcheck's section logic, one line at a time, and its report format.
+// logcheck's layering of a rule set - cracking, violations, ignore - one line
+// at a time: Classifier compiles a selected rule set (home.ts) and says which
+// report sections a line goes to, each with its kind (alert, violation,
+// system). Loading a rule set is load.ts; the report text is report.ts.
 //
 // Sections as /usr/sbin/logcheck 1.4 computes them (greplogoutput/cleanchecked):
 //  * "Security Alerts [for F]" - for each cracking.d file F (title without
@@ -26,40 +29,56 @@
 // Lines are byte strings (latin1). Trailing whitespace ([[:space:]]) is
 // stripped before matching, as logcheck's `sed -e 's/[[:space:]]\+$//'`.
 
-import { yieldToLoop } from "../util/loop.ts";
-import { type CompiledRule, RuleIndex, compileRule } from "./engine.ts";
-import { type Level, type RuleFile, type RuleProblem, type RuleSet, type RuleTree, readRuleHome, selectRules } from "./rules.ts";
+import type { Level } from "../config/config.ts";
+import { type CompiledRule, compileRule } from "./compile.ts";
+import { RuleIndex } from "./dispatch.ts";
+import type { RuleFile, RuleProblem, RuleSet } from "./home.ts";
 
 export const ALERTS = "Security Alerts";
 export const EVENTS = "Security Events";
 export const SYSTEM = "System Events";
-const NO_SECTIONS: string[] = Object.freeze([]) as unknown as string[];
-const SYSTEM_ONLY: string[] = Object.freeze([SYSTEM]) as unknown as string[];
-const NO_WHY: string[] = Object.freeze([]) as unknown as string[];
+
+/** What a report section holds: cracking.d alerts, violations.d events, or unmatched lines. */
+export type SectionKind = "alert" | "violation" | "system";
+
+/** One report section a line goes to. */
+export interface Placement {
+  kind: SectionKind;
+  /** report section title, e.g. "Security Alerts for sshd", "Security Events", "System Events" */
+  section: string;
+}
+
+/**
+ * Where a line goes: nowhere (ignored), or one or more sections in report
+ * order (as in logcheck, a line may be in several). Shared and frozen for the
+ * common answers: never modify one.
+ */
+export type Verdict = Placement[];
+
+/** A verdict with its reasons, for --test-rules --explain. */
+export interface Explanation {
+  line: string; // the line as matched (see matchedLine)
+  verdict: Verdict;
+  /** FILE:LINE of the deciding rules, in words */
+  why: string[];
+}
+
+const SYSTEM_PLACEMENT: Placement = Object.freeze({ kind: "system", section: SYSTEM });
+const IGNORED: Verdict = Object.freeze([]) as unknown as Verdict;
+const SYSTEM_ONLY: Verdict = Object.freeze([SYSTEM_PLACEMENT]) as unknown as Verdict;
 
 interface FileRange {
   name: string;
   start: number; // first rule id
   end: number; // one past the last rule id
-}
-
-export interface Verdict {
-  line: string; // the line as matched (trailing whitespace stripped)
-  /** Section titles the line is reported under, in report order; empty = not reported. */
-  sections: string[];
-  /** FILE:LINE explanations, for --explain. */
-  why: string[];
+  /** the section a match of this cracking.d/violations.d file raises (null for ignore files) */
+  placement: Placement | null;
 }
 
 export interface RiskyRule {
   where: string; // FILE:LINE
   kind: "linear" | "re2" | "backref";
   note: string;
-}
-
-export interface LoadOptions {
-  level: Level;
-  crackingIgnore?: boolean;
 }
 
 /** Strip trailing [[:space:]] (C locale) like logcheck's sed. */
@@ -81,6 +100,17 @@ export function toByteString(s: string): string {
   return s;
 }
 
+/** The line as the rules see it (and as logcheck's report prints it): bytes, trailing blanks stripped. */
+export function matchedLine(line: string): string {
+  return stripTrailing(toByteString(line));
+}
+
+function sectionTitle(title: string, file: string): string {
+  return file === "logcheck" ? title : `${title} for ${file}`;
+}
+
+const EMPTY_RANGE: FileRange = { name: "", start: 0, end: 0, placement: null };
+
 export class Classifier {
   readonly rules: CompiledRule[] = [];
   readonly problems: RuleProblem[] = [];
@@ -89,51 +119,40 @@ export class Classifier {
   private crackingIgnore: FileRange[] = [];
   private violations: FileRange[] = [];
   private violationsIgnore: FileRange[] = [];
-  private ignore: FileRange = { name: "", start: 0, end: 0 };
-  private crackingAll: FileRange = { name: "", start: 0, end: 0 };
-  private violationsAll: FileRange = { name: "", start: 0, end: 0 };
+  private ignore: FileRange = EMPTY_RANGE;
+  private crackingAll: FileRange = EMPTY_RANGE;
+  private violationsAll: FileRange = EMPTY_RANGE;
   readonly level: Level;
   private readonly crackingIgnoreOn: boolean;
+  private pending: Generator<void> | null;
+
+  /** Prepended to FILE:LINE in explanations (e.g. "embedded:" or the rule home path and "/"). */
+  displayPrefix = "";
 
   /**
    * Compile a rule set. This takes about 1-2 s for Debian's ~1,900 rules;
-   * inside the daemon use loadClassifier(), which does the same work in
-   * slices and yields to the event loop in between.
+   * with `lazy`, nothing is compiled yet: call step() until it returns true
+   * (load.ts does that in time slices, yielding to the event loop in between).
    */
   constructor(set: RuleSet, lazy = false) {
     this.level = set.level;
     this.crackingIgnoreOn = set.crackingIgnoreEnabled;
     this.problems.push(...set.problems);
     this.pending = this.steps(set);
-    if (!lazy) this.finishSync();
+    if (!lazy) while (!this.step()) { /* compile everything now */ }
   }
 
-  private pending: Generator<void> | null;
-
-  private finishSync(): void {
-    if (!this.pending) return;
-    for (;;) if (this.pending.next().done) break;
+  /** Compile one more rule (or index step); true when the build is complete. Use the classifier only then. */
+  step(): boolean {
+    if (this.pending === null) return true;
+    if (!this.pending.next().done) return false;
     this.pending = null;
-  }
-
-  /** Finish a lazy build, yielding to the event loop every `sliceMs`. */
-  async finish(sliceMs = 10): Promise<this> {
-    while (this.pending) {
-      const t = performance.now();
-      while (performance.now() - t < sliceMs) {
-        if (this.pending.next().done) {
-          this.pending = null;
-          break;
-        }
-      }
-      if (this.pending) await yieldToLoop();
-    }
-    return this;
+    return true;
   }
 
   private *steps(set: RuleSet): Generator<void> {
     const self = this;
-    function* add(files: RuleFile[], positive: boolean, out: FileRange[]): Generator<void> {
+    function* add(files: RuleFile[], positive: boolean, out: FileRange[], title: string, kind: SectionKind | null): Generator<void> {
       for (const f of files) {
         const start = self.rules.length;
         for (const r of f.rules) {
@@ -142,20 +161,21 @@ export class Classifier {
           else self.problems.push(c.problem);
           yield;
         }
-        out.push({ name: f.name, start, end: self.rules.length });
+        const placement = kind === null ? null : Object.freeze({ kind, section: sectionTitle(title, f.name) });
+        out.push({ name: f.name, start, end: self.rules.length, placement });
       }
     }
     const s0 = this.rules.length;
-    yield* add(set.cracking, true, this.cracking);
-    this.crackingAll = { name: "cracking.d", start: s0, end: this.rules.length };
-    yield* add(set.crackingIgnore, false, this.crackingIgnore);
+    yield* add(set.cracking, true, this.cracking, ALERTS, "alert");
+    this.crackingAll = { name: "cracking.d", start: s0, end: this.rules.length, placement: null };
+    yield* add(set.crackingIgnore, false, this.crackingIgnore, "", null);
     const v0 = this.rules.length;
-    yield* add(set.violations, true, this.violations);
-    this.violationsAll = { name: "violations.d", start: v0, end: this.rules.length };
-    yield* add(set.violationsIgnore, false, this.violationsIgnore);
+    yield* add(set.violations, true, this.violations, EVENTS, "violation");
+    this.violationsAll = { name: "violations.d", start: v0, end: this.rules.length, placement: null };
+    yield* add(set.violationsIgnore, false, this.violationsIgnore, "", null);
     const i0 = this.rules.length;
-    yield* add(set.ignore, false, []);
-    this.ignore = { name: "ignore", start: i0, end: this.rules.length };
+    yield* add(set.ignore, false, [], "", null);
+    this.ignore = { name: "ignore", start: i0, end: this.rules.length, placement: null };
     const index = new RuleIndex(this.rules, true);
     yield* index.steps();
     this.index = index;
@@ -172,50 +192,46 @@ export class Classifier {
     return { rules: this.rules.length, ...this.index.stats() };
   }
 
-  /**
-   * Classify one line (a byte string; see toByteString). Never throws.
-   * `explain` fills Verdict.why (FILE:LINE of the deciding rules); without it
-   * `why` is empty, which keeps the common path allocation-free.
-   */
-  classify(rawLine: string, explain = false): Verdict {
-    const line = stripTrailing(toByteString(rawLine));
-    let matched: number[];
+  private match(line: string): number[] {
     try {
-      matched = this.index.matchAll(line);
+      return this.index.matchAll(line);
     } catch {
-      matched = []; // a rule engine failure must not lose the line: report it
+      return []; // a rule engine failure must not lose the line: report it
     }
-    if (!explain) {
-      // fast path: no cracking/violations rule matched (ids below ignore.start
-      // belong to cracking.d, cracking.ignore.d, violations.d, violations.ignore.d)
-      let positive = false;
-      for (let i = 0; i < matched.length; i++) {
-        const id = matched[i];
-        if ((id >= this.crackingAll.start && id < this.crackingAll.end) || (id >= this.violationsAll.start && id < this.violationsAll.end)) {
-          positive = true;
-          break;
-        }
-      }
-      if (!positive) {
-        const ignored = matched.length > 0 && matched[matched.length - 1] >= this.ignore.start;
-        return { line, sections: ignored ? NO_SECTIONS : SYSTEM_ONLY, why: NO_WHY };
-      }
-      const v = this.decide(line, matched);
-      v.why = NO_WHY;
-      return v;
-    }
-    return this.decide(line, matched);
   }
 
-  /** Prepended to FILE:LINE in explanations (e.g. the rule home path). */
-  displayPrefix = "";
+  /** Where a line goes (a byte string; see toByteString). Never throws. */
+  classify(rawLine: string): Verdict {
+    const line = matchedLine(rawLine);
+    const matched = this.match(line);
+    // fast path: no cracking/violations rule matched (ids below ignore.start
+    // belong to cracking.d, cracking.ignore.d, violations.d, violations.ignore.d)
+    for (let i = 0; i < matched.length; i++) {
+      const id = matched[i];
+      if ((id >= this.crackingAll.start && id < this.crackingAll.end) || (id >= this.violationsAll.start && id < this.violationsAll.end)) {
+        return this.decide(matched, null);
+      }
+    }
+    const ignored = matched.length > 0 && matched[matched.length - 1] >= this.ignore.start;
+    return ignored ? IGNORED : SYSTEM_ONLY;
+  }
+
+  /** classify() with the deciding rules in words (slower; for --test-rules --explain). */
+  explain(rawLine: string): Explanation {
+    const line = matchedLine(rawLine);
+    const matched = this.match(line);
+    if (matched.length === 0) return { line, verdict: SYSTEM_ONLY, why: ["reported: no rule matched"] };
+    const why: string[] = [];
+    return { line, verdict: this.decide(matched, why), why };
+  }
 
   private where(id: number): string {
     const r = this.rules[id];
     return `${this.displayPrefix}${r.file}:${r.line}`;
   }
 
-  private decide(line: string, m: number[]): Verdict {
+  /** The sections for the matched rule ids `m` (ascending); reasons go to `why` when given. */
+  private decide(m: number[], why: string[] | null): Verdict {
     const firstIn = (r: FileRange | undefined): number => {
       if (!r) return -1;
       for (const id of m) if (id >= r.start && id < r.end) return id;
@@ -230,20 +246,10 @@ export class Classifier {
       }
       return best;
     };
-    const sections: string[] = [];
-    const why: string[] = [];
-    if (m.length === 0) {
-      return { line, sections: [SYSTEM], why: ["reported: no rule matched"] };
-    }
+    const verdict: Verdict = [];
     const byName = (rs: FileRange[], name: string) => rs.find((r) => r.name === name);
     const notLogchec = (f: FileRange) => !f.name.startsWith("logchec");
-    const section = (
-      raise: FileRange[],
-      ignore: FileRange[] | null,
-      higher: FileRange | null,
-      title: string,
-      verb: string,
-    ): void => {
+    const section = (raise: FileRange[], ignore: FileRange[] | null, higher: FileRange | null, verb: string): void => {
       for (const f of raise) {
         const hit = firstIn(f);
         if (hit < 0) continue;
@@ -257,129 +263,32 @@ export class Classifier {
         if (cancel < 0 && higher) cancel = firstIn(higher);
         if (cancel < 0 && ignore) cancel = firstInAny(ignore, (r) => r.name === "local" || r.name.startsWith("local-"));
         if (cancel >= 0) {
-          why.push(`${verb} by ${this.where(hit)}, cancelled by ${this.where(cancel)}`);
+          why?.push(`${verb} by ${this.where(hit)}, cancelled by ${this.where(cancel)}`);
           continue;
         }
-        const t = f.name === "logcheck" ? title : `${title} for ${f.name}`;
-        sections.push(t);
-        why.push(`${t}: ${verb} by ${this.where(hit)}`);
+        const p = f.placement!;
+        verdict.push(p);
+        why?.push(`${p.section}: ${verb} by ${this.where(hit)}`);
       }
     };
-    section(this.cracking, this.crackingIgnoreOn ? this.crackingIgnore : null, null, ALERTS, "alerted");
-    section(this.violations, this.violationsIgnore, this.crackingAll, EVENTS, "violation");
+    section(this.cracking, this.crackingIgnoreOn ? this.crackingIgnore : null, null, "alerted");
+    section(this.violations, this.violationsIgnore, this.crackingAll, "violation");
     const ign = firstIn(this.ignore);
     const crack = firstIn(this.crackingAll);
     const viol = firstIn(this.violationsAll);
     if (ign < 0 && crack < 0 && viol < 0) {
-      sections.push(SYSTEM);
-      why.push("System Events: no ignore rule matched");
+      verdict.push(SYSTEM_PLACEMENT);
+      why?.push("System Events: no ignore rule matched");
     } else if (ign >= 0) {
-      why.push(`ignored by ${this.where(ign)}`);
+      why?.push(`ignored by ${this.where(ign)}`);
     } else {
-      why.push(`not a System Event: matched ${this.where(crack >= 0 ? crack : viol)}`);
+      why?.push(`not a System Event: matched ${this.where(crack >= 0 ? crack : viol)}`);
     }
-    return { line, sections, why };
+    return verdict;
   }
 
   /** All section titles this rule set can produce, in logcheck's report order. */
   sectionTitles(): string[] {
-    return [
-      ...this.cracking.map((f) => (f.name === "logcheck" ? ALERTS : `${ALERTS} for ${f.name}`)),
-      ...this.violations.map((f) => (f.name === "logcheck" ? EVENTS : `${EVENTS} for ${f.name}`)),
-      SYSTEM,
-    ];
-  }
-
-  /** A report collector for this rule set. */
-  newReport(): ReportBuilder {
-    return new ReportBuilder(this.sectionTitles());
+    return [...this.cracking, ...this.violations].map((f) => f.placement!.section).concat(SYSTEM);
   }
 }
-
-/** Build a classifier from a rule tree (in-memory map or read from a dir). */
-export function classifierFromTree(tree: RuleTree, opts: LoadOptions): Classifier {
-  return new Classifier(selectRules(tree, opts.level, opts.crackingIgnore ?? false));
-}
-
-/**
- * For the daemon: build a classifier from a rule home (or, when `home` is
- * null or does not exist, from `fallback`) without blocking the event loop
- * for more than about `sliceMs` at a time. `fromHome` tells which was used.
- * Reload = call it again and swap the result in when it resolves; the old
- * classifier keeps working meanwhile. Never throws for bad rules (they are
- * in `problems`).
- */
-export async function loadClassifier(
-  home: string | null,
-  fallback: RuleTree,
-  opts: LoadOptions & { sliceMs?: number },
-): Promise<{ classifier: Classifier; fromHome: boolean }> {
-  const problems: RuleProblem[] = [];
-  const tree = home === null ? null : readRuleHome(home, problems);
-  const set = selectRules(tree ?? fallback, opts.level, opts.crackingIgnore ?? false);
-  if (tree) set.problems.push(...problems);
-  const c = new Classifier(set, true);
-  await c.finish(opts.sliceMs ?? 10);
-  return { classifier: c, fromHome: tree !== null };
-}
-
-/**
- * Load a rule home directory; null when it does not exist (callers then use
- * the embedded tree). Unreadable files are reported as problems.
- */
-export function classifierFromHome(home: string, opts: LoadOptions): Classifier | null {
-  const problems: RuleProblem[] = [];
-  const tree = readRuleHome(home, problems);
-  if (tree === null) return null;
-  const c = classifierFromTree(tree, opts);
-  c.problems.unshift(...problems);
-  return c;
-}
-
-// ---------------------------------------------------------------- report
-
-/** logcheck's section heading: the title and "=-=-..." of the same length. */
-export function sectionHeader(title: string): string {
-  let u = "";
-  for (let i = 0; i < title.length; i++) u += i % 2 === 0 ? "=" : "-";
-  return `${title}\n${u}\n`;
-}
-
-/**
- * Collects verdicts and prints logcheck's report: sections in logcheck's
- * order (alerts per cracking file, events per violations file, system
- * events), lines in input order, each section followed by a blank line.
- */
-export class ReportBuilder {
-  private sections = new Map<string, string[]>();
-  constructor(private readonly order: string[]) {}
-
-  add(v: Verdict): void {
-    for (const s of v.sections) {
-      let l = this.sections.get(s);
-      if (!l) { l = []; this.sections.set(s, l); }
-      l.push(v.line);
-    }
-  }
-
-  isEmpty(): boolean {
-    return this.sections.size === 0;
-  }
-
-  /** Section title -> lines, in report order. */
-  entries(): Array<[string, string[]]> {
-    const out: Array<[string, string[]]> = [];
-    for (const t of this.order) {
-      const l = this.sections.get(t);
-      if (l) out.push([t, l]);
-    }
-    return out;
-  }
-
-  format(): string {
-    let out = "";
-    for (const [t, lines] of this.entries()) out += sectionHeader(t) + lines.join("\n") + "\n\n";
-    return out;
-  }
-}
-
