@@ -1,2 +1,3 @@
-// Moved to src/rules/reload.ts; this re-export goes once src/logs/tailer.ts imports from there.
-export { type Classifier, type LoadedRuleSet, ruleSetKey, RuleSets } from "../rules/reload.ts";
+// Moved to src/rules/ (reload.ts, layers.ts); this re-export goes once src/logs/tailer.ts imports from there.
+export type { Classifier } from "../rules/layers.ts";
+export { type LoadedRuleSet, ruleSetKey, RuleSets } from "../rules/reload.ts";
