@@ -2,7 +2,8 @@
 // logcheck-database at server level, on a large generated corpus (syslog
 // templates with random fields + the shared fail2ban corpus). Verifies that
 // both produce identical sections, then prints both rates and the ratio;
-// then the same for adversarial lines (issue 7).
+// then the same for adversarial lines. The rules are loaded with loadRuleSet,
+// as the daemon and --test-rules load them.
 //
 //   bun bench/logcheck/run.ts [LINES=500000]
 
@@ -10,11 +11,13 @@ import { cpus } from "node:os";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { classifierFromHome } from "../../src/logs/classify.ts";
-import { parseEre } from "../../src/logs/ere.ts";
-import { rng, sample } from "../../test/logs/gen.ts";
-import { grepPipeline } from "../../test/logs/grep-pipeline.ts";
-import { getLogcheckDb, sharedCorpus } from "../../test/support/logcheck-db.ts";
+import type { Classifier } from "../../src/rules/layers.ts";
+import { loadRuleSet } from "../../src/rules/load.ts";
+import { parseEre } from "../../src/rules/parse.ts";
+import { ReportBuilder } from "../../src/rules/report.ts";
+import { rng, sample } from "../support/gen.ts";
+import { grepPipeline } from "../support/grep-pipeline.ts";
+import { getLogcheckDb, sharedCorpus } from "../support/logcheck-db.ts";
 
 const N = Number(process.argv[2] ?? 500_000);
 const LEVEL = "server" as const;
@@ -78,24 +81,29 @@ function machine(): string {
   return `${cpus().length} CPUs (nproc), ${model}, Bun ${Bun.version}, load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`;
 }
 
-function ours(file: string): { secs: number; loadSecs: number; entries: Array<[string, string[]]>; reported: number } {
+async function load(): Promise<{ c: Classifier; secs: number }> {
   const t0 = performance.now();
-  const c = classifierFromHome(db.rulesHome, { level: LEVEL })!;
-  const t1 = performance.now();
+  const r = await loadRuleSet({ home: db.rulesHome }, LEVEL, { fallback: {} });
+  if (r.from !== "home") throw new Error(`${db.rulesHome}: rules not loaded`);
+  return { c: r.classifier, secs: (performance.now() - t0) / 1000 };
+}
+
+async function ours(file: string): Promise<{ secs: number; loadSecs: number; entries: Array<[string, string[]]>; reported: number }> {
+  const { c, secs: loadSecs } = await load();
   const lines = readFileSync(file).toString("latin1").split("\n");
   lines.pop();
   // warm-up pass (JIT, lazy DFA states), then the measured pass
   for (let i = 0; i < Math.min(lines.length, 20000); i++) c.classify(lines[i]);
-  const rep = c.newReport();
+  const rep = new ReportBuilder(c.sectionTitles());
   const t2 = performance.now();
   let reported = 0;
   for (const l of lines) {
     const v = c.classify(l);
-    if (v.sections.length > 0) reported++;
-    rep.add(v);
+    if (v.length > 0) reported++;
+    rep.add(l, v);
   }
   const t3 = performance.now();
-  return { secs: (t3 - t2) / 1000, loadSecs: (t1 - t0) / 1000, entries: rep.entries(), reported };
+  return { secs: (t3 - t2) / 1000, loadSecs, entries: rep.entries(), reported };
 }
 
 function theirs(file: string): { secs: number; entries: Array<[string, string[]]> } {
@@ -113,7 +121,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 console.log(`machine: ${machine()}`);
 console.log(`rules: Debian logcheck-database ${db.version}, level ${LEVEL}`);
 console.log(`corpus: ${fmt(N)} lines, ${(bytes / 1e6).toFixed(1)} MB (templates + ${shared.length ? "10% shared fail2ban corpus" : "no shared corpus"})`);
-const a = ours(corpusFile);
+const a = await ours(corpusFile);
 const b = theirs(corpusFile);
 const ok = same(a.entries, b.entries);
 console.log(`ordinary: integrityd ${fmt(N / a.secs)} lines/s (rules loaded in ${a.loadSecs.toFixed(2)} s; ${fmt(a.reported)} lines reported)`);
@@ -125,7 +133,7 @@ const adv: string[] = [];
 const H = "Nov 25 10:00:00 host";
 for (const d of [30, 60, 2000]) adv.push(`${H} amavis[123]: (12345-01) Passed CLEAN, [192.0.2.1] <a@b.c> -> <d@e.f>, mail_id: abc, Hits: ${"1".repeat(d)}, size: zz`);
 for (const f of ["a", "1", " ", ".", "<", "x "]) adv.push((`${H} postfix/smtpd[1]: NOQUEUE: reject: RCPT from ` + f.repeat(65536)).slice(0, 65536));
-const c0 = classifierFromHome(db.rulesHome, { level: LEVEL })!;
+const c0 = (await load()).c;
 const r2 = rng(9);
 for (const rule of c0.rules) {
   const p = parseEre(rule.source);
@@ -134,7 +142,7 @@ for (const rule of c0.rules) {
 const advFile = join(tmp, "adversarial.log");
 writeFileSync(advFile, Buffer.from(adv.join("\n") + "\n", "latin1"));
 const advBytes = adv.reduce((s, l) => s + l.length + 1, 0);
-const aa = ours(advFile);
+const aa = await ours(advFile);
 const bb = theirs(advFile);
 console.log(`adversarial: ${fmt(adv.length)} lines, ${(advBytes / 1e6).toFixed(1)} MB (amavis 30/60/2000 digits, 64 KiB lines, each rule's classes pumped + breaking byte)`);
 console.log(`adversarial: integrityd ${fmt(adv.length / aa.secs)} lines/s (${(advBytes / 1e6 / aa.secs).toFixed(1)} MB/s)`);

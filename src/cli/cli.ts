@@ -166,7 +166,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
           if (rulesHome === null && c.logs.length) rulesHome = c.logs[0].rules;
           if (level === undefined && c.logs.length) level = c.logs[0].level;
         }
-        const { runTestRules } = await import("../logs/testrules.ts");
+        const { runTestRules } = await import("../rules/testrules.ts");
         return await runTestRules({
           input: parsed.positionals[0] ?? "-",
           rulesHome,

@@ -31,7 +31,7 @@
 // embedded rules in use); subject = the log path; text = the escaped line (a cut
 // line ends with CUT_MARKER); details = {log, offset, section[, cut]}.
 //
-// The rule sets (./tailer-rules.ts) are used here only: loaded, refreshed and
+// The rule sets (src/rules/reload.ts) are used here only: loaded, refreshed and
 // announced in the "rules" part below, asked for a classifier in drain().
 //
 // Wiring: the daemon registers `createTailTask` as a task factory.
@@ -47,7 +47,8 @@ import { afterMove, checkHead, type FileFacts, followedState, pathState, ROTATE_
 import { DirWatches } from "./watch.ts";
 import { endWindow, lineText, reportText, splitLines, startAtEnd, stateAfter } from "./lines.ts";
 import { forgetLogs, lineEvents, loadLog, type LogEvent, type LogRow, newRow, noticeEvent, queueEvent, saveLog } from "./store.ts";
-import { type Classifier, type LoadedRuleSet, ruleSetKey, RuleSets } from "./tailer-rules.ts";
+import type { Classifier } from "../rules/layers.ts";
+import { type LoadedRuleSet, ruleSetKey, RuleSets } from "../rules/reload.ts";
 
 /** Kept until the status reader imports it from ./status.ts. */
 

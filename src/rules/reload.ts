@@ -1,22 +1,16 @@
-// Rule trees for the tailer: one loaded rule set per distinct (rules home,
-// level, crackingignore), rescanned every `logruleupdate` seconds and reloaded
-// when a rule file changed (signature: name, size, mtime, inode of every entry
-// of the rule directories). A rules home that does not exist falls back to the
-// embedded default tree. Rule problems are kept per rule set; the tailer reports
-// each distinct problem once.
+// The daemon's loaded rule sets: one per distinct (rules home, level,
+// crackingignore), loaded through loadRuleSet (load.ts), rescanned every
+// `logruleupdate` seconds and reloaded when a rule file changed (signature:
+// name, size, mtime, inode of every entry of the rule directories); the old
+// set keeps classifying until the new one is ready. A rules home that does
+// not exist falls back to the embedded default tree (`embedded`). Rule
+// problems are kept per rule set; the tailer reports each distinct problem once.
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Level } from "../config/config.ts";
-import { embeddedRules } from "../embedded.ts";
-import { loadRuleEngine, type Classifier } from "./tailer-engine.ts";
-
-export type { Classifier, Placement, Verdict } from "./tailer-engine.ts";
-
-/** The rule directories of a logcheck rules home (all of them: a change anywhere reloads). */
-export const RULE_DIRS = [
-  "cracking.d", "cracking.ignore.d", "violations.d", "violations.ignore.d",
-  "ignore.d.paranoid", "ignore.d.server", "ignore.d.workstation",
-] as const;
+import { RULE_DIRS } from "./home.ts";
+import type { Classifier } from "./layers.ts";
+import { loadRuleSet } from "./load.ts";
 
 export interface RuleSetKey {
   home: string;
@@ -77,49 +71,20 @@ export function rulesSignature(home: string): string {
   return parts.join("\n");
 }
 
-/** Load (or reload) one rule set, compiled in slices (the event loop stays free in between). Never throws: a failure yields a classifier from the embedded tree. */
-export async function loadRuleSet(k: RuleSetKey): Promise<LoadedRuleSet> {
+/** Load (or reload) one rule set without blocking the event loop. Never throws: see loadRuleSet. */
+export async function loadKeyedRuleSet(k: RuleSetKey): Promise<LoadedRuleSet> {
   let signature = rulesSignature(k.home);
-  let embedded = signature === "missing";
-  const problems: string[] = [];
-  let risky: string[] = [];
-  let classifier: Classifier | null = null;
-  if (!embedded) {
-    try {
-      const r = await loadRuleEngine({ home: k.home }, k.level, k.crackingignore);
-      if (r.found) {
-        classifier = r.classifier;
-        problems.push(...r.problems);
-        risky = r.risky;
-      } else {
-        embedded = true; // removed between the signature and the load
-        signature = "missing";
-      }
-    } catch (e) {
-      problems.push(`${k.home}: rules could not be loaded (${(e as Error).message}); using the embedded default rules`);
-    }
-  }
-  if (!classifier) {
-    try {
-      const r = await loadRuleEngine({ tree: embeddedRules() }, k.level, k.crackingignore);
-      classifier = r.classifier;
-      if (embedded) {
-        problems.push(...r.problems);
-        risky = r.risky;
-      }
-    } catch (e) {
-      // cannot happen with a sane build; never lose lines over it: report everything
-      problems.push(`embedded rules could not be loaded (${(e as Error).message}); every line is reported`);
-      classifier = { classify: () => [{ kind: "system", section: "System Events" }] };
-    }
-  }
+  const r = await loadRuleSet({ home: k.home }, k.level, { crackingIgnore: k.crackingignore });
+  const problems = [...r.problems];
+  if (r.homeError !== null) problems.unshift(`${k.home}: rules could not be loaded (${r.homeError}); using the embedded default rules`);
+  if (r.homeMissing) signature = "missing"; // also when removed between the signature and the load
   return {
     key: ruleSetKey(k), home: k.home, level: k.level, crackingignore: k.crackingignore,
-    classifier, embedded, signature, problems, risky, loadedAt: Date.now(),
+    classifier: r.classifier, embedded: r.homeMissing, signature, problems, risky: r.risky, loadedAt: Date.now(),
   };
 }
 
-/** The loaded rule sets of the running tailer. */
+/** The loaded rule sets of the running daemon. */
 export class RuleSets {
   private sets = new Map<string, LoadedRuleSet>();
 
@@ -139,7 +104,7 @@ export class RuleSets {
     if (have) return have;
     let p = this.loading.get(key);
     if (!p) {
-      p = loadRuleSet(k).then((s) => {
+      p = loadKeyedRuleSet(k).then((s) => {
         this.sets.set(key, s);
         this.loading.delete(key);
         return s;
@@ -154,7 +119,7 @@ export class RuleSets {
     const out: LoadedRuleSet[] = [];
     for (const [key, s] of [...this.sets]) {
       if (rulesSignature(s.home) === s.signature) continue;
-      const n = await loadRuleSet(s);
+      const n = await loadKeyedRuleSet(s);
       if (this.sets.get(key) !== s) continue; // dropped or replaced meanwhile
       this.sets.set(key, n);
       out.push(n);

@@ -4,11 +4,12 @@ import { expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { classifierFromTree, sectionHeader } from "../../src/logs/classify.ts";
-import { readRuleHome } from "../../src/logs/rules.ts";
-import { runTestRules } from "../../src/logs/testrules.ts";
-import { REPO_ROOT } from "../support/logcheck-db.ts";
-import { grepPipeline } from "./grep-pipeline.ts";
+import { readRuleHome } from "../../src/rules/home.ts";
+import { sectionHeader } from "../../src/rules/report.ts";
+import { runTestRules } from "../../src/rules/testrules.ts";
+import { REPO_ROOT } from "../../bench/support/logcheck-db.ts";
+import { grepPipeline } from "../../bench/support/grep-pipeline.ts";
+import { classifierOf, reportOf, titles } from "./helpers.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "testrules-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
@@ -51,19 +52,17 @@ async function run(input: string, extra: Partial<Parameters<typeof runTestRules>
 test("our default rules are valid, sensible, and classify like logcheck's grep pipeline at every level", () => {
   const input = write("default.log", LINES.join("\n") + "\n");
   for (const level of ["paranoid", "server", "workstation"] as const) {
-    const c = classifierFromTree(embedded, { level });
+    const c = classifierOf(embedded, level);
     expect(c.problems).toEqual([]);
-    const rep = c.newReport();
-    for (const l of LINES) rep.add(c.classify(l));
-    expect(rep.entries()).toEqual(grepPipeline({ home: ETC, level, input }));
+    expect(reportOf(c, LINES).entries()).toEqual(grepPipeline({ home: ETC, level, input }));
   }
-  const c = classifierFromTree(embedded, { level: "server" });
-  expect(c.classify(LINES[0]).sections).toEqual([]);
-  expect(c.classify(LINES[1]).sections).toEqual(["Security Events for auth"]);
-  expect(c.classify(LINES[2]).sections).toEqual(["Security Alerts for attacks"]);
-  expect(c.classify(LINES[3]).sections).toEqual([]);
-  expect(c.classify(LINES[5]).sections).toEqual(["Security Events for sudo"]);
-  expect(c.classify(LINES[10]).sections).toEqual(["Security Alerts for attacks"]);
+  const c = classifierOf(embedded, "server");
+  expect(titles(c.classify(LINES[0]))).toEqual([]);
+  expect(titles(c.classify(LINES[1]))).toEqual(["Security Events for auth"]);
+  expect(titles(c.classify(LINES[2]))).toEqual(["Security Alerts for attacks"]);
+  expect(titles(c.classify(LINES[3]))).toEqual([]);
+  expect(titles(c.classify(LINES[5]))).toEqual(["Security Events for sudo"]);
+  expect(titles(c.classify(LINES[10]))).toEqual(["Security Alerts for attacks"]);
 });
 
 test("report, exit 1 when something is reported; CRLF, NUL, invalid UTF-8 and a last line without newline", async () => {
@@ -122,8 +121,8 @@ test("--explain: every line says which rule decided; risky rules are listed", as
 });
 
 test("reads standard input with \"-\"", async () => {
-  const script = `import { runTestRules } from ${JSON.stringify(join(REPO_ROOT, "src/logs/testrules.ts"))};
-import { readRuleHome } from ${JSON.stringify(join(REPO_ROOT, "src/logs/rules.ts"))};
+  const script = `import { runTestRules } from ${JSON.stringify(join(REPO_ROOT, "src/rules/testrules.ts"))};
+import { readRuleHome } from ${JSON.stringify(join(REPO_ROOT, "src/rules/home.ts"))};
 const code = await runTestRules({ input: "-", rulesHome: null, embedded: readRuleHome(${JSON.stringify(ETC)}), level: "server", crackingIgnore: false, explain: false, out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s + "\\n") });
 process.exit(code);`;
   const f = write("child.ts", script);

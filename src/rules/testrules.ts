@@ -1,10 +1,14 @@
 // `integrityd --test-rules [FILE|-] [--rules DIR] [--level L] [--explain]`:
 // classify log lines with a rule tree and print the report logcheck would
-// print. The CLI wiring lives in src/cli; this is the whole behaviour.
+// print. The CLI wiring lives in src/cli; this is the whole behaviour: the
+// rules come from loadRuleSet (load.ts), the report text from report.ts.
 
+import { escapeLatin1 } from "../util/escape.ts";
 import { readFileSync } from "node:fs";
-import { type Classifier, classifierFromHome, classifierFromTree } from "./classify.ts";
-import type { Level, RuleTree } from "./rules.ts";
+import type { Level } from "../config/config.ts";
+import type { RuleTree } from "./home.ts";
+import { loadRuleSet } from "./load.ts";
+import { ReportBuilder } from "./report.ts";
 
 export interface TestRulesOptions {
   input: string; // path or "-" for stdin
@@ -38,14 +42,13 @@ export function splitLines(buf: Buffer): string[] {
   return lines;
 }
 
-/** Printable form of a byte string for --explain lines (control bytes escaped). */
+/**
+ * Printable form of a line (a latin1 byte string) for --explain comments, as
+ * every report shows hostile bytes (util/escape.ts), returned as a latin1
+ * string of its UTF-8 bytes: the output is written byte for byte.
+ */
 function visible(s: string): string {
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    out += c < 32 || c === 127 ? "\\x" + c.toString(16).padStart(2, "0") : s[i];
-  }
-  return out;
+  return Buffer.from(escapeLatin1(s), "utf8").toString("latin1");
 }
 
 export async function runTestRules(opts: TestRulesOptions): Promise<number> {
@@ -58,37 +61,27 @@ export async function runTestRules(opts: TestRulesOptions): Promise<number> {
     return EXIT_NOINPUT;
   }
 
-  const loadOpts = { level: opts.level, crackingIgnore: opts.crackingIgnore };
-  let c: Classifier | null = null;
-  let origin = "embedded";
-  try {
-    if (opts.rulesHome !== null) {
-      c = classifierFromHome(opts.rulesHome, loadOpts);
-      if (c === null) err(`integrityd: rules home ${opts.rulesHome} does not exist; using the embedded default rules`);
-      else origin = opts.rulesHome;
-    }
-    if (c === null) c = classifierFromTree(opts.embedded, loadOpts);
-  } catch (e) {
-    err(`integrityd: cannot load rules: ${(e as Error).message}; using the embedded default rules`);
-    c = classifierFromTree(opts.embedded, loadOpts);
-  }
-  const prefix = origin === "embedded" ? "embedded:" : origin.replace(/\/+$/, "") + "/";
-  for (const p of c.problems) err(`${prefix}${p.file}:${p.line}: ${p.message}`);
-  c.displayPrefix = prefix;
+  const source = opts.rulesHome !== null ? { home: opts.rulesHome } : { tree: opts.embedded };
+  const r = await loadRuleSet(source, opts.level, { crackingIgnore: opts.crackingIgnore, fallback: opts.embedded });
+  if (r.homeMissing) err(`integrityd: rules home ${opts.rulesHome} does not exist; using the embedded default rules`);
+  if (r.homeError !== null) err(`integrityd: cannot load rules: ${r.homeError}; using the embedded default rules`);
+  for (const p of r.problems) err(p);
+  const c = r.classifier;
 
   if (opts.explain) {
-    const risky = c.riskyRules();
-    if (risky.length === 0) out("# rules: all on the native engine\n");
-    for (const r of risky) out(`# rule ${prefix}${r.where}: ${r.kind}: ${r.note}\n`);
+    if (r.risky.length === 0) out("# rules: all on the native engine\n");
+    for (const line of r.risky) out(`# rule ${line}\n`);
   }
 
-  const report = c.newReport();
+  const report = new ReportBuilder(c.sectionTitles());
   const lines = splitLines(data);
   for (let i = 0; i < lines.length; i++) {
-    const v = c.classify(lines[i], opts.explain);
-    report.add(v);
     if (opts.explain) {
-      out(`# line ${i + 1}: ${visible(v.line)}\n#   ${v.why.join("; ")}\n`);
+      const x = c.explain(lines[i]);
+      report.add(lines[i], x.verdict);
+      out(`# line ${i + 1}: ${visible(x.line)}\n#   ${x.why.join("; ")}\n`);
+    } else {
+      report.add(lines[i], c.classify(lines[i]));
     }
   }
   if (opts.explain) out("\n");

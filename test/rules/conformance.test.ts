@@ -8,11 +8,12 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { classifierFromHome } from "../../src/logs/classify.ts";
-import { cleanRuleLines } from "../../src/logs/rules.ts";
-import { getLogcheckDb, sharedCorpus } from "../support/logcheck-db.ts";
+import { cleanRuleLines } from "../../src/rules/home.ts";
+import { loadRuleSet } from "../../src/rules/load.ts";
+import { getLogcheckDb, sharedCorpus } from "../../bench/support/logcheck-db.ts";
 import { differential } from "./differential.ts";
-import { grepPipeline } from "./grep-pipeline.ts";
+import { grepPipeline } from "../../bench/support/grep-pipeline.ts";
+import { reportOf } from "./helpers.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "conformance-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
@@ -55,14 +56,13 @@ const inputLines = readFileSync(inputFile).toString("latin1").split("\n");
 inputLines.pop();
 
 for (const level of ["paranoid", "server", "workstation"] as const) {
-  test(`Debian logcheck-database ${db.version}, level ${level}: same sections as logcheck's grep pipeline`, () => {
+  test(`Debian logcheck-database ${db.version}, level ${level}: same sections as logcheck's grep pipeline`, async () => {
     const want = grepPipeline({ home: db.rulesHome, level, input: inputFile });
-    const c = classifierFromHome(db.rulesHome, { level });
-    expect(c).not.toBeNull();
-    expect(c!.problems).toEqual([]);
-    const rep = c!.newReport();
-    for (const l of inputLines) rep.add(c!.classify(l));
-    const got = rep.entries();
+    const r = await loadRuleSet({ home: db.rulesHome }, level);
+    expect(r.from).toBe("home");
+    expect(r.problems).toEqual([]);
+    expect(r.classifier.problems).toEqual([]);
+    const got = reportOf(r.classifier, inputLines).entries();
     expect(got.map(([t]) => t)).toEqual(want.map(([t]) => t));
     expect(got).toEqual(want);
     // the run must exercise every kind of section

@@ -2,11 +2,14 @@
 
 import { join } from "node:path";
 import { RE2JS } from "re2js";
-import { LazyDfa } from "../../src/logs/dfa.ts";
-import { RuleIndex, compileRule } from "../../src/logs/engine.ts";
-import { type Node, backtrackSafety, parseEre, toJsSource, toRe2Source } from "../../src/logs/ere.ts";
-import { pool, probes } from "./gen.ts";
-import { grepLines, writeLines } from "./grep-pipeline.ts";
+import { compileRule } from "../../src/rules/compile.ts";
+import { LazyDfa } from "../../src/rules/dfa.ts";
+import { RuleIndex } from "../../src/rules/dispatch.ts";
+import { toJsSource, toRe2Source } from "../../src/rules/emit.ts";
+import { type Node, parseEre } from "../../src/rules/parse.ts";
+import { backtrackSafety } from "../../src/rules/safety.ts";
+import { pool, probes } from "../../bench/support/gen.ts";
+import { grepLines, writeLines } from "../../bench/support/grep-pipeline.ts";
 
 function ast(src: string): Node {
   const p = parseEre(src);

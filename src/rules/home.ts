@@ -1,4 +1,4 @@
-// Loading a logcheck rule home, the way Debian's /usr/sbin/logcheck (1.4)
+// Reading a logcheck rule home, the way Debian's /usr/sbin/logcheck (1.4)
 // prepares it before grepping:
 //   - rule dirs: cracking.d, cracking.ignore.d, violations.d,
 //     violations.ignore.d, ignore.d.{paranoid,server,workstation};
@@ -17,9 +17,9 @@
 
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import type { Level } from "../config/config.ts";
 
-export type Level = "paranoid" | "server" | "workstation";
-
+/** The rule directories of a rule home (a change in any of them reloads the set: reload.ts). */
 export const RULE_DIRS = [
   "cracking.d",
   "cracking.ignore.d",

@@ -12,7 +12,8 @@
 // is part of the DFA state and the closure is taken when the next byte is
 // known, i.e. inside the transition.
 
-import { type CharSet, type Node, WORD } from "./ere.ts";
+import { type CharSet, WORD } from "./charset.ts";
+import type { Node } from "./parse.ts";
 
 const CHAR = 0, SPLIT = 1, ASSERT = 2, MATCH = 3;
 type AssertKind = "bol" | "eol" | "wordb" | "nwordb" | "wstart" | "wend";

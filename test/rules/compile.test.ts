@@ -1,16 +1,19 @@
-// Issue 7: hostile lines must not stall rule matching. Every adversarial
-// line is classified within a fixed budget AND with grep's verdict.
+// Engine choice keeps matching linear: hostile lines must not stall rule
+// matching. Every adversarial line is classified within a fixed budget AND
+// with grep's verdict, through the whole pipeline (compile, dispatch, layers).
 
 import { expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Classifier, classifierFromHome, loadClassifier } from "../../src/logs/classify.ts";
-import { compileRule } from "../../src/logs/engine.ts";
-import { parseEre } from "../../src/logs/ere.ts";
-import { getLogcheckDb } from "../support/logcheck-db.ts";
-import { pool, rng, sample } from "./gen.ts";
-import { grepLines, grepPipeline, writeLines } from "./grep-pipeline.ts";
+import { compileRule } from "../../src/rules/compile.ts";
+import type { Classifier } from "../../src/rules/layers.ts";
+import { loadRuleSet } from "../../src/rules/load.ts";
+import { parseEre } from "../../src/rules/parse.ts";
+import { ReportBuilder } from "../../src/rules/report.ts";
+import { getLogcheckDb } from "../../bench/support/logcheck-db.ts";
+import { pool, rng, sample } from "../../bench/support/gen.ts";
+import { grepLines, grepPipeline, writeLines } from "../../bench/support/grep-pipeline.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "linear-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
@@ -29,7 +32,7 @@ function amavis(digits: number): string {
 }
 
 function timed(c: Classifier, lines: string[]): { worst: number; worstLine: string; sections: Array<[string, string[]]> } {
-  const rep = c.newReport();
+  const rep = new ReportBuilder(c.sectionTitles());
   let worst = 0;
   let worstLine = "";
   for (const l of lines) {
@@ -37,13 +40,13 @@ function timed(c: Classifier, lines: string[]): { worst: number; worstLine: stri
     const v = c.classify(l);
     const dt = performance.now() - t;
     if (dt > worst) { worst = dt; worstLine = l.slice(0, 120); }
-    rep.add(v);
+    rep.add(l, v);
   }
   return { worst, worstLine, sections: rep.entries() };
 }
 
-function checkAgainstGrep(level: "paranoid" | "server" | "workstation", lines: string[], tag: string, budget = LINE_BUDGET_MS): void {
-  const c = classifierFromHome(db.rulesHome, { level })!;
+async function checkAgainstGrep(level: "paranoid" | "server" | "workstation", lines: string[], tag: string, budget = LINE_BUDGET_MS): Promise<void> {
+  const c = (await loadRuleSet({ home: db.rulesHome }, level)).classifier;
   const file = join(tmp, `${tag}-${level}`);
   writeFileSync(file, Buffer.from(lines.join("\n") + "\n", "latin1"));
   const input = readFileSync(file).toString("latin1").split("\n");
@@ -53,12 +56,12 @@ function checkAgainstGrep(level: "paranoid" | "server" | "workstation", lines: s
   expect(got.sections).toEqual(grepPipeline({ home: db.rulesHome, level, input: file }));
 }
 
-test("amavis Hits: (-?[.[:digit:]]*)+ with 30, 60 and 2,000 digits, every level", () => {
+test("amavis Hits: (-?[.[:digit:]]*)+ with 30, 60 and 2,000 digits, every level", async () => {
   const lines = [amavis(30), amavis(60), amavis(2000)];
-  for (const level of ["paranoid", "server", "workstation"] as const) checkAgainstGrep(level, lines, "amavis");
+  for (const level of ["paranoid", "server", "workstation"] as const) await checkAgainstGrep(level, lines, "amavis");
 }, 60000);
 
-test("64 KiB lines against the full workstation level", () => {
+test("64 KiB lines against the full workstation level", async () => {
   const fills = ["a", "1", " ", ".", "<", ":", "x ", "[1]", "\xe9", "\x00", "-1.", "a@"];
   const progs = ["amavis[1]: (1-1) Passed CLEAN, <a@b> -> <c@d>, mail_id: x, Hits: ", "postfix/smtpd[1]: NOQUEUE: reject: RCPT from ", "sshd[1]: Invalid user ", "kernel: [ 1.2] ", "dovecot: imap-login: ", "sudo:    ", "su[1]: ", "", "named[1]: client "];
   const lines: string[] = [];
@@ -66,11 +69,11 @@ test("64 KiB lines against the full workstation level", () => {
     const head = `${H} ${p}`;
     lines.push((head + f.repeat(Math.ceil(65536 / f.length))).slice(0, 65536));
   }
-  checkAgainstGrep("workstation", lines, "64k", 100);
+  await checkAgainstGrep("workstation", lines, "64k", 100);
 }, 120000);
 
-test("each rule's own classes pumped long, with a breaking byte at the end (workstation level)", () => {
-  const c0 = classifierFromHome(db.rulesHome, { level: "workstation" })!;
+test("each rule's own classes pumped long, with a breaking byte at the end (workstation level)", async () => {
+  const c0 = (await loadRuleSet({ home: db.rulesHome }, "workstation")).classifier;
   const r = rng(7);
   const lines: string[] = [];
   for (const rule of c0.rules) {
@@ -82,7 +85,7 @@ test("each rule's own classes pumped long, with a breaking byte at the end (work
     lines.push(s.slice(0, Math.floor(s.length * 0.9)) + "!");
   }
   expect(lines.length).toBeGreaterThan(3000);
-  checkAgainstGrep("workstation", lines, "pumped");
+  await checkAgainstGrep("workstation", lines, "pumped");
 }, 170000);
 
 // Random rules with nested quantifiers over a small alphabet, random long
@@ -140,24 +143,16 @@ test("property: random nested-quantifier rules vs live grep, bounded time", asyn
   expect(worst).toBeLessThan(LINE_BUDGET_MS);
 }, 120000);
 
-test("loadClassifier builds the full workstation level in slices: the event loop keeps running", async () => {
-  let ticks = 0;
-  let worst = 0;
-  let last = performance.now();
-  const iv = setInterval(() => {
-    const now = performance.now();
-    worst = Math.max(worst, now - last);
-    last = now;
-    ticks++;
-  }, 2);
-  const { classifier, fromHome } = await loadClassifier(db.rulesHome, {}, { level: "workstation" });
-  clearInterval(iv);
-  expect(fromHome).toBe(true);
-  expect(classifier.rules.length).toBeGreaterThan(1800);
-  expect(ticks).toBeGreaterThan(20); // timers ran while rules were compiled
-  expect(worst).toBeLessThan(500); // generous: GC pauses on a loaded 2-core machine
-  expect(classifier.classify(amavis(2000)).sections).toEqual(["System Events"]);
-  const fallback = await loadClassifier(join(tmp, "missing-home"), { "violations.d/x": "Failed\n" }, { level: "server" });
-  expect(fallback.fromHome).toBe(false);
-  expect(fallback.classifier.classify("Failed login").sections).toEqual(["Security Events for x"]);
-}, 60000);
+test("compileRule: engine per rule - native when proven safe, linear otherwise, backref with a pre-check, problems for the rest", () => {
+  const kind = (source: string) => {
+    const c = compileRule({ file: "f", line: 7, source }, 0, false);
+    return "rule" in c ? c.rule.kind : `problem: ${c.problem.file}:${c.problem.line}: ${c.problem.message}`;
+  };
+  expect(kind("^sshd\\[[0-9]+\\]: ok$")).toBe("native");
+  expect(kind("Hits: (-?[.[:digit:]]*)+, size:")).toBe("linear");
+  expect(kind("^(a|b)\\1$")).toBe("backref");
+  expect(kind("(a)?\\1")).toBe("problem: f:7: back-reference to a group that may not take part in the match is not supported");
+  expect(kind("(unclosed")).toBe("problem: f:7: Unmatched ( or \\(");
+  const c = compileRule({ file: "f", line: 1, source: "Hits: (-?[.[:digit:]]*)+, size:" }, 3, true);
+  expect("rule" in c && c.rule.id === 3 && c.rule.test(`Hits: ${"1".repeat(5000)}, size:`)).toBe(true);
+});

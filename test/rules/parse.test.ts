@@ -6,10 +6,11 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Node, parseEre, singleChar } from "../../src/logs/ere.ts";
+import { singleChar } from "../../src/rules/charset.ts";
+import { type Node, parseEre } from "../../src/rules/parse.ts";
 import { differential } from "./differential.ts";
-import { pool } from "./gen.ts";
-import { grepLines, writeLines } from "./grep-pipeline.ts";
+import { pool } from "../../bench/support/gen.ts";
+import { grepLines, writeLines } from "../../bench/support/grep-pipeline.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "ere-test-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));

@@ -2,7 +2,7 @@
 // rule's own AST (likely matches), mutations of them (likely near misses),
 // and random byte strings. Deterministic (seeded).
 
-import type { Node } from "../../src/logs/ere.ts";
+import type { Node } from "../../src/rules/parse.ts";
 
 export function rng(seed: number): () => number {
   let a = seed >>> 0;

@@ -1,0 +1,110 @@
+// Loading a rule set: the one way. loadRuleSet(source, level, options) reads
+// a rule home (or takes an in-memory tree), selects the level's files
+// (home.ts) and compiles them into a Classifier (layers.ts) in time slices,
+// yielding to the event loop in between (Debian's database takes 1-2 s to
+// compile; the daemon must keep running meanwhile). Used by the daemon's rule
+// cache (reload.ts), --test-rules (testrules.ts) and bench/logcheck.
+//
+// Contract: never throws. A home that does not exist, or that fails to load,
+// falls back to the fallback tree (default: the embedded default rules of
+// src/embedded.ts) and says why (homeMissing / homeError); if even that fails,
+// the classifier has no rules and reports every line as a System Event.
+// Problems and risky rules come as text, "PREFIX FILE:LINE: ...", PREFIX being
+// the home with a "/" or "embedded:".
+
+import type { Level } from "../config/config.ts";
+import { embeddedRules } from "../embedded.ts";
+import { yieldToLoop } from "../util/loop.ts";
+import { type RuleProblem, type RuleTree, readRuleHome, selectRules } from "./home.ts";
+import { Classifier } from "./layers.ts";
+
+/** A rule home directory, or a rule tree already in memory ("dir/name" -> content). */
+export type RuleSource = { home: string } | { tree: RuleTree };
+
+export interface LoadOptions {
+  /** read cracking.ignore.d (logcheck's SUPPORT_CRACKING_IGNORE); default off */
+  crackingIgnore?: boolean;
+  /** used when a home is missing or fails to load; default: the embedded default rules */
+  fallback?: RuleTree;
+  /** longest stretch of compiling between two event-loop turns, in ms; default 10 */
+  sliceMs?: number;
+}
+
+export interface LoadedRules {
+  classifier: Classifier;
+  /** where the rules come from: the home, the tree given, or the fallback tree */
+  from: "home" | "tree" | "fallback";
+  /** the home does not exist (from = "fallback") */
+  homeMissing: boolean;
+  /** why the home could not be loaded (from = "fallback"), or null */
+  homeError: string | null;
+  /** "HOME/" or "embedded:", prepended to FILE:LINE in problems, risky rules and explanations */
+  prefix: string;
+  /** "PREFIX FILE[:LINE]: message" for every rule or file that could not be used */
+  problems: string[];
+  /** "PREFIX FILE:LINE: kind: note" for every rule not on the fast native engine */
+  risky: string[];
+}
+
+export const EMBEDDED_PREFIX = "embedded:";
+
+export function homePrefix(home: string): string {
+  return home.replace(/\/+$/, "") + "/";
+}
+
+/** Run a lazy classifier's build to the end, yielding to the event loop every `sliceMs`. */
+async function compileInSlices(c: Classifier, sliceMs: number): Promise<void> {
+  for (;;) {
+    const t = performance.now();
+    while (performance.now() - t < sliceMs) if (c.step()) return;
+    await yieldToLoop();
+  }
+}
+
+async function compile(tree: RuleTree, level: Level, crackingIgnore: boolean, readProblems: RuleProblem[], prefix: string, sliceMs: number): Promise<Pick<LoadedRules, "classifier" | "problems" | "risky">> {
+  const set = selectRules(tree, level, crackingIgnore);
+  set.problems.unshift(...readProblems);
+  const c = new Classifier(set, true);
+  await compileInSlices(c, sliceMs);
+  c.displayPrefix = prefix;
+  return {
+    classifier: c,
+    problems: c.problems.map((p) => `${prefix}${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`),
+    risky: c.riskyRules().map((r) => `${prefix}${r.where}: ${r.kind}: ${r.note}`),
+  };
+}
+
+/** Load and compile the rule set of `source` at `level`. Never throws (see the header). */
+export async function loadRuleSet(source: RuleSource, level: Level, options: LoadOptions = {}): Promise<LoadedRules> {
+  const crackingIgnore = options.crackingIgnore ?? false;
+  const sliceMs = options.sliceMs ?? 10;
+  let homeMissing = false;
+  let homeError: string | null = null;
+  if ("home" in source) {
+    const prefix = homePrefix(source.home);
+    try {
+      const readProblems: RuleProblem[] = [];
+      const tree = readRuleHome(source.home, readProblems);
+      if (tree !== null) {
+        const r = await compile(tree, level, crackingIgnore, readProblems, prefix, sliceMs);
+        return { ...r, from: "home", homeMissing, homeError, prefix };
+      }
+      homeMissing = true;
+    } catch (e) {
+      homeError = (e as Error).message;
+    }
+  }
+  const tree = "tree" in source ? source.tree : (options.fallback ?? embeddedRules());
+  const from = "tree" in source ? "tree" : "fallback";
+  try {
+    const r = await compile(tree, level, crackingIgnore, [], EMBEDDED_PREFIX, sliceMs);
+    return { ...r, from, homeMissing, homeError, prefix: EMBEDDED_PREFIX };
+  } catch (e) {
+    // cannot happen with a sane build; never lose lines over it: report everything
+    return {
+      classifier: new Classifier(selectRules({}, level, false)),
+      from, homeMissing, homeError, prefix: EMBEDDED_PREFIX, risky: [],
+      problems: [`embedded rules could not be loaded (${(e as Error).message}); every line is reported`],
+    };
+  }
+}

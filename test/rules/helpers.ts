@@ -1,0 +1,25 @@
+// Helpers for the rule engine's tests: a classifier built straight from an
+// in-memory tree (the pure core, no loading), a report of some lines, and a
+// verdict as its section titles.
+
+import type { Level } from "../../src/config/config.ts";
+import { type RuleTree, selectRules } from "../../src/rules/home.ts";
+import { Classifier, type Verdict } from "../../src/rules/layers.ts";
+import { ReportBuilder } from "../../src/rules/report.ts";
+
+/** Compile a tree at a level now (what loadRuleSet does in slices). */
+export function classifierOf(tree: RuleTree, level: Level, crackingIgnore = false): Classifier {
+  return new Classifier(selectRules(tree, level, crackingIgnore));
+}
+
+/** The section titles of a verdict, in order. */
+export function titles(v: Verdict): string[] {
+  return v.map((p) => p.section);
+}
+
+/** logcheck's report of these lines as section title -> lines. */
+export function reportOf(c: Classifier, lines: string[]): ReportBuilder {
+  const rep = new ReportBuilder(c.sectionTitles());
+  for (const l of lines) rep.add(l, c.classify(l));
+  return rep;
+}
