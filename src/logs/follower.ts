@@ -17,7 +17,7 @@ import { fstatSync, type Stats } from "node:fs";
 import type { LogSpec } from "../config/config.ts";
 import { log } from "../util/log.ts";
 import { facts, findByInode, findCopy, head, openRead, openSame, pread, safeClose, siblingFacts, statOrNull, whyNotReadable } from "./files.ts";
-import { afterMove, checkHead, type FileFacts, followedState, pathState, skippedRotations } from "./follow.ts";
+import { afterMove, checkHead, type FileFacts, followedState, nextTailprint, pathState, skippedRotations } from "./follow.ts";
 import { endWindow, lineText, reportText, splitLines, startAtEnd, stateAfter } from "./lines.ts";
 import { lineEvents, loadLog, type LogEvent, type LogRow, newRow, noticeEvent, saveLog } from "./store.ts";
 import type { Classifier } from "./tailer-rules.ts";
@@ -183,6 +183,7 @@ export class Follower {
         }
       }
       if (done.consumed === 0 && events.length === 0) return true; // a partial line waits
+      row.tailprint = nextTailprint(row.tailprint, buf.subarray(0, done.consumed));
       row.offset += done.consumed;
       row.skipping = done.skipping ? 1 : 0;
       row.size = Math.max(size, row.offset);
@@ -204,6 +205,7 @@ export class Follower {
     row.skipping = 0;
     row.size = st?.size ?? 0;
     row.fingerprint = fd !== null ? head(fd) : null;
+    row.tailprint = null;
     row.missing = st ? 0 : 1;
     this.commit(row, notices);
   }
@@ -246,12 +248,14 @@ export class Follower {
       return;
     }
     const from = endWindow(st.size);
-    const start = startAtEnd(st.size, st.size > 0 ? pread(fd, st.size - from, from) : Buffer.alloc(0));
+    const tail = st.size > 0 ? pread(fd, st.size - from, from) : Buffer.alloc(0);
+    const start = startAtEnd(st.size, tail);
     this.fd = fd;
     this.fdDev = st.dev;
     this.fdIno = st.ino;
     Object.assign(row, {
-      dev: st.dev, ino: st.ino, offset: start.offset, size: st.size, fingerprint: head(fd), skipping: start.skipping ? 1 : 0, missing: 0,
+      dev: st.dev, ino: st.ino, offset: start.offset, size: st.size, fingerprint: head(fd),
+      tailprint: nextTailprint(null, tail.subarray(0, Math.max(0, start.offset - from))), skipping: start.skipping ? 1 : 0, missing: 0,
     });
     this.commit(row, []);
     log.info(`logs: following ${path} from its end (offset ${start.offset}) on first start`);
@@ -280,7 +284,9 @@ export class Follower {
   private async checkTruncation(fd: number, row: LogRow): Promise<boolean> {
     const st = fstatSync(fd);
     const first = head(fd);
-    const check = checkHead(row, st.size, first);
+    const tp = row.tailprint;
+    const beforeOffset = tp && tp.length > 0 && row.offset >= tp.length && st.size >= row.offset ? pread(fd, tp.length, row.offset - tp.length) : null;
+    const check = checkHead(row, st.size, first, beforeOffset);
     if (check.kind === "same") {
       row.fingerprint = check.fingerprint; // stored with the next commit
       return true;
@@ -302,6 +308,7 @@ export class Follower {
     row.skipping = 0;
     row.size = st.size;
     row.fingerprint = first;
+    row.tailprint = null;
     this.commit(row, [noticeEvent(row.path, `${row.path} was truncated or rewritten (size ${st.size}, had read ${old} bytes); reading it again from the start${recovered}`, { offset: old })]);
     return true;
   }
