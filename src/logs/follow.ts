@@ -32,6 +32,16 @@
 //
 // Rotated siblings of a log are NAME.1, NAME.0, NAME-YYYYMMDD, NAME_old, ...:
 // `rotatedNames` picks and orders them from a directory listing.
+//
+// Who may decide what is read. The daemon reads logs as root and mails their
+// lines; whoever may write to a log's directory must not be able to make it
+// read another file. So a log path that is a symbolic link is followed only
+// when `linkTrusted` says so: the config names the link's target as a log
+// itself, or the link is root's in a directory that is root's and that no one
+// else may write to (no group or other write bit). Otherwise the link is
+// refused: a notice, never its target's content. And a followed file whose
+// owner is not the one recorded when it was last opened or read
+// (`ownerChanged`) is a notice: a file replaced or chowned behind our back.
 
 /** Bytes of the file start kept as its fingerprint. */
 export const FP_LEN = 256;
@@ -185,6 +195,30 @@ export function afterMove(f: MoveFacts): { action: MoveAction; rotationSeen: num
     }
   }
   return { action: f.pathExists ? "rotated" : "deleted", rotationSeen: seen };
+}
+
+/** A symbolic link at a log's path, and the directory it is in. */
+export interface LinkFacts {
+  linkUid: number;
+  dirUid: number;
+  /** st_mode of the directory (its permission bits are what count) */
+  dirMode: number;
+}
+
+/**
+ * May the link at a log's path be followed? `targetNamed`: its target is a log
+ * the config names. `selfUid`: the daemon's own user, trusted as root is (the
+ * daemon runs as root; a test or a user's own instance as itself).
+ */
+export function linkTrusted(l: LinkFacts, targetNamed: boolean, selfUid: number): boolean {
+  if (targetNamed) return true;
+  const trustedUid = (uid: number) => uid === 0 || uid === selfUid;
+  return trustedUid(l.linkUid) && trustedUid(l.dirUid) && (l.dirMode & 0o022) === 0;
+}
+
+/** Is the owner now (`uid`) another than the one recorded (-1: none recorded yet, nothing to compare)? */
+export function ownerChanged(recorded: number, uid: number): boolean {
+  return recorded !== -1 && recorded !== uid;
 }
 
 /** Names in a log's directory that are its rotated siblings (NAME.x, NAME-x, NAME_x), numbered .0/.1 first, then dated, then the rest. */

@@ -8,6 +8,13 @@
 // the first report is not flooded with history. A log that does not exist
 // (yet): one notice; read from the start when it appears.
 //
+// What is at the path is looked at with files.lookAt: a symbolic link that
+// follow.linkTrusted refuses is one notice per run (per target) and is never
+// opened; a file already followed is then finished as if the path were empty.
+// Every file is opened without following a link (files.openRead). The owner of
+// the followed file is recorded (the `uid` of the row); another owner later,
+// the same file chowned or a new file at the path, is a notice (follow.ownerChanged).
+//
 // Work is bounded: at most PASS_BYTES per pass (one flooded log cannot starve
 // the others), at most EVENTS_PER_COMMIT events per transaction, and a stop
 // after any line when the task's time slice is used up; the rest is read at
@@ -16,8 +23,8 @@ import type { Database } from "bun:sqlite";
 import { fstatSync, type Stats } from "node:fs";
 import type { LogSpec } from "../config/config.ts";
 import { log } from "../util/log.ts";
-import { facts, findByInode, findCopy, head, openRead, openSame, pread, safeClose, siblingFacts, statOrNull, whyNotReadable } from "./files.ts";
-import { afterMove, checkHead, type FileFacts, followedState, nextTailprint, pathState, skippedRotations } from "./follow.ts";
+import { facts, findByInode, findCopy, head, lookAt, openRead, openSame, pread, safeClose, siblingFacts, whyNotReadable } from "./files.ts";
+import { afterMove, checkHead, type FileFacts, followedState, nextTailprint, ownerChanged, pathState, skippedRotations } from "./follow.ts";
 import { endWindow, lineText, reportText, splitLines, startAtEnd, stateAfter } from "./lines.ts";
 import { lineEvents, loadLog, type LogEvent, type LogRow, newRow, noticeEvent, saveLog } from "./store.ts";
 import type { Classifier } from "./tailer-rules.ts";
@@ -45,7 +52,12 @@ export interface FollowContext {
   maybeYield(): Promise<void>;
   /** run a pass over this log again after `ms` */
   wakeLater(path: string, ms: number): void;
+  /** the config names `path` as a log (a link to it may be followed) */
+  named(path: string): boolean;
 }
+
+/** The daemon's own user: a link it owns is trusted as root's is. */
+const SELF_UID = process.getuid?.() ?? 0;
 
 export class Follower {
   private fd: number | null = null;
@@ -55,6 +67,8 @@ export class Follower {
   private rotationSeen = 0;
   /** problem already reported for this log (e.g. not a regular file) */
   private complaint = "";
+  /** the target of the refused link at the path already announced ("" : none) */
+  private refused = "";
   /** bytes this pass may still read (fairness between logs) */
   private budget = 0;
   /** the followed file was found next to the log by inode (we were not running when it was rotated) */
@@ -86,8 +100,16 @@ export class Follower {
       return true;
     }
     for (let step = 0; step < MAX_STEPS && !ctx.stopped(); step++) {
-      const curSt = statOrNull(path);
-      const cur = curSt ? facts(curSt) : null;
+      const at = lookAt(path, ctx.named, SELF_UID);
+      if (at.kind === "refused") {
+        this.refuse(row, at.target);
+        if (row.ino === 0) return true; // nothing followed: nothing to read
+      } else {
+        this.refused = "";
+      }
+      // a refused link counts as nothing at the path: the file followed until now is finished
+      const cur = at.kind === "file" ? at.st : null;
+      const open = at.kind === "file" ? at.open : path;
       const where = pathState(row, row.missing !== 0, cur);
       if (where.kind === "not-regular") {
         this.complain("not a regular file", "is not a regular file");
@@ -98,8 +120,8 @@ export class Follower {
         return true;
       }
       if (where.kind === "appeared") {
-        if (!this.followNew(row)) {
-          const why = whyNotReadable(path);
+        if (!this.followNew(row, open)) {
+          const why = whyNotReadable(open);
           this.complain(why, why);
           return true;
         }
@@ -107,18 +129,19 @@ export class Follower {
         log.info(`logs: ${path} appeared; following it from its start`);
         continue;
       }
-      const fd = this.acquire(row, cur);
+      const fd = this.acquire(row, cur, open);
       const state = followedState(row, cur, fd === null ? null : row);
       if (state.kind === "gone" || fd === null) {
         const lost = `the file ${path} was (dev ${row.dev}, inode ${row.ino}, ${row.offset} bytes read) is gone; lines written to it after that offset could not be read`;
         if (cur) {
-          if (!this.followNew(row, [noticeEvent(path, lost)])) return true;
+          if (!this.followNew(row, open, [noticeEvent(path, lost)])) return true;
           continue;
         }
         this.markMissing(row, `${lost}; ${path} does not exist now and will be followed when it appears`);
         return true;
       }
       this.complaint = "";
+      this.checkOwner(fd, row);
       const isCurrent = state.kind === "current";
       if (isCurrent && !(await this.checkTruncation(fd, row))) return false;
       if (!(await this.drain(fd, row, false))) return false;
@@ -142,9 +165,33 @@ export class Follower {
         this.switchTo(row, null, null, [...notices, noticeEvent(path, `${path} was deleted; it will be followed from its start when it is re-created`)]);
         return true;
       }
-      if (!this.followNew(row, notices)) return true;
+      if (!this.followNew(row, open, notices)) return true;
     }
     return true;
+  }
+
+  /** The path is a symbolic link not to be followed: a notice, once per target while it stays so. */
+  private refuse(row: LogRow, target: string): void {
+    if (this.refused === target) return;
+    this.refused = target;
+    const why = `${row.path} is a symbolic link to ${target || "(unreadable)"} that is not followed: the link or its directory may be changed by another user than root and the config does not name the target as a log; its content is not read`;
+    log.warn(`logs: ${why}`);
+    this.commit(row, [noticeEvent(row.path, why, { target })]);
+  }
+
+  /** The followed file's owner now against the one recorded: another one is a notice. */
+  private checkOwner(fd: number, row: LogRow): void {
+    const uid = fstatSync(fd).uid;
+    if (uid === row.uid) return;
+    const changed = ownerChanged(row.uid, uid);
+    const was = row.uid;
+    row.uid = uid; // when nothing was recorded: stored with the next commit
+    if (changed) this.commit(row, [this.ownerNotice(row.path, was, uid)]);
+  }
+
+  private ownerNotice(path: string, was: number, uid: number): LogEvent {
+    log.warn(`logs: ${path} now belongs to uid ${uid} (was uid ${was})`);
+    return noticeEvent(path, `${path} now belongs to uid ${uid}, not uid ${was} as when it was last read: it was replaced or its owner changed`, { uid, was });
   }
 
   /**
@@ -199,6 +246,10 @@ export class Follower {
     this.fdDev = st?.dev ?? 0;
     this.fdIno = st?.ino ?? 0;
     this.rotationSeen = 0;
+    if (st) {
+      if (ownerChanged(row.uid, st.uid)) notices = [...notices, this.ownerNotice(row.path, row.uid, st.uid)];
+      row.uid = st.uid; // kept while nothing is followed: a re-created file is compared with it
+    }
     row.dev = st?.dev ?? 0;
     row.ino = st?.ino ?? 0;
     row.offset = 0;
@@ -210,16 +261,11 @@ export class Follower {
     this.commit(row, notices);
   }
 
-  /** Follow the new file at the path from its start (it appeared, or replaced the old one). */
-  private followNew(row: LogRow, notices: LogEvent[] = []): boolean {
-    const fd = openRead(row.path);
+  /** Follow the new file at the path (`open`: the path, or a trusted link's target) from its start (it appeared, or replaced the old one). */
+  private followNew(row: LogRow, open: string, notices: LogEvent[] = []): boolean {
+    const fd = openRead(open);
     if (fd === null) return false;
-    const st = fstatSync(fd);
-    if (!st.isFile()) {
-      safeClose(fd);
-      return false;
-    }
-    this.switchTo(row, st, fd, notices);
+    this.switchTo(row, fstatSync(fd), fd, notices);
     return true;
   }
 
@@ -238,11 +284,16 @@ export class Follower {
   private firstSight(): void {
     const path = this.path;
     const row = newRow(path);
-    const fd = openRead(path);
+    const at = lookAt(path, this.ctx.named, SELF_UID);
+    if (at.kind === "refused") {
+      this.refuse(row, at.target); // stored as missing: followed from its start once it is a file we may read
+      return;
+    }
+    const open = at.kind === "file" ? at.open : path;
+    const fd = openRead(open);
     const st = fd !== null ? fstatSync(fd) : null;
-    if (fd === null || !st || !st.isFile()) {
-      safeClose(fd);
-      const why = whyNotReadable(path);
+    if (fd === null || !st) {
+      const why = whyNotReadable(open);
       this.commit(row, [noticeEvent(path, `${path} ${why}; it will be followed from its start when it can be read`)]);
       log.notice(`logs: ${path} ${why}; waiting for it`);
       return;
@@ -254,19 +305,19 @@ export class Follower {
     this.fdDev = st.dev;
     this.fdIno = st.ino;
     Object.assign(row, {
-      dev: st.dev, ino: st.ino, offset: start.offset, size: st.size, fingerprint: head(fd),
+      dev: st.dev, ino: st.ino, uid: st.uid, offset: start.offset, size: st.size, fingerprint: head(fd),
       tailprint: nextTailprint(null, tail.subarray(0, Math.max(0, start.offset - from))), skipping: start.skipping ? 1 : 0, missing: 0,
     });
     this.commit(row, []);
     log.info(`logs: following ${path} from its end (offset ${start.offset}) on first start`);
   }
 
-  /** The descriptor of the file the row follows: the one we hold, the path, or a rotated sibling. */
-  private acquire(row: LogRow, cur: FileFacts | null): number | null {
+  /** The descriptor of the file the row follows: the one we hold, the path (`open`), or a rotated sibling. */
+  private acquire(row: LogRow, cur: FileFacts | null, open: string): number | null {
     if (this.fd !== null && this.fdDev === row.dev && this.fdIno === row.ino) return this.fd;
     this.close();
     let fd: number | null = null;
-    if (cur && cur.dev === row.dev && cur.ino === row.ino) fd = openSame(row.path, row);
+    if (cur && cur.dev === row.dev && cur.ino === row.ino) fd = openSame(open, row);
     this.viaSibling = false;
     if (fd === null) {
       fd = findByInode(row.path, row);

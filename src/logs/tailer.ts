@@ -199,6 +199,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
     sliceOver: () => performance.now() - sliceStart > SLICE_MS,
     maybeYield,
     wakeLater,
+    named: (p) => tracked.has(p),
   };
 
   const watches = new DirWatches(WATCH_DEBOUNCE, (paths) => void wake(paths));

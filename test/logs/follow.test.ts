@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import {
   afterMove, checkHead, copyCandidate, type FileFacts, type Followed, followedState, FP_LEN, fpAgrees, fpMatchesFully,
-  nextTailprint, pathState, ROTATE_MAX_WAIT, rotatedNames, sameFile, skippedRotations, tailAgrees,
+  linkTrusted, nextTailprint, ownerChanged, pathState, ROTATE_MAX_WAIT, rotatedNames, sameFile, skippedRotations, tailAgrees,
 } from "../../src/logs/follow.ts";
 
 const b = (s: string) => Buffer.from(s, "latin1");
@@ -185,5 +185,39 @@ describe("rotated siblings", () => {
     ];
     expect(skippedRotations(sibs, old, cur)).toEqual(["app.log-20240101.gz", "app.log.1"]);
     expect(skippedRotations(sibs, old, null)).toEqual(["app.log-20240101.gz", "app.log.0", "app.log.1"]);
+  });
+});
+
+describe("who may decide what is read", () => {
+  const root = { linkUid: 0, dirUid: 0, dirMode: 0o40755 };
+
+  test("a link root owns in a directory root owns and no one else may write to: followed", () => {
+    expect(linkTrusted(root, false, 0)).toBe(true);
+    expect(linkTrusted({ ...root, dirMode: 0o40700 }, false, 0)).toBe(true);
+  });
+
+  test("another owner of the link or of the directory, or a group- or world-writable directory (sticky or not): refused", () => {
+    expect(linkTrusted({ ...root, linkUid: 1000 }, false, 0)).toBe(false);
+    expect(linkTrusted({ ...root, dirUid: 1000 }, false, 0)).toBe(false);
+    expect(linkTrusted({ ...root, dirMode: 0o40775 }, false, 0)).toBe(false);
+    expect(linkTrusted({ ...root, dirMode: 0o40757 }, false, 0)).toBe(false);
+    expect(linkTrusted({ ...root, dirMode: 0o41777 }, false, 0)).toBe(false); // /tmp
+    expect(linkTrusted({ ...root, dirUid: -1 }, false, 0)).toBe(false); // directory not found
+  });
+
+  test("the config names the target: followed whoever owns the link", () => {
+    expect(linkTrusted({ linkUid: 1000, dirUid: 1000, dirMode: 0o41777 }, true, 0)).toBe(true);
+  });
+
+  test("the daemon's own user is trusted as root is (a non-root instance), no one else", () => {
+    expect(linkTrusted({ linkUid: 500, dirUid: 500, dirMode: 0o40755 }, false, 500)).toBe(true);
+    expect(linkTrusted({ linkUid: 501, dirUid: 500, dirMode: 0o40755 }, false, 500)).toBe(false);
+  });
+
+  test("ownerChanged: another uid than the recorded one; nothing recorded (-1): no change", () => {
+    expect(ownerChanged(0, 0)).toBe(false);
+    expect(ownerChanged(0, 1000)).toBe(true);
+    expect(ownerChanged(1000, 0)).toBe(true);
+    expect(ownerChanged(-1, 1000)).toBe(false);
   });
 });
