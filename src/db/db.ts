@@ -9,14 +9,18 @@ import schemaSql from "./schema.sql" with { type: "text" };
 
 /** PRAGMA application_id of an integrityd database: "IDMD". */
 export const APPLICATION_ID = 0x49444d44;
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Migrations: MIGRATIONS[v] upgrades a database of version v to v+1. The schema
  * file is then applied as a whole (it is idempotent), so a migration only has to
  * do what CREATE ... IF NOT EXISTS cannot: ALTER TABLE, data moves.
  */
-const MIGRATIONS: Record<number, string> = {};
+const MIGRATIONS: Record<number, string> = {
+  // the log follower's second fingerprint (bytes before the offset) and the owner of the file followed
+  1: `ALTER TABLE logs ADD COLUMN tailprint BLOB;
+      ALTER TABLE logs ADD COLUMN uid INTEGER NOT NULL DEFAULT -1;`,
+};
 
 function cause(e: unknown): string {
   const err = e as { code?: string; message?: string };
@@ -81,7 +85,8 @@ export function initDatabase(path: string): { created: boolean; from: number; to
       throw new ExitError(EX_IOERR, `${path}: schema version ${from} is newer than this integrityd (${SCHEMA_VERSION}); upgrade integrityd`);
     }
     db.transaction(() => {
-      for (let v = from; v < SCHEMA_VERSION; v++) if (v > 0 && MIGRATIONS[v]) db!.exec(MIGRATIONS[v]);
+      // a new database (from 0) gets the whole schema at once; an older one its migrations first
+      if (from > 0) for (let v = from; v < SCHEMA_VERSION; v++) if (MIGRATIONS[v]) db!.exec(MIGRATIONS[v]);
       db!.exec(schemaSql);
       db!.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
       db!.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);

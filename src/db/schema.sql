@@ -86,7 +86,7 @@ CREATE INDEX IF NOT EXISTS history_path ON history (path);
 
 -- ==== logs (tailer) ============================================================
 -- One row per followed `log`, updated in the same transaction as the events
--- queued for its lines (src/logs/tailer.ts).
+-- queued for its lines (src/logs/store.ts). uid and tailprint: schema version 2.
 CREATE TABLE IF NOT EXISTS logs (
   path        TEXT PRIMARY KEY,
   dev         INTEGER NOT NULL DEFAULT 0,  -- the file followed (dev, ino); ino 0: none (missing)
@@ -94,6 +94,8 @@ CREATE TABLE IF NOT EXISTS logs (
   offset      INTEGER NOT NULL DEFAULT 0,  -- bytes of that file classified (the next line starts here)
   size        INTEGER NOT NULL DEFAULT 0,  -- its size at the last commit
   fingerprint BLOB,                        -- its first bytes (<= 256), to tell a new file from the old one
+  tailprint   BLOB,                        -- its last bytes (<= 256) before offset, to tell a file rewritten past the offset from the old one
+  uid         INTEGER NOT NULL DEFAULT -1, -- its owner when last opened or read (-1: not known), to report a change of owner
   skipping    INTEGER NOT NULL DEFAULT 0,  -- 1: inside an over-long line already reported cut; skip to its newline
   missing     INTEGER NOT NULL DEFAULT 0,  -- 1: the path does not exist (notice queued once)
   updated     INTEGER NOT NULL DEFAULT 0

@@ -1,19 +1,74 @@
-// File access for the log follower: opening (read-only, non-blocking, never a
-// controlling tty), positional reads, stat as plain facts, and finding a
-// rotated file next to a log (by inode, or the copy left by copytruncate).
-// Which file is which is decided in follow.ts; this file only looks.
-import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync, type Stats } from "node:fs";
+// File access for the log follower: opening, positional reads, stat as plain
+// facts, what is at a log's path (`lookAt`), and finding a rotated file next
+// to a log (by inode, or the copy left by copytruncate). Which file is which,
+// and which symbolic link may be followed, is decided in follow.ts; this file
+// only looks.
+//
+// Opening never follows a symbolic link and never blocks: O_NOFOLLOW |
+// O_NONBLOCK | O_NOCTTY, and anything but a regular file (after fstat) is
+// closed again. A log path that is a symbolic link is resolved here only when
+// follow.ts trusts the link (`linkTrusted`), and then its target is opened, by
+// its real path and again without following a link: the daemon runs as root,
+// and a link planted by whoever may write to a log's directory must not make
+// it read (and mail) a file that user could not read.
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { copyCandidate, type FileFacts, type FileId, type Followed, FP_LEN, fpAgrees, fpMatchesFully, rotatedNames } from "./follow.ts";
+import { copyCandidate, type FileFacts, type FileId, type Followed, FP_LEN, fpAgrees, fpMatchesFully, linkTrusted, rotatedNames } from "./follow.ts";
 
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | constants.O_NOFOLLOW;
 
-export function statOrNull(p: string): Stats | null {
+/** lstat: a symbolic link is described, not followed. */
+export function lstatOrNull(p: string): Stats | null {
   try {
-    return statSync(p);
+    return lstatSync(p);
   } catch {
     return null;
   }
+}
+
+/** What is at a log's path. */
+export type AtPath =
+  /** nothing (or a trusted link that points at nothing) */
+  | { kind: "none" }
+  /** a file (regular or not, see st.isFile): the path itself, or a trusted link's target; `open` is the path to open */
+  | { kind: "file"; open: string; st: FileFacts }
+  /** a symbolic link not to be followed; `target` as far as it could be read */
+  | { kind: "refused"; target: string };
+
+/**
+ * Look at a log's path without following a link blindly. `named(p)`: the
+ * config names p as a log. `selfUid`: the daemon's own user (root in use).
+ */
+export function lookAt(path: string, named: (p: string) => boolean, selfUid: number): AtPath {
+  const l = lstatOrNull(path);
+  if (!l) return { kind: "none" };
+  if (!l.isSymbolicLink()) return { kind: "file", open: path, st: facts(l) };
+  let real: string | null = null;
+  try {
+    real = realpathSync(path);
+  } catch {
+    /* dangling, or a loop */
+  }
+  let dir: Stats | null = null;
+  try {
+    dir = statSync(dirname(path)); // the directory the link is in (through links: where names are replaced)
+  } catch {
+    /* vanished: not trusted */
+  }
+  const trusted = linkTrusted({ linkUid: l.uid, dirUid: dir?.uid ?? -1, dirMode: dir?.mode ?? 0o7777 }, real !== null && named(real), selfUid);
+  if (!trusted) {
+    let target = real ?? "";
+    if (!target) {
+      try {
+        target = readlinkSync(path);
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    return { kind: "refused", target };
+  }
+  const t = real !== null ? lstatOrNull(real) : null;
+  return t ? { kind: "file", open: real!, st: facts(t) } : { kind: "none" };
 }
 
 export function facts(st: Stats): FileFacts {
@@ -37,12 +92,21 @@ export function head(fd: number): Buffer {
   return pread(fd, FP_LEN, 0);
 }
 
+/** Open a regular file for reading (see the header: no link followed, never blocks); null when that fails or it is not a regular file. */
 export function openRead(p: string): number | null {
+  let fd: number;
   try {
-    return openSync(p, OPEN_FLAGS);
+    fd = openSync(p, OPEN_FLAGS);
   } catch {
     return null;
   }
+  try {
+    if (fstatSync(fd).isFile()) return fd;
+  } catch {
+    /* cannot be described: not read */
+  }
+  safeClose(fd);
+  return null;
 }
 
 export function safeClose(fd: number | null): void {
@@ -58,7 +122,7 @@ export function safeClose(fd: number | null): void {
 export function whyNotReadable(p: string): string {
   let st: Stats;
   try {
-    st = statSync(p);
+    st = lstatSync(p);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return code === "ENOENT" || code === "ENOTDIR" ? "does not exist (yet)" : `cannot be read (${code ?? "error"})`;
@@ -87,7 +151,7 @@ export function siblings(path: string): string[] {
 /** Open the file `stored` names by (dev, inode) among the log's siblings, checked against the fingerprint. */
 export function findByInode(path: string, stored: Followed): number | null {
   for (const p of siblings(path)) {
-    const st = statOrNull(p);
+    const st = lstatOrNull(p);
     if (!st || !st.isFile() || st.dev !== stored.dev || st.ino !== stored.ino) continue;
     const fd = openRead(p);
     if (fd === null) continue;
@@ -102,7 +166,7 @@ export function findByInode(path: string, stored: Followed): number | null {
 export function findCopy(path: string, stored: Followed, truncatedIno: number): number | null {
   if (!stored.fingerprint || stored.fingerprint.length === 0) return null;
   for (const p of siblings(path)) {
-    const st = statOrNull(p);
+    const st = lstatOrNull(p);
     if (!st || !copyCandidate(stored, truncatedIno, facts(st))) continue;
     const fd = openRead(p);
     if (fd === null) continue;
@@ -125,7 +189,7 @@ export function openSame(path: string, id: FileId): number | null {
 /** The siblings of a log with their stat, for follow.skippedRotations. */
 export function siblingFacts(path: string): { name: string; st: FileFacts | null }[] {
   return siblings(path).map((p) => {
-    const st = statOrNull(p);
+    const st = lstatOrNull(p);
     return { name: basename(p), st: st ? facts(st) : null };
   });
 }

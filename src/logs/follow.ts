@@ -4,8 +4,10 @@
 // the answer and asks again; this file does no I/O and reads no clock.
 //
 // The stored state names the file being followed (dev, inode; inode 0: none),
-// the offset of the first line not yet classified and a fingerprint (its first
-// FP_LEN bytes). Each pass compares it with what the path names now:
+// the offset of the first line not yet classified and two fingerprints: its
+// first FP_LEN bytes, and the last (up to FP_LEN) bytes before the offset (the
+// tailprint, kept up to date by `nextTailprint` as the offset moves). Each pass
+// compares it with what the path names now:
 // - `pathState`: the path is not a regular file (not read); nothing is
 //   followed and the path is absent (one notice) or has a file (follow it from
 //   0); or a file is followed: the task then looks for it (the descriptor it
@@ -20,12 +22,26 @@
 //   one a little longer, for at most ROTATE_MAX_WAIT after the rotation was
 //   seen; otherwise finish it (partial last line included) and follow the new
 //   file from 0, or, deleted, wait for re-creation.
-// - `checkHead` (the file at the path): same inode but size below the offset or
-//   first bytes changed: truncated (copytruncate) or rewritten, read it again
-//   from 0 (after taking the unread tail from a copy, see `copyCandidate`).
+// - `checkHead` (the file at the path): same inode but size below the offset,
+//   first bytes changed, or the bytes before the offset changed: truncated
+//   (copytruncate) or rewritten, read it again from 0 (after taking the unread
+//   tail from a copy, see `copyCandidate`). The tailprint catches a file
+//   truncated and written again past the offset with the same first bytes
+//   (a fixed header, say): by size and head alone it looks like the old file
+//   grown, and every line before the offset would be lost without a word.
 //
 // Rotated siblings of a log are NAME.1, NAME.0, NAME-YYYYMMDD, NAME_old, ...:
 // `rotatedNames` picks and orders them from a directory listing.
+//
+// Who may decide what is read. The daemon reads logs as root and mails their
+// lines; whoever may write to a log's directory must not be able to make it
+// read another file. So a log path that is a symbolic link is followed only
+// when `linkTrusted` says so: the config names the link's target as a log
+// itself, or the link is root's in a directory that is root's and that no one
+// else may write to (no group or other write bit). Otherwise the link is
+// refused: a notice, never its target's content. And a followed file whose
+// owner is not the one recorded when it was last opened or read
+// (`ownerChanged`) is a notice: a file replaced or chowned behind our back.
 
 /** Bytes of the file start kept as its fingerprint. */
 export const FP_LEN = 256;
@@ -52,6 +68,8 @@ export interface FileFacts extends FileId {
 export interface Followed extends FileId {
   offset: number;
   fingerprint: Uint8Array | null;
+  /** the last bytes (<= FP_LEN) before offset; null or empty: nothing to compare */
+  tailprint: Uint8Array | null;
 }
 
 export function sameFile(a: FileId | null, b: FileId | null): boolean {
@@ -108,13 +126,41 @@ export type HeadCheck =
   /** truncated (size below the offset) or rewritten (first bytes changed): read again from 0 */
   | { kind: "truncated"; why: "shorter" | "rewritten" };
 
-/** The file at the path is the one followed: `size` and `head` (its first FP_LEN bytes) now. */
-export function checkHead(stored: Followed, size: number, head: Uint8Array): HeadCheck {
+/**
+ * The file at the path is the one followed: `size` and `head` (its first
+ * FP_LEN bytes) now, and `before`: its bytes now just before the stored offset,
+ * as many as the tailprint holds (null when they could not be read: the file is
+ * shorter).
+ */
+export function checkHead(stored: Followed, size: number, head: Uint8Array, before: Uint8Array | null): HeadCheck {
   const agrees = fpAgrees(stored.fingerprint, head);
-  if (size >= stored.offset && agrees) {
-    return { kind: "same", fingerprint: head.length > (stored.fingerprint?.length ?? 0) ? head : stored.fingerprint };
-  }
-  return { kind: "truncated", why: agrees ? "shorter" : "rewritten" };
+  if (size < stored.offset) return { kind: "truncated", why: agrees ? "shorter" : "rewritten" };
+  if (!agrees || !tailAgrees(stored.tailprint, before)) return { kind: "truncated", why: "rewritten" };
+  return { kind: "same", fingerprint: head.length > (stored.fingerprint?.length ?? 0) ? head : stored.fingerprint };
+}
+
+/** Are the bytes before the offset now (`before`) the stored tailprint? No tailprint: nothing to compare. */
+export function tailAgrees(tailprint: Uint8Array | null, before: Uint8Array | null): boolean {
+  if (!tailprint || tailprint.length === 0) return true;
+  if (!before || before.length !== tailprint.length) return false;
+  for (let i = 0; i < tailprint.length; i++) if (tailprint[i] !== before[i]) return false;
+  return true;
+}
+
+/**
+ * The tailprint once the offset has moved on over `consumed` (the bytes just
+ * read past the old offset; `prev`: the tailprint before them, null at offset
+ * 0): the last FP_LEN bytes of prev + consumed, in a new array (it does not
+ * hold on to the read buffer).
+ */
+export function nextTailprint(prev: Uint8Array | null, consumed: Uint8Array): Uint8Array | null {
+  if (consumed.length === 0) return prev;
+  const keepPrev = Math.min(prev?.length ?? 0, Math.max(0, FP_LEN - consumed.length));
+  const fromNew = Math.min(consumed.length, FP_LEN);
+  const out = new Uint8Array(keepPrev + fromNew);
+  if (keepPrev > 0) out.set(prev!.subarray(prev!.length - keepPrev), 0);
+  out.set(consumed.subarray(consumed.length - fromNew), keepPrev);
+  return out;
 }
 
 export type MoveAction =
@@ -149,6 +195,30 @@ export function afterMove(f: MoveFacts): { action: MoveAction; rotationSeen: num
     }
   }
   return { action: f.pathExists ? "rotated" : "deleted", rotationSeen: seen };
+}
+
+/** A symbolic link at a log's path, and the directory it is in. */
+export interface LinkFacts {
+  linkUid: number;
+  dirUid: number;
+  /** st_mode of the directory (its permission bits are what count) */
+  dirMode: number;
+}
+
+/**
+ * May the link at a log's path be followed? `targetNamed`: its target is a log
+ * the config names. `selfUid`: the daemon's own user, trusted as root is (the
+ * daemon runs as root; a test or a user's own instance as itself).
+ */
+export function linkTrusted(l: LinkFacts, targetNamed: boolean, selfUid: number): boolean {
+  if (targetNamed) return true;
+  const trustedUid = (uid: number) => uid === 0 || uid === selfUid;
+  return trustedUid(l.linkUid) && trustedUid(l.dirUid) && (l.dirMode & 0o022) === 0;
+}
+
+/** Is the owner now (`uid`) another than the one recorded (-1: none recorded yet, nothing to compare)? */
+export function ownerChanged(recorded: number, uid: number): boolean {
+  return recorded !== -1 && recorded !== uid;
 }
 
 /** Names in a log's directory that are its rotated siblings (NAME.x, NAME-x, NAME_x), numbered .0/.1 first, then dated, then the rest. */

@@ -1,8 +1,9 @@
 // The `logs` table: one row per followed log, and the events queued with it.
 //
 // Durability contract. A row holds the file being followed (dev, inode), the
-// byte offset of the first line not yet classified, a fingerprint (the file's
-// first bytes) and whether we are inside an over-long line. `saveLog` writes
+// byte offset of the first line not yet classified, two fingerprints (the
+// file's first bytes, and its last bytes before the offset), its owner and
+// whether we are inside an over-long line. `saveLog` writes
 // the row in the SAME transaction as the events queued for the lines before
 // the new offset (and any notice about the change), so after kill -9 at any
 // point no line is lost and none is queued twice: either both are stored or
@@ -26,6 +27,10 @@ export interface LogRow {
   offset: number;
   size: number;
   fingerprint: Uint8Array | null;
+  /** the last bytes (<= FP_LEN) before offset; null: none (offset 0, or not known yet) */
+  tailprint: Uint8Array | null;
+  /** owner of the file followed when last opened or read; -1: not known */
+  uid: number;
   skipping: number;
   missing: number;
   /** time of the last state change (ms) */
@@ -44,11 +49,11 @@ export interface LogEvent {
 
 /** The row of a log never seen before: no file followed yet. */
 export function newRow(path: string): LogRow {
-  return { path, dev: 0, ino: 0, offset: 0, size: 0, fingerprint: null, skipping: 0, missing: 1, updated: 0 };
+  return { path, dev: 0, ino: 0, offset: 0, size: 0, fingerprint: null, tailprint: null, uid: -1, skipping: 0, missing: 1, updated: 0 };
 }
 
 export function loadLog(db: Database, path: string): LogRow | null {
-  return db.query("SELECT path, dev, ino, offset, size, fingerprint, skipping, missing, updated FROM logs WHERE path = ?").get(path) as LogRow | null;
+  return db.query("SELECT path, dev, ino, offset, size, fingerprint, tailprint, uid, skipping, missing, updated FROM logs WHERE path = ?").get(path) as LogRow | null;
 }
 
 /** Queue `events` and store `row` (updated = now) in one transaction. */
@@ -57,12 +62,12 @@ export function saveLog(db: Database, row: LogRow, events: readonly LogEvent[], 
     for (const e of events) queueEvent(db, e);
     row.updated = now;
     db.query(
-      `INSERT INTO logs (path, dev, ino, offset, size, fingerprint, skipping, missing, updated)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO logs (path, dev, ino, offset, size, fingerprint, tailprint, uid, skipping, missing, updated)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (path) DO UPDATE SET dev = excluded.dev, ino = excluded.ino, offset = excluded.offset,
-         size = excluded.size, fingerprint = excluded.fingerprint, skipping = excluded.skipping,
-         missing = excluded.missing, updated = excluded.updated`,
-    ).run(row.path, row.dev, row.ino, row.offset, row.size, row.fingerprint, row.skipping, row.missing, row.updated);
+         size = excluded.size, fingerprint = excluded.fingerprint, tailprint = excluded.tailprint, uid = excluded.uid,
+         skipping = excluded.skipping, missing = excluded.missing, updated = excluded.updated`,
+    ).run(row.path, row.dev, row.ino, row.offset, row.size, row.fingerprint, row.tailprint, row.uid, row.skipping, row.missing, row.updated);
   })();
 }
 

@@ -1,13 +1,13 @@
 // The follow decision, pure: stored state + what stat says now (fake time) -> what to do.
 import { describe, expect, test } from "bun:test";
 import {
-  afterMove, checkHead, copyCandidate, type FileFacts, type Followed, followedState, fpAgrees, fpMatchesFully,
-  pathState, ROTATE_MAX_WAIT, rotatedNames, sameFile, skippedRotations,
+  afterMove, checkHead, copyCandidate, type FileFacts, type Followed, followedState, FP_LEN, fpAgrees, fpMatchesFully,
+  linkTrusted, nextTailprint, ownerChanged, pathState, ROTATE_MAX_WAIT, rotatedNames, sameFile, skippedRotations, tailAgrees,
 } from "../../src/logs/follow.ts";
 
 const b = (s: string) => Buffer.from(s, "latin1");
 const file = (ino: number, o: Partial<FileFacts> = {}): FileFacts => ({ dev: 1, ino, isFile: true, size: 100, mtimeMs: 0, nlink: 1, ...o });
-const stored = (o: Partial<Followed> = {}): Followed => ({ dev: 1, ino: 7, offset: 50, fingerprint: b("Jan  1 first line"), ...o });
+const stored = (o: Partial<Followed> = {}): Followed => ({ dev: 1, ino: 7, offset: 50, fingerprint: b("Jan  1 first line"), tailprint: null, ...o });
 
 describe("pathState", () => {
   test("a path that is not a regular file is not read, whatever is stored", () => {
@@ -46,20 +46,61 @@ describe("checkHead", () => {
   test("grown, same first bytes: same; a longer head becomes the fingerprint", () => {
     const s = stored({ fingerprint: b("Jan") });
     const head = b("Jan  1 first line\n");
-    expect(checkHead(s, 200, head)).toEqual({ kind: "same", fingerprint: head });
+    expect(checkHead(s, 200, head, null)).toEqual({ kind: "same", fingerprint: head });
     const shorter = b("Ja");
-    expect(checkHead(s, 200, shorter)).toEqual({ kind: "same", fingerprint: s.fingerprint });
+    expect(checkHead(s, 200, shorter, null)).toEqual({ kind: "same", fingerprint: s.fingerprint });
   });
 
   test("no fingerprint stored: any head agrees", () => {
-    expect(checkHead(stored({ fingerprint: null, offset: 0 }), 3, b("abc")).kind).toBe("same");
+    expect(checkHead(stored({ fingerprint: null, offset: 0 }), 3, b("abc"), null).kind).toBe("same");
   });
 
   test("size below the offset: truncated; first bytes changed: rewritten", () => {
-    expect(checkHead(stored({ offset: 50 }), 49, b("Jan  1 first line"))).toEqual({ kind: "truncated", why: "shorter" });
-    expect(checkHead(stored({ offset: 50 }), 50, b("Jan  1 first line")).kind).toBe("same");
-    expect(checkHead(stored({ offset: 50 }), 500, b("Mar  3 other"))).toEqual({ kind: "truncated", why: "rewritten" });
-    expect(checkHead(stored({ offset: 50 }), 0, b(""))).toEqual({ kind: "truncated", why: "shorter" });
+    expect(checkHead(stored({ offset: 50 }), 49, b("Jan  1 first line"), null)).toEqual({ kind: "truncated", why: "shorter" });
+    expect(checkHead(stored({ offset: 50 }), 50, b("Jan  1 first line"), null).kind).toBe("same");
+    expect(checkHead(stored({ offset: 50 }), 500, b("Mar  3 other"), null)).toEqual({ kind: "truncated", why: "rewritten" });
+    expect(checkHead(stored({ offset: 50 }), 0, b(""), null)).toEqual({ kind: "truncated", why: "shorter" });
+  });
+
+  test("same size and head, but the bytes before the offset changed: rewritten (a file truncated and written again past the offset)", () => {
+    const s = stored({ offset: 50, tailprint: b("old line 3\n") });
+    expect(checkHead(s, 500, b("Jan  1 first line"), b("old line 3\n"))).toEqual({ kind: "same", fingerprint: b("Jan  1 first line") });
+    expect(checkHead(s, 500, b("Jan  1 first line"), b("new line 3\n"))).toEqual({ kind: "truncated", why: "rewritten" });
+    expect(checkHead(s, 500, b("Jan  1 first line"), null)).toEqual({ kind: "truncated", why: "rewritten" });
+    expect(checkHead(s, 49, b("Jan  1 first line"), null)).toEqual({ kind: "truncated", why: "shorter" });
+    // no tailprint stored (offset 0, or a row from before it was kept): the head decides alone
+    expect(checkHead(stored({ tailprint: null }), 500, b("Jan  1 first line"), null).kind).toBe("same");
+    expect(checkHead(stored({ tailprint: b("") }), 500, b("Jan  1 first line"), b("")).kind).toBe("same");
+  });
+});
+
+describe("tailprint", () => {
+  test("tailAgrees: equal bytes of equal length only", () => {
+    expect(tailAgrees(null, null)).toBe(true);
+    expect(tailAgrees(b("abc"), b("abc"))).toBe(true);
+    expect(tailAgrees(b("abc"), b("abd"))).toBe(false);
+    expect(tailAgrees(b("abc"), b("bc"))).toBe(false);
+    expect(tailAgrees(b("abc"), null)).toBe(false);
+  });
+
+  test("nextTailprint keeps the last FP_LEN bytes before the offset as it moves on", () => {
+    expect(nextTailprint(null, b(""))).toBe(null);
+    expect([...nextTailprint(null, b("ab\n"))!]).toEqual([...b("ab\n")]);
+    expect([...nextTailprint(b("ab\n"), b("cd\n"))!]).toEqual([...b("ab\ncd\n")]);
+    const big = b("x".repeat(FP_LEN - 2) + "yz");
+    expect([...nextTailprint(b("ab\n"), big)!]).toEqual([...big]); // whole window from the new bytes
+    const tp = nextTailprint(b("a".repeat(FP_LEN)), b("bc"))!;
+    expect(tp.length).toBe(FP_LEN);
+    expect(Buffer.from(tp).toString("latin1")).toBe("a".repeat(FP_LEN - 2) + "bc");
+    const prev = b("kept");
+    expect(nextTailprint(prev, b(""))).toBe(prev); // nothing consumed: unchanged
+  });
+
+  test("nextTailprint copies: changing the read buffer afterwards does not change it", () => {
+    const buf = b("line one\n");
+    const tp = nextTailprint(null, buf)!;
+    buf.fill(0);
+    expect(Buffer.from(tp).toString("latin1")).toBe("line one\n");
   });
 });
 
@@ -144,5 +185,39 @@ describe("rotated siblings", () => {
     ];
     expect(skippedRotations(sibs, old, cur)).toEqual(["app.log-20240101.gz", "app.log.1"]);
     expect(skippedRotations(sibs, old, null)).toEqual(["app.log-20240101.gz", "app.log.0", "app.log.1"]);
+  });
+});
+
+describe("who may decide what is read", () => {
+  const root = { linkUid: 0, dirUid: 0, dirMode: 0o40755 };
+
+  test("a link root owns in a directory root owns and no one else may write to: followed", () => {
+    expect(linkTrusted(root, false, 0)).toBe(true);
+    expect(linkTrusted({ ...root, dirMode: 0o40700 }, false, 0)).toBe(true);
+  });
+
+  test("another owner of the link or of the directory, or a group- or world-writable directory (sticky or not): refused", () => {
+    expect(linkTrusted({ ...root, linkUid: 1000 }, false, 0)).toBe(false);
+    expect(linkTrusted({ ...root, dirUid: 1000 }, false, 0)).toBe(false);
+    expect(linkTrusted({ ...root, dirMode: 0o40775 }, false, 0)).toBe(false);
+    expect(linkTrusted({ ...root, dirMode: 0o40757 }, false, 0)).toBe(false);
+    expect(linkTrusted({ ...root, dirMode: 0o41777 }, false, 0)).toBe(false); // /tmp
+    expect(linkTrusted({ ...root, dirUid: -1 }, false, 0)).toBe(false); // directory not found
+  });
+
+  test("the config names the target: followed whoever owns the link", () => {
+    expect(linkTrusted({ linkUid: 1000, dirUid: 1000, dirMode: 0o41777 }, true, 0)).toBe(true);
+  });
+
+  test("the daemon's own user is trusted as root is (a non-root instance), no one else", () => {
+    expect(linkTrusted({ linkUid: 500, dirUid: 500, dirMode: 0o40755 }, false, 500)).toBe(true);
+    expect(linkTrusted({ linkUid: 501, dirUid: 500, dirMode: 0o40755 }, false, 500)).toBe(false);
+  });
+
+  test("ownerChanged: another uid than the recorded one; nothing recorded (-1): no change", () => {
+    expect(ownerChanged(0, 0)).toBe(false);
+    expect(ownerChanged(0, 1000)).toBe(true);
+    expect(ownerChanged(1000, 0)).toBe(true);
+    expect(ownerChanged(-1, 1000)).toBe(false);
   });
 });

@@ -38,13 +38,42 @@ describe("saveLog / loadLog", () => {
     saveLog(d, row, [], 12345);
     const got = loadLog(d, "/var/log/a")!;
     expect({ ...got, fingerprint: [...got.fingerprint!] }).toEqual({
-      path: "/var/log/a", dev: 3, ino: 44, offset: 120, size: 130, fingerprint: [1, 2, 3], skipping: 0, missing: 0, updated: 12345,
+      path: "/var/log/a", dev: 3, ino: 44, offset: 120, size: 130, fingerprint: [1, 2, 3], tailprint: null, uid: -1, skipping: 0, missing: 0, updated: 12345,
     });
     row.offset = 200;
     row.skipping = 1;
     saveLog(d, row, [], 12346);
     expect(loadLog(d, "/var/log/a")!.offset).toBe(200);
     expect(loadLog(d, "/var/log/a")!.skipping).toBe(1);
+  });
+
+  test("the tailprint and the owner round-trip", () => {
+    const d = open();
+    saveLog(d, { ...newRow("/l"), ino: 1, offset: 3, tailprint: new Uint8Array([97, 98, 10]), uid: 1234 }, [], 1);
+    const got = loadLog(d, "/l")!;
+    expect([...got.tailprint!]).toEqual([97, 98, 10]);
+    expect(got.uid).toBe(1234);
+  });
+
+  test("a schema version 1 database is upgraded by initDatabase: its logs rows keep their state, tailprint null and uid -1 (not known)", () => {
+    const d = open();
+    const p = join(dir, "db.sqlite");
+    saveLog(d, { ...newRow("/old"), ino: 5, offset: 77, fingerprint: new Uint8Array([1]) }, [], 1);
+    // back to version 1: the logs table as it was then
+    d.exec(`CREATE TABLE logs1 AS SELECT path, dev, ino, offset, size, fingerprint, skipping, missing, updated FROM logs;
+            DROP TABLE logs;
+            CREATE TABLE logs (path TEXT PRIMARY KEY, dev INTEGER NOT NULL DEFAULT 0, ino INTEGER NOT NULL DEFAULT 0,
+              offset INTEGER NOT NULL DEFAULT 0, size INTEGER NOT NULL DEFAULT 0, fingerprint BLOB,
+              skipping INTEGER NOT NULL DEFAULT 0, missing INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+            INSERT INTO logs SELECT * FROM logs1; DROP TABLE logs1;
+            PRAGMA user_version = 1;`);
+    d.close();
+    db = null;
+    expect(() => openDatabase(p)).toThrow(/schema version 1/);
+    expect(initDatabase(p)).toEqual({ created: false, from: 1, to: 2 });
+    db = openDatabase(p);
+    const got = loadLog(db, "/old")!;
+    expect([got.ino, got.offset, [...got.fingerprint!], got.tailprint, got.uid]).toEqual([5, 77, [1], null, -1]);
   });
 
   test("the events and the row are stored together, events in order on channel log", () => {

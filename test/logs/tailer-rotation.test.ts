@@ -209,3 +209,25 @@ test("a log path that is a directory: one notice, no crash; followed once a regu
   expect(texts(env.db)).toEqual(["now a file"]);
   await task.stop();
 });
+
+test("truncated and written again past the offset with the same first 256 bytes: read again from 0, every new line queued once, with a notice", async () => {
+  const { env, log, task } = await following(RULES);
+  const header = "Jan  1 00:00:00 host app: the same header line in both files ".padEnd(299, "=") + "\n"; // > FP_LEN bytes
+  const old = Array.from({ length: 399 }, (_, i) => `Jan  1 00:00:01 host app: old line ${i}`);
+  appendFileSync(log, header + old.join("\n") + "\n");
+  await task.settle();
+  expect(texts(env.db).length).toBe(400);
+  const fresh = Array.from({ length: 399 }, (_, i) => `Feb  2 00:00:02 host app: new line ${i}, longer than the old ones`);
+  writeFileSync(log, header + fresh.join("\n") + "\n"); // truncate + rewrite, same inode, larger than before
+  await task.settle();
+  const after = texts(env.db).slice(400);
+  expect(after).toEqual([header.trimEnd(), ...fresh]);
+  const n = events(env.db, "notice");
+  expect(n.length).toBe(1);
+  expect(n[0].text).toContain("truncated or rewritten");
+  appendFileSync(log, "Feb  2 00:00:03 host app: appended later\n"); // an ordinary append after that: no notice
+  await task.settle();
+  expect(texts(env.db).slice(-1)).toEqual(["Feb  2 00:00:03 host app: appended later"]);
+  expect(events(env.db, "notice").length).toBe(1);
+  await task.stop();
+});
