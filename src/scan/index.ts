@@ -1,7 +1,7 @@
 // The file integrity scanner's entry points:
 //   runScanOnce(config, io)  --scan-once: one full-speed pass, exit status bitmask
 //   createScanTask(ctx)      the daemon task that trickles forever at the configured rates
-// Meta keys for --status and the mail footer: see META in ./scanner.ts.
+// Meta keys for --status and the mail footer: see META in ./cycle.ts (read back by ./status.ts).
 import type { Config } from "../config/config.ts";
 import type { Task, TaskContext } from "../daemon/task.ts";
 import { openDatabase } from "../db/db.ts";
@@ -9,7 +9,7 @@ import { EX_CONFIG, ExitError } from "../util/exit.ts";
 import { log } from "../util/log.ts";
 import { availableParallelism } from "node:os";
 import { formatBytes, formatMillis } from "../util/duration.ts";
-import { HashPool } from "./fsio.ts";
+import { HashPool } from "./pool.ts";
 import { META, Scanner, type ScanEvent } from "./scanner.ts";
 
 export { META, Scanner } from "./scanner.ts";

@@ -119,16 +119,6 @@ export class Store {
       .run(path, parentOf(path), error, now, cycle);
   }
 
-  /** Whether a record already holds exactly these attributes (then only its check time needs writing). */
-  static same(old: EntryRow, a: Attrs, error: string | null): boolean {
-    if (old.placeholder || old.error !== error) return false;
-    if (old.type !== a.type || old.mode !== a.mode || old.uid !== a.uid || old.gid !== a.gid || old.size !== a.size) return false;
-    if (old.ino !== a.ino || old.nlink !== a.nlink || old.mtime !== a.mtime || old.ctime !== a.ctime || old.rdev !== a.rdev) return false;
-    if (old.hash !== a.hash) return false;
-    if ((old.target === null) !== (a.target === null)) return false;
-    return old.target === null || Buffer.compare(old.target, a.target!) === 0;
-  }
-
   touch(path: PathBytes, error: string | null, now: number, cycle: number): void {
     this.db.query("UPDATE entries SET error = ?, checked = ?, cycle = ? WHERE path = ?").run(error, now, cycle, path);
   }
