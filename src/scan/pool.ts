@@ -8,11 +8,12 @@ import { listDir, toVisited, visitSync, type Listed, type Visited } from "./read
 import { answerId, decodeListing, decodeVisit, listJob, manyJob } from "./wire.ts";
 
 /**
- * The worker's program. A URL relative to this module works from the sources
- * (bun test, bun run) and in the compiled binary, where build.ts embeds
- * worker.ts as a second entry point.
+ * The worker's program. From the sources (bun test, bun run) it sits beside
+ * this module. In the compiled binary every module is part of one bundle whose
+ * URL is the entry point's (src/main.ts), and build.ts embeds worker.ts as a
+ * second entry point under its path relative to src/.
  */
-const WORKER_URL = new URL("./worker.ts", import.meta.url).href;
+const WORKER_URL = new URL(import.meta.path === Bun.main ? "./scan/worker.ts" : "./worker.ts", import.meta.url).href;
 
 /** With help: jobs a worker holds before the caller takes the next one itself. */
 const WORKER_QUEUE = 8;
