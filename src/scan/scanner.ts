@@ -5,29 +5,31 @@
 //   full.ts     --scan-once: one pass at full speed, the walk on worker
 //               threads, visits grouped into batch transactions
 //
-// This file holds what both share: the scope (areas and excludes), cycles
+// This file holds what both share: the options, the scope (areas and
+// excludes, and the sweep that drops what left it), stop and sleep, and cycles
 // (started and ended here, counted in cycle.ts, which owns the scan.* meta
-// keys), and the visit of one path: lstat (and hash, and list) it through the
-// I/O edge (reader.ts, or the worker pool at full speed), then record it
-// (record.ts, with the verdicts of compare.ts) in one transaction. A file that
-// changes while it is read is visited again after a pause, a few times.
+// keys). The visit of one path is visit.ts's (I/O through reader.ts or the
+// walker), its recording record.ts's (with the verdicts of compare.ts).
 //
-// Members without `private` that are not part of the API below are the
-// engine's insides shared with trickle.ts and full.ts.
+// Where a path goes: trickle.ts or full.ts draws it from the queue (store.ts)
+// -> visit.ts lstats/hashes/lists it -> compare.ts decides -> record.ts writes
+// entry, report and history in one transaction -> onEvent after the commit.
+//
+// Members without `private` that are not part of the API (constructor,
+// setConfig, step, runCycle, sweepAll, freshCycle, stop, pause and the
+// getters) are the engine's insides shared with trickle.ts, full.ts and visit.ts.
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config/config.ts";
-import { log } from "../util/log.ts";
-import type { Attrs } from "./attrs.ts";
 import { baselineReport } from "./compare.ts";
 import { CycleBook } from "./cycle.ts";
 import { makeExcluder, type Matcher } from "./exclude.ts";
-import { FullSpeed, type Walked, type Walker } from "./full.ts";
+import { FullSpeed, type Walker } from "./full.ts";
 import { Pacer } from "./pace.ts";
-import { isWithin, joinPath, parentOf, pathFrom, pathKey, samePath, showPath, type PathBytes } from "./paths.ts";
-import { hashFile, listDirAsync, statEntry, type HashResult, type Listed, type StatResult } from "./reader.ts";
+import { isWithin, joinPath, pathFrom, showPath, type PathBytes } from "./paths.ts";
 import { Recorder, type ScanEvent } from "./record.ts";
 import { Store } from "./store.ts";
 import { Trickle } from "./trickle.ts";
+import { Visitor } from "./visit.ts";
 
 export { META } from "./cycle.ts";
 export type { FileEventKind } from "./compare.ts";
@@ -91,9 +93,10 @@ export class Scanner {
   private wake: (() => void) | null = null;
   private wakeTimer: ReturnType<typeof setTimeout> | null = null;
   private sweepCursor: Uint8Array | null = null;
-  private missingAreas = new Set<string>();
-  private readonly trickle: Trickle | null;
-  private readonly full: FullSpeed | null;
+  /** The driver: paced steps (daemon) or the full-speed runner (--scan-once). */
+  readonly trickle: Trickle | null;
+  readonly full: FullSpeed | null;
+  private readonly visitor: Visitor;
 
   constructor(opts: ScannerOptions) {
     this.opts = opts;
@@ -108,6 +111,7 @@ export class Scanner {
     this.recorder = new Recorder(opts.db, this.store, this.cycles, opts.onEvent);
     this.trickle = this.unlimited ? null : new Trickle(this);
     this.full = this.unlimited ? new FullSpeed(this) : null;
+    this.visitor = new Visitor(this);
     // a restart re-checks what the configuration now excludes
     this.sweepCursor = new Uint8Array(0);
   }
@@ -278,7 +282,8 @@ export class Scanner {
     this.sweepCursor = page.length < SWEEP_CHUNK ? null : page[page.length - 1];
   }
 
-  private areaOf(path: PathBytes): PathBytes | null {
+  /** The area holding a path (null: out of scope). */
+  areaOf(path: PathBytes): PathBytes | null {
     for (const a of this.areas) if (isWithin(path, a)) return a;
     return null;
   }
@@ -300,218 +305,9 @@ export class Scanner {
     return { names: kept, children };
   }
 
-  // ---- visiting ---------------------------------------------------------------
-
   /** Visit one path: compare with the record, report, store, queue children. */
-  async visit(path: PathBytes, why: "traverse" | "stalest"): Promise<void> {
-    this.opts.hooks?.visit?.(path, why);
-    const area = this.areaOf(path);
-    if (!area || this.excluded(path)) {
-      this.recorder.tx(() => this.store.dropTree(path));
-      return;
-    }
-    const attempts = this.opts.tornAttempts ?? 3;
-    for (let attempt = 1; ; attempt++) {
-      const r = await this.visitOnce(path, area, attempt >= attempts);
-      if (r !== "retry" || this.stopping) return;
-      await this.sleep((this.opts.tornPauseMs ?? 200) * attempt);
-      if (this.stopping) return;
-    }
-  }
-
-  private async visitOnce(path: PathBytes, area: PathBytes, lastAttempt: boolean): Promise<"done" | "retry"> {
-    let st: StatResult;
-    let hashedThere: HashResult | null = null;
-    let listed: Listed | null = null;
-    const walker = this.opts.walker;
-    if (walker) {
-      listed = await walker.list(path, this.config.hash);
-      st = listed.stat;
-      hashedThere = listed.hash;
-    } else {
-      st = statEntry(path);
-    }
-    if (!st.ok) {
-      if (st.code === "ENOENT" || st.code === "ENOTDIR") {
-        this.missing(path, area);
-        return "done";
-      }
-      this.commitProblem(path, st.message);
-      return "done";
-    }
-    let attrs: Attrs = st.attrs;
-    let error: string | null = null;
-    let hashed = 0;
-    // the recorded hash, kept when the content could not be verified this time
-    const oldHash = () => {
-      const old = this.store.get(path);
-      return old && !old.placeholder && old.type === "file" ? old.hash : null;
-    };
-    if (attrs.type === "file") {
-      const small = this.pacer.isSmall(Number(attrs.size));
-      const hooks = this.opts.hooks;
-      let sofar = 0;
-      const r =
-        hashedThere ??
-        (await hashFile(path, attrs, st.dev, {
-          algo: this.config.hash,
-          small,
-          chunkSize: () => this.pacer.chunkSize(),
-          pace: async (n) => {
-            if (hooks?.chunk) await hooks.chunk(path, sofar);
-            sofar += n;
-            await this.sleep(this.pacer.bytesWait(this.now(), n));
-          },
-          stopped: () => this.stopping,
-        }));
-      if (small && hooks?.chunk) await hooks.chunk(path, Number(attrs.size));
-      switch (r.kind) {
-        case "stopped":
-          return "done";
-        case "ok":
-          attrs = { ...r.attrs, hash: r.hash };
-          hashed = r.bytes;
-          break;
-        case "vanished":
-        case "torn":
-          if (!lastAttempt) return "retry";
-          error = r.kind === "torn" ? `${r.reason} on every attempt; content not verified this cycle` : "vanished while being read";
-          attrs = { ...attrs, hash: oldHash() };
-          break;
-        case "error":
-          error = `${r.message}; content not verified`;
-          attrs = { ...attrs, hash: oldHash() };
-          break;
-      }
-    }
-    let names: Buffer[] | null = null;
-    let walked: Walked | null = null;
-    let queued: Set<string> | null = null;
-    if (attrs.type === "dir") {
-      const l = listed?.listing ?? (await listDirAsync(path));
-      // at full speed in byte order: the records go into the table's B-trees
-      // nearly in key order (less work for SQLite), and reports come out sorted
-      if (l.ok) names = this.unlimited ? l.names.sort(Buffer.compare) : l.names;
-      else error = `cannot list directory: ${l.message}`;
-      if (names && this.full && walker) walked = await this.full.visitChildren(walker, path, names);
-      if (names && this.trickle) {
-        const q = await this.trickle.queueBigDirectory(path, names);
-        if (q === "stopped") return "done";
-        queued = q;
-      }
-    }
-    this.commitVisit(path, attrs, error, names, hashed, queued, walked);
-    return "done";
-  }
-
-  private commitVisit(
-    path: PathBytes, attrs: Attrs, error: string | null, names: Buffer[] | null, hashed: number,
-    queued: Set<string> | null, walked: Walked | null,
-  ): void {
-    const now = this.now();
-    const events: ScanEvent[] = [];
-    let newDir = false;
-    this.recorder.tx(() => {
-      if (this.full?.parentGone(path)) return;
-      newDir = this.recorder.entry(path, attrs, error, hashed, now, events);
-      if (names) this.reconcileChildren(path, names, now, events, queued, walked);
-      this.cycles.flushSoon(now);
-    });
-    if (newDir) this.trickle?.requestReshuffle();
-    this.recorder.emit(events);
-  }
-
-  /**
-   * A child visited together with its directory's listing (full speed):
-   * recorded right here when the visit settled it, else false (then it is
-   * queued and visited on its own: directories, and anything that vanished,
-   * changed while read or could not be examined, for the usual retries).
-   */
-  private recordChild(child: PathBytes, r: Walked["visited"][number], now: number, events: ScanEvent[]): boolean {
-    if (!r.stat.ok || r.stat.attrs.type === "dir") return false;
-    let attrs = r.stat.attrs;
-    let hashed = 0;
-    if (attrs.type === "file") {
-      if (r.hash?.kind !== "ok") return false;
-      attrs = { ...attrs, hash: r.hash.hash };
-      hashed = r.hash.bytes;
-    }
-    this.recorder.entry(child, attrs, null, hashed, now, events, false);
-    return true;
-  }
-
-  /**
-   * Record or queue the listed children; report recorded children that are gone.
-   * queued: the children's keys when they were already queued (big directories);
-   * walked: the children in scope already visited on the walker (full speed).
-   */
-  private reconcileChildren(
-    dir: PathBytes, names: Buffer[], now: number, events: ScanEvent[], queued: Set<string> | null, walked: Walked | null,
-  ): void {
-    const cycle = this.cycles.number;
-    let listed = queued;
-    if (!listed) {
-      listed = new Set<string>();
-      const later: PathBytes[] = [];
-      const { children } = walked ?? this.childrenInScope(dir, names);
-      for (let i = 0; i < children.length; i++) {
-        const child = children[i];
-        listed.add(pathKey(child));
-        if (walked && this.recordChild(child, walked.visited[i], now, events)) continue;
-        later.push(child);
-      }
-      // (the queue in memory is taken from its end: queued last to first, the
-      // names come back in their order)
-      for (let i = later.length - 1; i >= 0; i--) this.store.queue(later[i], cycle);
-    }
-    if (this.recorder.freshTable) return;
-    for (const c of this.store.children(dir)) {
-      if (listed.has(pathKey(c.path))) continue;
-      if (this.excluded(c.path)) {
-        this.store.dropTree(c.path); // newly excluded: no report
-        continue;
-      }
-      const st = statEntry(c.path);
-      if (st.ok || (st.code !== "ENOENT" && st.code !== "ENOTDIR")) continue; // appeared after the listing
-      this.recorder.deletion(c.path, now, events);
-    }
-  }
-
-  /**
-   * The path is gone. Walk up to the highest ancestor (within the area) that
-   * is gone too, so a removed tree is reported once, at its top.
-   */
-  private missing(path: PathBytes, area: PathBytes): void {
-    let top = path;
-    while (!samePath(top, area)) {
-      const parent = parentOf(top);
-      const st = statEntry(parent);
-      if (st.ok && st.attrs.type === "dir") break;
-      if (st.ok || (st.code !== "ENOENT" && st.code !== "ENOTDIR")) break; // the parent's own visit reports it
-      top = parent;
-    }
-    const now = this.now();
-    const events: ScanEvent[] = [];
-    this.recorder.tx(() => {
-      this.recorder.deletion(top, now, events);
-      this.store.unqueue(path);
-      this.cycles.count(0);
-    });
-    if (samePath(top, area) && events.length === 0) {
-      const k = pathKey(area);
-      if (!this.missingAreas.has(k)) {
-        this.missingAreas.add(k);
-        log.warn(`area ${showPath(area)} does not exist`);
-      }
-    }
-    this.recorder.emit(events);
-  }
-
-  private commitProblem(path: PathBytes, message: string): void {
-    const now = this.now();
-    const events: ScanEvent[] = [];
-    this.recorder.tx(() => this.recorder.problem(path, message, now, events));
-    this.recorder.emit(events);
+  visit(path: PathBytes, why: "traverse" | "stalest"): Promise<void> {
+    return this.visitor.visit(path, why);
   }
 }
 
