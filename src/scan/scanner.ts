@@ -31,10 +31,6 @@ import { Store } from "./store.ts";
 import { Trickle } from "./trickle.ts";
 import { Visitor } from "./visit.ts";
 
-export { META } from "./cycle.ts";
-export type { FileEventKind } from "./compare.ts";
-export type { ScanEvent } from "./record.ts";
-
 export interface ScannerOptions {
   db: Database;
   config: Config;
