@@ -1,5 +1,5 @@
-// Database access for the scanner (tables entries, pending, history; meta keys
-// scan.*). Every function runs inside the caller's transaction where it matters.
+// Database access for the scanner: the tables entries, pending and history.
+// Every function runs inside the caller's transaction where it matters.
 import type { Database } from "bun:sqlite";
 import type { Attrs, EntryType } from "./attrs.ts";
 import { isWithin, parentOf, pathKey, subtreeRange, type PathBytes } from "./paths.ts";

@@ -1,13 +1,14 @@
 // The walk workers: the pool's answers (worker or this thread) agree with the
 // reader's, odd bytes included, and the main thread helps when workers are busy.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathFrom } from "../../src/scan/paths.ts";
 import { HashPool } from "../../src/scan/pool.ts";
 import { statEntry } from "../../src/scan/reader.ts";
+import { BIN, run, tempDir, writeConfig } from "../support/binary.ts";
 import { sha256 } from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "integrityd-pool-"));
@@ -64,5 +65,30 @@ describe("pool", () => {
     expect(pool.ranHere).toBeGreaterThan(0);
     expect(pool.ranHere).toBeLessThan(jobs.length);
     expect(all.map((v) => v.hash && v.hash.kind === "ok" && v.hash.hash)).toEqual(names.map((_, i) => sha256(`content ${i}`)));
+  });
+
+  test("the compiled binary, copied alone into an empty directory, walks on its embedded worker (no fallback to the main thread)", () => {
+    const { dir: empty, cleanup } = tempDir("integrityd-alone-scan-");
+    try {
+      const bin = join(empty, "integrityd");
+      copyFileSync(BIN, bin);
+      chmodSync(bin, 0o755);
+      const area = join(empty, "area");
+      mkdirSync(join(area, "sub"), { recursive: true });
+      for (let i = 0; i < 50; i++) writeFileSync(join(area, "sub", `f${i}`), `file ${i}`);
+      const p = writeConfig(empty, `database = ${join(empty, "db.sqlite")}\narea = ${area}\n`);
+      expect(run(["--init-db", "--config", p], { bin, cwd: empty }).code).toBe(0);
+      const first = run(["--scan-once", "--config", p], { bin, cwd: empty });
+      expect(first.code).toBe(0);
+      expect(first.stdout).toContain("Baseline: recorded 52 entries (50 files");
+      expect(first.stderr).not.toContain("worker failed");
+      writeFileSync(join(area, "sub", "f7"), "changed");
+      const second = run(["--scan-once", "--config", p], { bin, cwd: empty });
+      expect(second.code).toBe(4);
+      expect(second.stdout).toContain(`Changed: ${join(area, "sub", "f7")}`);
+      expect(second.stderr).not.toContain("worker failed");
+    } finally {
+      cleanup();
+    }
   });
 });
