@@ -1,12 +1,14 @@
 // Compile integrityd into one self-contained executable: dist/integrityd.
 // The SQL schema and everything under etc/ are embedded (src/db/db.ts imports
 // schema.sql as text; src/embedded.ts inlines etc/ through a build-time macro).
+// The scan workers' program (src/scan/worker.ts) is a second entry point: the
+// binary embeds it, and src/scan/pool.ts starts it by its URL.
 // Never strip the result: the program lives in a section that strip deletes.
 import { chmodSync, rmSync } from "node:fs";
 
 const outfile = "dist/integrityd";
 const result = await Bun.build({
-  entrypoints: ["src/main.ts"],
+  entrypoints: ["src/main.ts", "src/scan/worker.ts"],
   target: "bun",
   format: "esm",
   minify: true,
@@ -25,5 +27,6 @@ if (!result.success) {
   process.exit(1);
 }
 chmodSync(outfile, 0o755);
-rmSync(`${outfile}.map`, { force: true }); // the map is embedded; the copy beside it is not needed
+// the maps are embedded; the copies beside the binary are not needed
+for (const map of [`${outfile}.map`, "dist/worker.js.map"]) rmSync(map, { force: true });
 console.log(`built ${outfile}`);

@@ -8,7 +8,7 @@ import {
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { initDatabase } from "../../src/db/db.ts";
-import { hashFile, statEntry } from "../../src/scan/fsio.ts";
+import { hashFile, statEntry } from "../../src/scan/reader.ts";
 import { Pacer } from "../../src/scan/pace.ts";
 import { pathFrom } from "../../src/scan/paths.ts";
 

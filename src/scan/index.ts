@@ -1,7 +1,10 @@
 // The file integrity scanner's entry points:
 //   runScanOnce(config, io)  --scan-once: one full-speed pass, exit status bitmask
 //   createScanTask(ctx)      the daemon task that trickles forever at the configured rates
-// Meta keys for --status and the mail footer: see META in ./scanner.ts.
+// Where things are: scanner.ts (the engine, and where a path goes), trickle.ts
+// and full.ts (the two drivers), visit.ts, compare.ts, record.ts, cycle.ts (the
+// scan.* meta keys), status.ts (the figures --status and the mail footer show),
+// reader.ts / pool.ts / worker.ts / wire.ts (the I/O edge).
 import type { Config } from "../config/config.ts";
 import type { Task, TaskContext } from "../daemon/task.ts";
 import { openDatabase } from "../db/db.ts";
@@ -9,11 +12,9 @@ import { EX_CONFIG, ExitError } from "../util/exit.ts";
 import { log } from "../util/log.ts";
 import { availableParallelism } from "node:os";
 import { formatBytes, formatMillis } from "../util/duration.ts";
-import { HashPool } from "./fsio.ts";
-import { META, Scanner, type ScanEvent } from "./scanner.ts";
-
-export { META, Scanner } from "./scanner.ts";
-export type { ScanEvent } from "./scanner.ts";
+import { HashPool } from "./pool.ts";
+import type { ScanEvent } from "./record.ts";
+import { Scanner } from "./scanner.ts";
 
 export const EXIT_NEW = 1;
 export const EXIT_DELETED = 2;

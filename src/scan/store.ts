@@ -1,5 +1,5 @@
-// Database access for the scanner (tables entries, pending, history; meta keys
-// scan.*). Every function runs inside the caller's transaction where it matters.
+// Database access for the scanner: the tables entries, pending and history.
+// Every function runs inside the caller's transaction where it matters.
 import type { Database } from "bun:sqlite";
 import type { Attrs, EntryType } from "./attrs.ts";
 import { isWithin, parentOf, pathKey, subtreeRange, type PathBytes } from "./paths.ts";
@@ -117,16 +117,6 @@ export class Store {
          VALUES (?, ?, 'unknown', -1, -1, -1, 0, 0, 0, 0, 0, 0, NULL, NULL, ?, ?, ?)`,
       )
       .run(path, parentOf(path), error, now, cycle);
-  }
-
-  /** Whether a record already holds exactly these attributes (then only its check time needs writing). */
-  static same(old: EntryRow, a: Attrs, error: string | null): boolean {
-    if (old.placeholder || old.error !== error) return false;
-    if (old.type !== a.type || old.mode !== a.mode || old.uid !== a.uid || old.gid !== a.gid || old.size !== a.size) return false;
-    if (old.ino !== a.ino || old.nlink !== a.nlink || old.mtime !== a.mtime || old.ctime !== a.ctime || old.rdev !== a.rdev) return false;
-    if (old.hash !== a.hash) return false;
-    if ((old.target === null) !== (a.target === null)) return false;
-    return old.target === null || Buffer.compare(old.target, a.target!) === 0;
   }
 
   touch(path: PathBytes, error: string | null, now: number, cycle: number): void {

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { parseConfig } from "../../src/config/config.ts";
 import { getMeta, openDatabase } from "../../src/db/db.ts";
 import { createScanTask, runScanOnce } from "../../src/scan/index.ts";
-import { META } from "../../src/scan/scanner.ts";
+import { META } from "../../src/scan/cycle.ts";
 import { ExitError } from "../../src/util/exit.ts";
 
 const [mode, file] = process.argv.slice(2);

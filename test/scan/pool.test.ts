@@ -1,61 +1,20 @@
-// The I/O edge on its own: paced async hashing and the worker-thread hasher agree,
-// and both refuse to hash anything but the regular file that lstat saw.
+// The walk workers: the pool's answers (worker or this thread) agree with the
+// reader's, odd bytes included, and the main thread helps when workers are busy.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HashPool, hashFile, hashSyncCore, listDir, statEntry } from "../../src/scan/fsio.ts";
 import { pathFrom } from "../../src/scan/paths.ts";
+import { HashPool } from "../../src/scan/pool.ts";
+import { statEntry } from "../../src/scan/reader.ts";
+import { BIN, run, tempDir, writeConfig } from "../support/binary.ts";
 import { sha256 } from "./helpers.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "integrityd-fsio-"));
+const dir = mkdtempSync(join(tmpdir(), "integrityd-pool-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const full = { algo: "sha256", small: true, chunkSize: () => 1 << 20, pace: async () => {}, stopped: () => false };
-
-describe("fsio", () => {
-  test("paced hash, worker visit and in-thread core agree", async () => {
-    const p = join(dir, "data");
-    const data = Buffer.alloc(3 * (1 << 20) + 17, 7);
-    writeFileSync(p, data);
-    const st = statEntry(pathFrom(p));
-    if (!st.ok) throw new Error(st.message);
-    const a = await hashFile(pathFrom(p), st.attrs, st.dev, { ...full, small: false, chunkSize: () => 65536 });
-    const pool = new HashPool(2);
-    const [b] = await pool.visitMany(pathFrom(dir), [pathFrom("data")], "sha256");
-    pool.close();
-    const c = hashSyncCore(fs, Bun.CryptoHasher, pathFrom(p), { ...st.attrs, dev: st.dev }, "sha256", Buffer.alloc(4096));
-    expect(a).toMatchObject({ kind: "ok", hash: sha256(data), bytes: data.length });
-    expect(b.hash).toMatchObject({ kind: "ok", hash: sha256(data), bytes: data.length });
-    expect(b.stat).toEqual(st);
-    expect(c).toMatchObject({ kind: "ok", hash: sha256(data) });
-  });
-
-  test("a FIFO or symlink swapped in after lstat is not read (no hang), a vanished file is reported as such", async () => {
-    const p = join(dir, "swap");
-    writeFileSync(p, "x");
-    const st = statEntry(pathFrom(p));
-    if (!st.ok) throw new Error(st.message);
-    const seen = { ...st.attrs, dev: st.dev };
-    const core = () => hashSyncCore(fs, Bun.CryptoHasher, pathFrom(p), seen, "sha256", Buffer.alloc(4096));
-    unlinkSync(p);
-    expect(core().kind).toBe("vanished");
-    expect((await hashFile(pathFrom(p), st.attrs, st.dev, full)).kind).toBe("vanished");
-    expect(Bun.spawnSync(["mkfifo", p]).exitCode).toBe(0);
-    expect(core()).toMatchObject({ kind: "torn" });
-    expect(await hashFile(pathFrom(p), st.attrs, st.dev, full)).toMatchObject({ kind: "torn" });
-    // a symlink swapped in is not followed
-    unlinkSync(p);
-    fs.symlinkSync("/etc/passwd", p);
-    expect(core().kind).toBe("vanished");
-    expect((await hashFile(pathFrom(p), st.attrs, st.dev, full)).kind).toBe("vanished");
-    // another regular file in its place (the file system may even reuse the inode number): never hashed as the one lstat saw
-    unlinkSync(p);
-    writeFileSync(p, "x");
-    expect(core()).toMatchObject({ kind: "torn", reason: expect.stringMatching(/^(replaced|changed) before it was opened$/) });
-  });
-
+describe("pool", () => {
   test("worker walk: list and visitMany agree with lstat, readlink, readdir and the hash, odd bytes included", async () => {
     const sub = Buffer.concat([Buffer.from(join(dir, "walk")), Buffer.from([0x01])]);
     fs.mkdirSync(sub);
@@ -108,14 +67,28 @@ describe("fsio", () => {
     expect(all.map((v) => v.hash && v.hash.kind === "ok" && v.hash.hash)).toEqual(names.map((_, i) => sha256(`content ${i}`)));
   });
 
-  test("listing returns raw names; errors are values, not exceptions", () => {
-    const sub = join(dir, "list");
-    fs.mkdirSync(sub);
-    writeFileSync(Buffer.concat([Buffer.from(sub + "/"), Buffer.from([0x66, 0xff])]), "");
-    const l = listDir(pathFrom(sub));
-    expect(l.ok && l.names.map((n) => n.toString("hex"))).toEqual(["66ff"]);
-    const missing = listDir(pathFrom(join(dir, "nope")));
-    expect(missing).toMatchObject({ ok: false, code: "ENOENT" });
-    expect(statEntry(pathFrom(join(dir, "nope")))).toMatchObject({ ok: false, code: "ENOENT" });
+  test("the compiled binary, copied alone into an empty directory, walks on its embedded worker (no fallback to the main thread)", () => {
+    const { dir: empty, cleanup } = tempDir("integrityd-alone-scan-");
+    try {
+      const bin = join(empty, "integrityd");
+      copyFileSync(BIN, bin);
+      chmodSync(bin, 0o755);
+      const area = join(empty, "area");
+      mkdirSync(join(area, "sub"), { recursive: true });
+      for (let i = 0; i < 50; i++) writeFileSync(join(area, "sub", `f${i}`), `file ${i}`);
+      const p = writeConfig(empty, `database = ${join(empty, "db.sqlite")}\narea = ${area}\n`);
+      expect(run(["--init-db", "--config", p], { bin, cwd: empty }).code).toBe(0);
+      const first = run(["--scan-once", "--config", p], { bin, cwd: empty });
+      expect(first.code).toBe(0);
+      expect(first.stdout).toContain("Baseline: recorded 52 entries (50 files");
+      expect(first.stderr).not.toContain("worker failed");
+      writeFileSync(join(area, "sub", "f7"), "changed");
+      const second = run(["--scan-once", "--config", p], { bin, cwd: empty });
+      expect(second.code).toBe(4);
+      expect(second.stdout).toContain(`Changed: ${join(area, "sub", "f7")}`);
+      expect(second.stderr).not.toContain("worker failed");
+    } finally {
+      cleanup();
+    }
   });
 });

@@ -1,8 +1,11 @@
-// The scanner in real child processes: as an unprivileged user, and killed -9 mid-scan.
+// The scanner's entry points (index.ts): the daemon task with real timers, and
+// both modes in real child processes: as an unprivileged user, and killed -9 mid-scan.
 import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { openDatabase } from "../../src/db/db.ts";
+import { getMeta, openDatabase } from "../../src/db/db.ts";
+import { META } from "../../src/scan/cycle.ts";
+import { createScanTask } from "../../src/scan/index.ts";
 import { makeEnv, scanOnce, type Env } from "./helpers.ts";
 
 const BUN = process.execPath;
@@ -110,5 +113,25 @@ describe("scanner processes", () => {
     db.close();
     expect(new Set(rows).size).toBe(rows.length);
     expect(rows).toEqual(Array.from({ length: N }, (_, i) => file(i)).sort());
+  });
+});
+
+describe("daemon task (real timers)", () => {
+  test("trickles a tree, records the first pass, stops promptly even in the middle of a slow large file", async () => {
+    env = makeEnv({ filerate: 500, speedup: 1, byterate: 4096, smallfiles: 4096 });
+    for (let i = 0; i < 5; i++) writeFileSync(join(env.area, `f${i}`), `${i}`);
+    const db = openDatabase(env.config.database);
+    const task = createScanTask({ db, config: env.config });
+    expect(task.name).toBe("scan");
+    for (let i = 0; i < 200 && getMeta(db, META.firstPassComplete) !== "1"; i++) await Bun.sleep(10);
+    expect(getMeta(db, META.firstPassComplete)).toBe("1");
+    // a 1 MiB file at 4 KiB/s would take minutes: stop must not wait for it
+    writeFileSync(join(env.area, "huge"), Buffer.alloc(1 << 20, 1));
+    task.reload?.({ ...env.config });
+    await Bun.sleep(100);
+    const t0 = performance.now();
+    await task.stop();
+    expect(performance.now() - t0).toBeLessThan(1000);
+    db.close();
   });
 });

@@ -1,11 +1,10 @@
-// The scheduling engine in daemon mode, with a fake clock: pacing and speed,
-// stalest-first re-check, torn reads, deletions, reload; and the real daemon task.
+// The scanner driven by the daemon's paced steps (trickle.ts), with a fake
+// clock: pacing and speed, stalest-first re-check, torn reads, deletions, reload.
 import { afterEach, describe, expect, test } from "bun:test";
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { getMeta, openDatabase } from "../../src/db/db.ts";
-import { createScanTask } from "../../src/scan/index.ts";
-import { META } from "../../src/scan/scanner.ts";
+import { META } from "../../src/scan/cycle.ts";
 import { makeEnv, pacedScanner, scanOnce, sha256, type Env } from "./helpers.ts";
 
 let env: Env;
@@ -208,57 +207,5 @@ describe("big directories", () => {
       `New: ${join(env.area, "fresh1")}`, `New: ${join(env.area, "fresh2")}`,
     ]);
     s.close();
-  });
-});
-
-describe("traversal queue", () => {
-  test("pending entries are drawn in random order and reshuffled in chunks", () => {
-    env = makeEnv();
-    const s = pacedScanner(env);
-    const st = s.scanner.store;
-    s.db.transaction(() => { for (let i = 0; i < 700; i++) st.queue(new Uint8Array(Buffer.from(`${env.area}/p${i}`)), 1); })();
-    const rnd = () => new Map((s.db.query("SELECT path, rnd FROM pending").all() as { path: Uint8Array; rnd: number }[]).map((r) => [Buffer.from(r.path).toString(), r.rnd]));
-    const before = rnd();
-    expect(before.size).toBe(700);
-    // draws from random probes land all over the queue, not in path order
-    const drawn = new Set<string>();
-    for (let i = 0; i < 50; i++) {
-      const a = new BigInt64Array(1);
-      crypto.getRandomValues(a);
-      drawn.add(Buffer.from(st.draw(a[0])!).toString());
-    }
-    expect(drawn.size).toBeGreaterThan(30);
-    let cur: Uint8Array | null = new Uint8Array(0);
-    let chunks = 0;
-    while (cur) {
-      cur = st.reshuffleChunk(cur, 256);
-      chunks++;
-    }
-    expect(chunks).toBe(3);
-    const after = rnd();
-    let moved = 0;
-    for (const [k, v] of before) if (after.get(k) !== v) moved++;
-    expect(moved).toBeGreaterThan(690);
-    s.close();
-  });
-});
-
-describe("daemon task (real timers)", () => {
-  test("trickles a tree, records the first pass, stops promptly even in the middle of a slow large file", async () => {
-    env = makeEnv({ filerate: 500, speedup: 1, byterate: 4096, smallfiles: 4096 });
-    for (let i = 0; i < 5; i++) writeFileSync(join(env.area, `f${i}`), `${i}`);
-    const db = openDatabase(env.config.database);
-    const task = createScanTask({ db, config: env.config });
-    expect(task.name).toBe("scan");
-    for (let i = 0; i < 200 && getMeta(db, META.firstPassComplete) !== "1"; i++) await Bun.sleep(10);
-    expect(getMeta(db, META.firstPassComplete)).toBe("1");
-    // a 1 MiB file at 4 KiB/s would take minutes: stop must not wait for it
-    writeFileSync(join(env.area, "huge"), Buffer.alloc(1 << 20, 1));
-    task.reload?.({ ...env.config });
-    await Bun.sleep(100);
-    const t0 = performance.now();
-    await task.stop();
-    expect(performance.now() - t0).toBeLessThan(1000);
-    db.close();
   });
 });

@@ -1,0 +1,149 @@
+// --scan-once's way of driving the scanner: one pass at full speed.
+//
+// No pacing, no stalest re-check, the queue in memory (a killed pass is simply
+// started afresh), and the walk on worker threads (the `walker`, pool.ts): a
+// visit lists a directory there, its children are lstat'ed and hashed there in
+// batches, and this thread only compares and records them (up to
+// FULL_SPEED_INFLIGHT directories side by side), grouping visits into larger
+// transactions (one per BATCH_VISITS entries or BATCH_MS), still atomic:
+// reports are emitted only after the commit that holds them (record.ts).
+// This is the hot path of --scan-once, tuned against AIDE (bench/README.md):
+// keep its shape.
+import type { Listed, Visited } from "./reader.ts";
+import { parentOf, pathKey, samePath, type PathBytes } from "./paths.ts";
+import type { Scanner } from "./scanner.ts";
+
+const FULL_SPEED_INFLIGHT = 32;
+const BATCH_VISITS = 5000;
+const BATCH_MS = 1000;
+/** Children visited on the walker per job. */
+const CHILDREN_PER_JOB = 64;
+/** A bigger directory has its children queued one by one instead (memory bounded by the queue). */
+const WALK_CHILDREN_MAX = 4096;
+
+/** Walks elsewhere (the worker pool): visits and lists a path; visits a directory's children in batches. */
+export interface Walker {
+  list(path: PathBytes, algo: string): Promise<Listed>;
+  visitMany(dir: PathBytes, names: readonly Uint8Array[], algo: string): Promise<Visited[]>;
+}
+
+/** A directory's children in scope, each with what the walker found at it (same order). */
+export interface Walked {
+  children: PathBytes[];
+  visited: Visited[];
+}
+
+export class FullSpeed {
+  private dropsAtStart = 0;
+
+  constructor(private readonly s: Scanner) {
+    // a full pass touches every page of the entries table: let them stay cached
+    // and checkpoint the WAL (with its fsync) rarely during the pass: a clean close checkpoints at the end
+    s.db.exec("PRAGMA cache_size = -32768");
+    s.db.exec("PRAGMA wal_autocheckpoint = 16384");
+  }
+
+  /**
+   * Run the current cycle to its end (true) or until stop() (false):
+   * FULL_SPEED_INFLIGHT visits (mostly directories, each with its children)
+   * at a time, so the workers always have files to hash while this thread
+   * records others.
+   */
+  async run(onStep?: () => void): Promise<boolean> {
+    const s = this.s;
+    const rec = s.recorder;
+    if (s.stopped) return false;
+    s.finishSweep();
+    if (s.areas.length === 0) return false;
+    if (s.cycles.number === 0) s.startCycle();
+    // visits in flight by path; `wake` is resolved whenever one of them ends
+    const inflight = new Map<string, Promise<void>>();
+    this.dropsAtStart = s.store.drops;
+    rec.freshTable = s.store.isEmpty();
+    let wake: (() => void) | null = null;
+    let ended = 0;
+    const batching = !s.db.inTransaction;
+    if (batching) rec.beginBatch(s.now());
+    let failed = true;
+    let error: unknown = null;
+    try {
+      for (;;) {
+        if (error !== null) throw error;
+        if (s.stopped) {
+          await Promise.allSettled(inflight.values());
+          failed = false;
+          return false;
+        }
+        while (inflight.size < FULL_SPEED_INFLIGHT) {
+          const path = s.store.take();
+          if (!path) break;
+          const key = pathKey(path);
+          if (inflight.has(key)) continue;
+          const job = s.visit(path, "traverse").then(
+            () => {
+              inflight.delete(key);
+              onStep?.();
+            },
+            (e) => {
+              inflight.delete(key);
+              error ??= e;
+            },
+          ).finally(() => {
+            ended++;
+            wake?.();
+          });
+          inflight.set(key, job);
+        }
+        if (inflight.size === 0) {
+          if (s.requeueUnvisited()) continue;
+          failed = false;
+          rec.commitBatch();
+          s.endCycle();
+          return true;
+        }
+        if (ended === 0) await new Promise<void>((r) => (wake = r));
+        wake = null;
+        ended = 0;
+        if (error !== null) throw error;
+        const b = rec.batchSize;
+        if (b && (b.count >= BATCH_VISITS || s.now() - b.since >= BATCH_MS)) {
+          // no visit is inside a transaction while awaiting: commit points are safe here
+          rec.commitBatch();
+          rec.beginBatch(s.now());
+        }
+      }
+    } finally {
+      rec.freshTable = false;
+      // a visit that failed may have left half its writes in the batch: the
+      // whole batch is undone (none of its reports were emitted) and redone by
+      // the next pass
+      if (batching && failed) rec.rollbackBatch();
+      else if (batching) rec.commitBatch();
+    }
+  }
+
+  /**
+   * Visits run side by side: whether the directory holding this entry was
+   * found deleted meanwhile (then the entry went with it and is not recorded).
+   * A child is queued only after its directory is stored: unless something
+   * was dropped since the pass began, the directory is still there.
+   */
+  parentGone(path: PathBytes): boolean {
+    const s = this.s;
+    return s.store.drops > this.dropsAtStart && !s.store.has(parentOf(path)) && !s.areas.some((a) => samePath(a, path));
+  }
+
+  /**
+   * Visit a directory's children in scope on the walker, in batches; null for
+   * a huge directory (its children are queued one by one instead, so that
+   * memory stays bounded by the queue, not by the directory's size).
+   */
+  async visitChildren(walker: Walker, dir: PathBytes, names: Buffer[]): Promise<Walked | null> {
+    if (names.length > WALK_CHILDREN_MAX) return null;
+    const { names: kept, children } = this.s.childrenInScope(dir, names);
+    const algo = this.s.config.hash;
+    const jobs: Promise<Visited[]>[] = [];
+    for (let k = 0; k < kept.length; k += CHILDREN_PER_JOB) jobs.push(walker.visitMany(dir, kept.slice(k, k + CHILDREN_PER_JOB), algo));
+    return { children, visited: (await Promise.all(jobs)).flat() };
+  }
+}

@@ -1,0 +1,374 @@
+// The I/O edge of the scanner: lstat, readdir with raw byte names, readlink,
+// and content hashing of regular files, two ways: paced and async for the
+// daemon (hashFile, on the main thread), blocking for full speed (hashSync and
+// visitSync, run by worker.ts, or here by the pool when it helps). Nothing
+// here throws for file system trouble: every outcome is a value the scanner
+// records or reports.
+//
+// A hash is only ever claimed for the file lstat saw: it is opened without
+// following symlinks and without blocking (a FIFO swapped in cannot hang us),
+// and fstat before and after the read must agree with each other and with the
+// lstat (tornBefore/tornAfter, the one copy of those checks); else the result
+// is "torn" and the scanner retries later.
+import {
+  closeSync, constants, fstatSync, lstatSync, openSync, read, readdirSync, readlinkSync, readSync, type BigIntStats,
+} from "node:fs";
+import { readdir as readdirAsync } from "node:fs/promises";
+import { yieldToLoop } from "../util/loop.ts";
+import { typeOfMode, type Attrs } from "./attrs.ts";
+import { asBuffer, type PathBytes } from "./paths.ts";
+
+export interface FsProblem {
+  ok: false;
+  code: string; // ENOENT, EACCES, EIO, ...
+  message: string;
+}
+
+export type StatResult = { ok: true; attrs: Attrs; dev: bigint } | FsProblem;
+
+export type Listing = { ok: true; names: Buffer[] } | FsProblem;
+
+export type HashResult =
+  | { kind: "ok"; hash: string; bytes: number; attrs: Attrs }
+  | { kind: "torn"; reason: string } // changed or replaced while being read: retry later
+  | { kind: "vanished" } // gone (or replaced by a non-file) before it could be opened
+  | { kind: "error"; code: string; message: string }
+  | { kind: "stopped" };
+
+/** What a visit found: lstat (and link target), and for a regular file its hash. */
+export interface Visited {
+  stat: StatResult;
+  hash: HashResult | null;
+}
+
+/** A visit, and for a directory its listing. */
+export interface Listed extends Visited {
+  listing: Listing | null;
+}
+
+const DESCRIPTIONS: Record<string, string> = {
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EIO: "input/output error",
+  ENOENT: "no such file or directory",
+  ENOTDIR: "a path component is not a directory",
+  ELOOP: "is a symbolic link now",
+  ENAMETOOLONG: "name too long",
+  EMFILE: "too many open files",
+  ENFILE: "too many open files in system",
+  ENOMEM: "out of memory",
+  EAGAIN: "resource temporarily unavailable",
+  ESTALE: "stale file handle",
+};
+
+/** The message reported for an error code (and the system's message, if the code is not one of ours). */
+export function describe(code: string, message?: string): string {
+  const d = DESCRIPTIONS[code];
+  if (d) return `${d} (${code})`;
+  const first = (message ?? code).split("\n")[0].replace(/, \w+ '.*$/s, "");
+  return first.includes(code) ? first : `${first} (${code})`;
+}
+
+function problem(e: unknown): FsProblem {
+  const err = e as { code?: string; message?: string };
+  const code = err.code ?? "EUNKNOWN";
+  return { ok: false, code, message: describe(code, err.message) };
+}
+
+/** An error's code and the first line of its message, undescribed (it crosses threads as is). */
+function rawProblem(e: unknown): { code: string; message: string } {
+  const err = e as { code?: string; message?: string };
+  return { code: err.code ?? "EUNKNOWN", message: String(err.message ?? e).split("\n")[0] };
+}
+
+/** The stat fields the scanner keeps (a BigIntStats has them all). */
+export interface StatFields {
+  mode: bigint; uid: bigint; gid: bigint; size: bigint; ino: bigint; nlink: bigint; mtimeNs: bigint; ctimeNs: bigint; rdev: bigint;
+}
+
+export function attrsOf(st: StatFields, target: Uint8Array | null): Attrs {
+  const mode = Number(st.mode);
+  return {
+    type: typeOfMode(mode),
+    mode: mode & 0o7777,
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    size: st.size,
+    ino: st.ino,
+    nlink: Number(st.nlink),
+    mtime: st.mtimeNs,
+    ctime: st.ctimeNs,
+    rdev: st.rdev,
+    target,
+    hash: null,
+  };
+}
+
+/** lstat (never follows), plus the link target for symlinks. */
+export function statEntry(path: PathBytes): StatResult {
+  const p = asBuffer(path);
+  let st: BigIntStats;
+  try {
+    st = lstatSync(p, { bigint: true });
+  } catch (e) {
+    return problem(e);
+  }
+  let target: Uint8Array | null = null;
+  if (typeOfMode(Number(st.mode)) === "symlink") {
+    try {
+      target = new Uint8Array(readlinkSync(p, { encoding: "buffer" }));
+    } catch (e) {
+      return problem(e);
+    }
+  }
+  return { ok: true, attrs: attrsOf(st, target), dev: st.dev };
+}
+
+/** Directory listing with names as raw bytes (non-UTF-8 names included). */
+export function listDir(path: PathBytes): Listing {
+  try {
+    return { ok: true, names: readdirSync(asBuffer(path), { encoding: "buffer" }) };
+  } catch (e) {
+    return problem(e);
+  }
+}
+
+/** The same, without holding the event loop while a huge directory is read. */
+export async function listDirAsync(path: PathBytes): Promise<Listing> {
+  try {
+    return { ok: true, names: await readdirAsync(asBuffer(path), { encoding: "buffer" }) };
+  } catch (e) {
+    return problem(e);
+  }
+}
+
+// ---- the checks around every hash ----------------------------------------------
+
+/** What lstat saw of a regular file, to check the opened file against. */
+export interface Seen {
+  ino: bigint;
+  dev: bigint;
+  size: bigint;
+  mtime: bigint;
+  ctime: bigint;
+}
+
+const BASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const NOATIME = constants.O_NOATIME ?? 0;
+
+/** Open for hashing: no symlink followed, no blocking; O_NOATIME where allowed. Throws. */
+function openForHash(p: Buffer): number {
+  try {
+    return openSync(p, BASE_FLAGS | NOATIME);
+  } catch (e) {
+    // O_NOATIME is only allowed on files we own (or with CAP_FOWNER).
+    if (NOATIME && (e as { code?: string }).code === "EPERM") return openSync(p, BASE_FLAGS);
+    throw e;
+  }
+}
+
+/** The open failed: the path no longer names a regular file we may open ("vanished"), or an error. */
+function openFailed(code: string): boolean {
+  return code === "ENOENT" || code === "ELOOP" || code === "ENOTDIR" || code === "ENXIO";
+}
+
+/** The opened file (fstat) is not the one lstat saw, or has changed since: why; else null. */
+export function tornBefore(before: BigIntStats, seen: Seen): string | null {
+  if (!before.isFile() || before.ino !== seen.ino || before.dev !== seen.dev) return "replaced before it was opened";
+  if (before.size !== seen.size || before.mtimeNs !== seen.mtime || before.ctimeNs !== seen.ctime) return "changed before it was opened";
+  return null;
+}
+
+/** After reading `read` bytes: fstat must agree with the one before and the whole file must have been read. */
+export function tornAfter(before: BigIntStats, after: BigIntStats, read: number): string | null {
+  const same = after.ino === before.ino && after.dev === before.dev && after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs;
+  return same && read === Number(before.size) ? null : "changed while being read";
+}
+
+// ---- paced hashing (the daemon) ---------------------------------------------------
+
+export interface HashOptions {
+  algo: string;
+  /** No byte pacing for this file (small, or full speed). */
+  small: boolean;
+  chunkSize(): number;
+  /** Wait until `n` more bytes may be read (byte pacing); may be a no-op. */
+  pace(n: number): Promise<void>;
+  stopped(): boolean;
+}
+
+function readAt(fd: number, buf: Buffer, len: number, pos: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    read(fd, buf, 0, len, pos, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+}
+
+// One reusable read buffer (a scanner hashes one file at a time); a second
+// concurrent hash gets its own.
+let shared: Buffer | null = null;
+let sharedBusy = false;
+function takeBuffer(size: number): { buf: Buffer; shared: boolean } {
+  if (sharedBusy) return { buf: Buffer.allocUnsafe(size), shared: false };
+  sharedBusy = true;
+  if (!shared || shared.length < size) shared = Buffer.allocUnsafe(Math.max(size, 1 << 16));
+  return { buf: shared, shared: true };
+}
+
+/**
+ * Hash a regular file found by lstat with the given attributes, read with
+ * positional reads in chunks (paced, yielding to the event loop between
+ * chunks), checked before and after (see the header), and finally lstat'ed
+ * again: a file renamed over the path meanwhile makes the result "torn".
+ */
+export async function hashFile(path: PathBytes, seen: Attrs, seenDev: bigint, opts: HashOptions): Promise<HashResult> {
+  const p = asBuffer(path);
+  let fd: number;
+  try {
+    fd = openForHash(p);
+  } catch (e) {
+    const pr = problem(e);
+    if (openFailed(pr.code)) return { kind: "vanished" };
+    return { kind: "error", code: pr.code, message: pr.message };
+  }
+  let leased = false;
+  try {
+    const before = fstatSync(fd, { bigint: true });
+    const early = tornBefore(before, { ino: seen.ino, dev: seenDev, size: seen.size, mtime: seen.mtime, ctime: seen.ctime });
+    if (early) return { kind: "torn", reason: early };
+    const hasher = new Bun.CryptoHasher(opts.algo as "sha256");
+    const total = Number(before.size);
+    let pos = 0;
+    const lease = takeBuffer(Math.min(Math.max(opts.small ? total + 1 : opts.chunkSize(), 4096), 1 << 20));
+    leased = lease.shared;
+    let buf = lease.buf;
+    for (;;) {
+      if (opts.stopped()) return { kind: "stopped" };
+      const want = opts.small ? buf.length : Math.min(opts.chunkSize(), 1 << 20);
+      if (want > buf.length) buf = Buffer.allocUnsafe(want);
+      if (!opts.small) await opts.pace(Math.min(want, Math.max(0, total - pos)) || 1);
+      if (opts.stopped()) return { kind: "stopped" };
+      const n = await readAt(fd, buf, want, pos);
+      if (n === 0) break;
+      hasher.update(buf.subarray(0, n));
+      pos += n;
+      if (pos > total) return { kind: "torn", reason: "grew while being read" };
+      // at the recorded size: done (growth after this shows in the fstat below)
+      if (pos === total) break;
+      await yieldToLoop();
+    }
+    const after = fstatSync(fd, { bigint: true });
+    const late = tornAfter(before, after, pos);
+    if (late) return { kind: "torn", reason: late };
+    let now: BigIntStats;
+    try {
+      now = lstatSync(p, { bigint: true });
+    } catch {
+      return { kind: "torn", reason: "vanished while being read" };
+    }
+    if (now.ino !== before.ino || now.dev !== before.dev) return { kind: "torn", reason: "replaced while being read" };
+    return { kind: "ok", hash: `${opts.algo}:${hasher.digest("hex")}`, bytes: pos, attrs: attrsOf(after, null) };
+  } catch (e) {
+    const pr = problem(e);
+    return { kind: "error", code: pr.code, message: pr.message };
+  } finally {
+    if (leased) sharedBusy = false;
+    try {
+      closeSync(fd);
+    } catch {
+      // nothing sensible to do
+    }
+  }
+}
+
+// ---- blocking visits (full speed: worker threads, or the main thread helping) -----
+
+/** A blocking hash's result as it crosses threads: raw stat fields, an error's raw message. */
+export type RawHash =
+  | { kind: "ok"; hash: string; bytes: number; st: StatFields }
+  | { kind: "torn"; reason: string }
+  | { kind: "vanished" }
+  | { kind: "error"; code: string; message: string };
+
+/** A blocking visit's result: lstat (dev included), link target, and a regular file's hash. */
+export type RawVisit =
+  | { ok: true; st: StatFields & { dev: bigint }; target: Uint8Array | null; hash: RawHash | null }
+  | { ok: false; code: string; message: string };
+
+/**
+ * hashFile with blocking reads into `buf` and no pacing, for a thread where
+ * blocking is harmless. No lstat of the path again at the end: if another
+ * file was renamed over it meanwhile, the hash still belongs to the inode
+ * recorded with it, and the next visit sees the new one.
+ */
+export function hashSync(path: PathBytes, seen: Seen, algo: string, buf: Buffer): RawHash {
+  let fd: number;
+  try {
+    fd = openForHash(asBuffer(path));
+  } catch (e) {
+    const pr = rawProblem(e);
+    if (openFailed(pr.code)) return { kind: "vanished" };
+    return { kind: "error", ...pr };
+  }
+  try {
+    const before = fstatSync(fd, { bigint: true });
+    const early = tornBefore(before, seen);
+    if (early) return { kind: "torn", reason: early };
+    const hasher = new Bun.CryptoHasher(algo as "sha256");
+    const total = Number(before.size);
+    let pos = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n === 0) break;
+      hasher.update(buf.subarray(0, n));
+      pos += n;
+      if (pos > total) return { kind: "torn", reason: "grew while being read" };
+      if (pos === total) break;
+    }
+    const after = fstatSync(fd, { bigint: true });
+    const late = tornAfter(before, after, pos);
+    if (late) return { kind: "torn", reason: late };
+    return { kind: "ok", hash: `${algo}:${hasher.digest("hex")}`, bytes: pos, st: after };
+  } catch (e) {
+    return { kind: "error", ...rawProblem(e) };
+  } finally {
+    try {
+      closeSync(fd);
+    } catch {
+      // nothing sensible to do
+    }
+  }
+}
+
+/** lstat a path, readlink a symlink, hash a regular file: the whole visit of an entry, blocking. */
+export function visitSync(path: PathBytes, algo: string, buf: Buffer): RawVisit {
+  const p = asBuffer(path);
+  let st: BigIntStats;
+  try {
+    st = lstatSync(p, { bigint: true });
+  } catch (e) {
+    return { ok: false, ...rawProblem(e) };
+  }
+  const kind = Number(st.mode) & 0o170000;
+  let target: Uint8Array | null = null;
+  if (kind === 0o120000) {
+    try {
+      target = new Uint8Array(readlinkSync(p, { encoding: "buffer" }));
+    } catch (e) {
+      return { ok: false, ...rawProblem(e) };
+    }
+  }
+  const hash = kind === 0o100000 ? hashSync(p, { ino: st.ino, dev: st.dev, size: st.size, mtime: st.mtimeNs, ctime: st.ctimeNs }, algo, buf) : null;
+  return { ok: true, st, target, hash };
+}
+
+/** A blocking visit as the scanner's stat and hash results (on the thread that ran it). */
+export function toVisited(r: RawVisit): Visited {
+  if (!r.ok) return { stat: { ok: false, code: r.code, message: describe(r.code, r.message) }, hash: null };
+  const attrs = attrsOf(r.st, r.target);
+  const h = r.hash;
+  let hash: HashResult | null;
+  if (h?.kind === "ok") hash = { kind: "ok", hash: h.hash, bytes: h.bytes, attrs: attrsOf(h.st, null) };
+  else if (h?.kind === "error") hash = { kind: "error", code: h.code, message: describe(h.code, h.message) };
+  else hash = h;
+  return { stat: { ok: true, attrs, dev: r.st.dev }, hash };
+}

@@ -1,0 +1,113 @@
+// The daemon's way of driving the scanner: paced steps at the configured rates.
+//
+// The traversal queue is the `pending` table. Each step draws a pending path
+// at a random point of its random order (reshuffled in small chunks
+// periodically and after a new directory is found), visits it, and then
+// visits the entry checked longest ago that this cycle has not visited yet, so
+// no entry gets much staler than one cycle and deletions are found. A cycle
+// ends when nothing is pending and every recorded entry was visited. Waits
+// come from the pacer (pace.ts) and go through the scanner's sleep, so a test
+// runs this with a fake clock and stop() cuts any wait short.
+import { yieldToLoop } from "../util/loop.ts";
+import { joinPath, pathKey, type PathBytes } from "./paths.ts";
+import type { Scanner, StepResult } from "./scanner.ts";
+
+const RESHUFFLE_CHUNK = 128;
+const RESHUFFLE_EVERY_DRAWS = 2000;
+const RESHUFFLE_EVERY_MS = 10 * 60_000;
+/** A directory with more children than this has them queued in slices of this many. */
+const QUEUE_CHUNK = 500;
+
+function randomProbe(): bigint {
+  const a = new BigInt64Array(1);
+  crypto.getRandomValues(a);
+  return a[0];
+}
+
+export class Trickle {
+  private draws = 0;
+  private lastReshuffle = 0;
+  private reshuffleCursor: Uint8Array | null = null;
+  private reshuffleAgain = false;
+
+  constructor(private readonly s: Scanner) {}
+
+  /**
+   * One step: draw and visit one pending entry, then re-check the stalest.
+   * Returns "cycle-end" when the cycle just completed (a new one has been
+   * started).
+   */
+  async step(): Promise<StepResult> {
+    const s = this.s;
+    if (s.stopped) return "stopped";
+    s.sweepSome();
+    if (s.areas.length === 0) return "idle";
+    if (s.cycles.number === 0) s.startCycle();
+    this.reshuffleStep();
+
+    let path = s.store.draw(randomProbe());
+    if (!path && s.requeueUnvisited()) path = s.store.draw(randomProbe());
+    if (!path) {
+      s.endCycle();
+      return "cycle-end";
+    }
+    this.draws++;
+    await s.sleep(s.pacer.entryWait(s.now()));
+    if (s.stopped) return "stopped";
+    await s.visit(path, "traverse");
+    if (!s.stopped) {
+      const stale = s.store.stalest(s.cycles.number);
+      if (stale) {
+        await s.sleep(s.pacer.entryWait(s.now()));
+        if (s.stopped) return "stopped";
+        await s.visit(stale, "stalest");
+      }
+    }
+    return s.stopped ? "stopped" : "visited";
+  }
+
+  private reshuffleStep(): void {
+    const now = this.s.now();
+    if (this.reshuffleCursor === null && (this.draws >= RESHUFFLE_EVERY_DRAWS || now - this.lastReshuffle >= RESHUFFLE_EVERY_MS || this.reshuffleAgain)) {
+      this.reshuffleCursor = new Uint8Array(0);
+      this.reshuffleAgain = false;
+      this.draws = 0;
+      this.lastReshuffle = now;
+    }
+    if (this.reshuffleCursor !== null) {
+      const cur = this.reshuffleCursor;
+      this.reshuffleCursor = this.s.db.transaction(() => this.s.store.reshuffleChunk(cur, RESHUFFLE_CHUNK))();
+    }
+  }
+
+  /** Ask for a reshuffle of the queue (a new directory was found). */
+  requestReshuffle(): void {
+    this.reshuffleAgain = true; // starts now, or again right after the one in progress
+  }
+
+  /**
+   * A big directory: queue its children in slices, yielding in between, so
+   * the event loop is never held for long. Queuing is idempotent, so a crash
+   * before the directory's own commit just redoes it (it is still pending).
+   * Returns the keys of the children queued (null: not a big directory, its
+   * children are queued with its commit), or "stopped".
+   */
+  async queueBigDirectory(dir: PathBytes, names: Buffer[]): Promise<Set<string> | null | "stopped"> {
+    if (names.length <= QUEUE_CHUNK) return null;
+    const s = this.s;
+    const listed = new Set<string>();
+    for (let i = 0; i < names.length && !s.stopped; i += QUEUE_CHUNK) {
+      const slice = names.slice(i, i + QUEUE_CHUNK);
+      s.db.transaction(() => {
+        for (const name of slice) {
+          const child = joinPath(dir, name);
+          if (s.excluded(child)) continue;
+          listed.add(pathKey(child));
+          s.store.queue(child, s.cycles.number);
+        }
+      })();
+      await yieldToLoop();
+    }
+    return s.stopped ? "stopped" : listed;
+  }
+}

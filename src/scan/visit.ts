@@ -1,0 +1,232 @@
+// The visit of one path, shared by both ways of driving the scanner: lstat
+// (and hash, and list) it through the I/O edge (reader.ts, or the walker at
+// full speed), then record it, its listed children and any deletion found, in
+// one transaction (record.ts). A file that changes while it is read is
+// visited again after a pause, a few times; one that never holds still is
+// recorded with its old hash and reported as not verified. A path found gone
+// is reported at the top of what went (missing).
+import { log } from "../util/log.ts";
+import type { Attrs } from "./attrs.ts";
+import type { Walked } from "./full.ts";
+import { parentOf, pathKey, samePath, showPath, type PathBytes } from "./paths.ts";
+import { hashFile, listDirAsync, statEntry, type HashResult, type Listed, type StatResult } from "./reader.ts";
+import type { ScanEvent } from "./record.ts";
+import type { Scanner } from "./scanner.ts";
+
+export class Visitor {
+  private missingAreas = new Set<string>();
+
+  constructor(private readonly s: Scanner) {}
+
+  /** Visit one path: compare with the record, report, store, queue children. */
+  async visit(path: PathBytes, why: "traverse" | "stalest"): Promise<void> {
+    this.s.opts.hooks?.visit?.(path, why);
+    const area = this.s.areaOf(path);
+    if (!area || this.s.excluded(path)) {
+      this.s.recorder.tx(() => this.s.store.dropTree(path));
+      return;
+    }
+    const attempts = this.s.opts.tornAttempts ?? 3;
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.visitOnce(path, area, attempt >= attempts);
+      if (r !== "retry" || this.s.stopped) return;
+      await this.s.sleep((this.s.opts.tornPauseMs ?? 200) * attempt);
+      if (this.s.stopped) return;
+    }
+  }
+
+  private async visitOnce(path: PathBytes, area: PathBytes, lastAttempt: boolean): Promise<"done" | "retry"> {
+    let st: StatResult;
+    let hashedThere: HashResult | null = null;
+    let listed: Listed | null = null;
+    const walker = this.s.opts.walker;
+    if (walker) {
+      listed = await walker.list(path, this.s.config.hash);
+      st = listed.stat;
+      hashedThere = listed.hash;
+    } else {
+      st = statEntry(path);
+    }
+    if (!st.ok) {
+      if (st.code === "ENOENT" || st.code === "ENOTDIR") {
+        this.missing(path, area);
+        return "done";
+      }
+      this.commitProblem(path, st.message);
+      return "done";
+    }
+    let attrs: Attrs = st.attrs;
+    let error: string | null = null;
+    let hashed = 0;
+    // the recorded hash, kept when the content could not be verified this time
+    const oldHash = () => {
+      const old = this.s.store.get(path);
+      return old && !old.placeholder && old.type === "file" ? old.hash : null;
+    };
+    if (attrs.type === "file") {
+      const small = this.s.pacer.isSmall(Number(attrs.size));
+      const hooks = this.s.opts.hooks;
+      let sofar = 0;
+      const r =
+        hashedThere ??
+        (await hashFile(path, attrs, st.dev, {
+          algo: this.s.config.hash,
+          small,
+          chunkSize: () => this.s.pacer.chunkSize(),
+          pace: async (n) => {
+            if (hooks?.chunk) await hooks.chunk(path, sofar);
+            sofar += n;
+            await this.s.sleep(this.s.pacer.bytesWait(this.s.now(), n));
+          },
+          stopped: () => this.s.stopped,
+        }));
+      if (small && hooks?.chunk) await hooks.chunk(path, Number(attrs.size));
+      switch (r.kind) {
+        case "stopped":
+          return "done";
+        case "ok":
+          attrs = { ...r.attrs, hash: r.hash };
+          hashed = r.bytes;
+          break;
+        case "vanished":
+        case "torn":
+          if (!lastAttempt) return "retry";
+          error = r.kind === "torn" ? `${r.reason} on every attempt; content not verified this cycle` : "vanished while being read";
+          attrs = { ...attrs, hash: oldHash() };
+          break;
+        case "error":
+          error = `${r.message}; content not verified`;
+          attrs = { ...attrs, hash: oldHash() };
+          break;
+      }
+    }
+    let names: Buffer[] | null = null;
+    let walked: Walked | null = null;
+    let queued: Set<string> | null = null;
+    if (attrs.type === "dir") {
+      const l = listed?.listing ?? (await listDirAsync(path));
+      // at full speed in byte order: the records go into the table's B-trees
+      // nearly in key order (less work for SQLite), and reports come out sorted
+      if (l.ok) names = this.s.unlimited ? l.names.sort(Buffer.compare) : l.names;
+      else error = `cannot list directory: ${l.message}`;
+      if (names && this.s.full && walker) walked = await this.s.full.visitChildren(walker, path, names);
+      if (names && this.s.trickle) {
+        const q = await this.s.trickle.queueBigDirectory(path, names);
+        if (q === "stopped") return "done";
+        queued = q;
+      }
+    }
+    this.commitVisit(path, attrs, error, names, hashed, queued, walked);
+    return "done";
+  }
+
+  private commitVisit(
+    path: PathBytes, attrs: Attrs, error: string | null, names: Buffer[] | null, hashed: number,
+    queued: Set<string> | null, walked: Walked | null,
+  ): void {
+    const now = this.s.now();
+    const events: ScanEvent[] = [];
+    let newDir = false;
+    this.s.recorder.tx(() => {
+      if (this.s.full?.parentGone(path)) return;
+      newDir = this.s.recorder.entry(path, attrs, error, hashed, now, events);
+      if (names) this.reconcileChildren(path, names, now, events, queued, walked);
+      this.s.cycles.flushSoon(now);
+    });
+    if (newDir) this.s.trickle?.requestReshuffle();
+    this.s.recorder.emit(events);
+  }
+
+  /**
+   * A child visited together with its directory's listing (full speed):
+   * recorded right here when the visit settled it, else false (then it is
+   * queued and visited on its own: directories, and anything that vanished,
+   * changed while read or could not be examined, for the usual retries).
+   */
+  private recordChild(child: PathBytes, r: Walked["visited"][number], now: number, events: ScanEvent[]): boolean {
+    if (!r.stat.ok || r.stat.attrs.type === "dir") return false;
+    let attrs = r.stat.attrs;
+    let hashed = 0;
+    if (attrs.type === "file") {
+      if (r.hash?.kind !== "ok") return false;
+      attrs = { ...attrs, hash: r.hash.hash };
+      hashed = r.hash.bytes;
+    }
+    this.s.recorder.entry(child, attrs, null, hashed, now, events, false);
+    return true;
+  }
+
+  /**
+   * Record or queue the listed children; report recorded children that are gone.
+   * queued: the children's keys when they were already queued (big directories);
+   * walked: the children in scope already visited on the walker (full speed).
+   */
+  private reconcileChildren(
+    dir: PathBytes, names: Buffer[], now: number, events: ScanEvent[], queued: Set<string> | null, walked: Walked | null,
+  ): void {
+    const cycle = this.s.cycles.number;
+    let listed = queued;
+    if (!listed) {
+      listed = new Set<string>();
+      const later: PathBytes[] = [];
+      const { children } = walked ?? this.s.childrenInScope(dir, names);
+      for (let i = 0; i < children.length; i++) {
+        const child = children[i];
+        listed.add(pathKey(child));
+        if (walked && this.recordChild(child, walked.visited[i], now, events)) continue;
+        later.push(child);
+      }
+      // (the queue in memory is taken from its end: queued last to first, the
+      // names come back in their order)
+      for (let i = later.length - 1; i >= 0; i--) this.s.store.queue(later[i], cycle);
+    }
+    if (this.s.recorder.freshTable) return;
+    for (const c of this.s.store.children(dir)) {
+      if (listed.has(pathKey(c.path))) continue;
+      if (this.s.excluded(c.path)) {
+        this.s.store.dropTree(c.path); // newly excluded: no report
+        continue;
+      }
+      const st = statEntry(c.path);
+      if (st.ok || (st.code !== "ENOENT" && st.code !== "ENOTDIR")) continue; // appeared after the listing
+      this.s.recorder.deletion(c.path, now, events);
+    }
+  }
+
+  /**
+   * The path is gone. Walk up to the highest ancestor (within the area) that
+   * is gone too, so a removed tree is reported once, at its top.
+   */
+  private missing(path: PathBytes, area: PathBytes): void {
+    let top = path;
+    while (!samePath(top, area)) {
+      const parent = parentOf(top);
+      const st = statEntry(parent);
+      if (st.ok && st.attrs.type === "dir") break;
+      if (st.ok || (st.code !== "ENOENT" && st.code !== "ENOTDIR")) break; // the parent's own visit reports it
+      top = parent;
+    }
+    const now = this.s.now();
+    const events: ScanEvent[] = [];
+    this.s.recorder.tx(() => {
+      this.s.recorder.deletion(top, now, events);
+      this.s.store.unqueue(path);
+      this.s.cycles.count(0);
+    });
+    if (samePath(top, area) && events.length === 0) {
+      const k = pathKey(area);
+      if (!this.missingAreas.has(k)) {
+        this.missingAreas.add(k);
+        log.warn(`area ${showPath(area)} does not exist`);
+      }
+    }
+    this.s.recorder.emit(events);
+  }
+
+  private commitProblem(path: PathBytes, message: string): void {
+    const now = this.s.now();
+    const events: ScanEvent[] = [];
+    this.s.recorder.tx(() => this.s.recorder.problem(path, message, now, events));
+    this.s.recorder.emit(events);
+  }
+}

@@ -1,0 +1,101 @@
+// The I/O edge on its own: paced async hashing and the blocking hasher agree,
+// both refuse to hash anything but the regular file that lstat saw, and the
+// torn-read checks they share decide as documented.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathFrom } from "../../src/scan/paths.ts";
+import { HashPool } from "../../src/scan/pool.ts";
+import { hashFile, hashSync, listDir, statEntry, toVisited, tornAfter, tornBefore, visitSync } from "../../src/scan/reader.ts";
+import { sha256 } from "./helpers.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "integrityd-reader-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const full = { algo: "sha256", small: true, chunkSize: () => 1 << 20, pace: async () => {}, stopped: () => false };
+
+describe("reader", () => {
+  test("paced hash, worker visit and blocking hash agree", async () => {
+    const p = join(dir, "data");
+    const data = Buffer.alloc(3 * (1 << 20) + 17, 7);
+    writeFileSync(p, data);
+    const st = statEntry(pathFrom(p));
+    if (!st.ok) throw new Error(st.message);
+    const a = await hashFile(pathFrom(p), st.attrs, st.dev, { ...full, small: false, chunkSize: () => 65536 });
+    const pool = new HashPool(2);
+    const [b] = await pool.visitMany(pathFrom(dir), [pathFrom("data")], "sha256");
+    pool.close();
+    const c = hashSync(pathFrom(p), { ...st.attrs, dev: st.dev }, "sha256", Buffer.alloc(4096));
+    expect(a).toMatchObject({ kind: "ok", hash: sha256(data), bytes: data.length });
+    expect(b.hash).toMatchObject({ kind: "ok", hash: sha256(data), bytes: data.length });
+    expect(b.stat).toEqual(st);
+    expect(c).toMatchObject({ kind: "ok", hash: sha256(data) });
+  });
+
+  test("a FIFO or symlink swapped in after lstat is not read (no hang), a vanished file is reported as such", async () => {
+    const p = join(dir, "swap");
+    writeFileSync(p, "x");
+    const st = statEntry(pathFrom(p));
+    if (!st.ok) throw new Error(st.message);
+    const seen = { ...st.attrs, dev: st.dev };
+    const core = () => hashSync(pathFrom(p), seen, "sha256", Buffer.alloc(4096));
+    unlinkSync(p);
+    expect(core().kind).toBe("vanished");
+    expect((await hashFile(pathFrom(p), st.attrs, st.dev, full)).kind).toBe("vanished");
+    expect(Bun.spawnSync(["mkfifo", p]).exitCode).toBe(0);
+    expect(core()).toMatchObject({ kind: "torn" });
+    expect(await hashFile(pathFrom(p), st.attrs, st.dev, full)).toMatchObject({ kind: "torn" });
+    // a symlink swapped in is not followed
+    unlinkSync(p);
+    fs.symlinkSync("/etc/passwd", p);
+    expect(core().kind).toBe("vanished");
+    expect((await hashFile(pathFrom(p), st.attrs, st.dev, full)).kind).toBe("vanished");
+    // another regular file in its place (the file system may even reuse the inode number): never hashed as the one lstat saw
+    unlinkSync(p);
+    writeFileSync(p, "x");
+    expect(core()).toMatchObject({ kind: "torn", reason: expect.stringMatching(/^(replaced|changed) before it was opened$/) });
+  });
+
+  test("listing returns raw names; errors are values, not exceptions", () => {
+    const sub = join(dir, "list");
+    fs.mkdirSync(sub);
+    writeFileSync(Buffer.concat([Buffer.from(sub + "/"), Buffer.from([0x66, 0xff])]), "");
+    const l = listDir(pathFrom(sub));
+    expect(l.ok && l.names.map((n) => n.toString("hex"))).toEqual(["66ff"]);
+    const missing = listDir(pathFrom(join(dir, "nope")));
+    expect(missing).toMatchObject({ ok: false, code: "ENOENT" });
+    expect(statEntry(pathFrom(join(dir, "nope")))).toMatchObject({ ok: false, code: "ENOENT" });
+  });
+
+  test("torn-read checks: the opened file must be the one lstat saw, unchanged; fstat after the read must agree and the whole size be read", () => {
+    const p = join(dir, "checks");
+    writeFileSync(p, "12345");
+    const st = fs.statSync(p, { bigint: true });
+    const seen = { ino: st.ino, dev: st.dev, size: st.size, mtime: st.mtimeNs, ctime: st.ctimeNs };
+    expect(tornBefore(st, seen)).toBeNull();
+    expect(tornBefore(st, { ...seen, ino: seen.ino + 1n })).toBe("replaced before it was opened");
+    expect(tornBefore(st, { ...seen, dev: seen.dev + 1n })).toBe("replaced before it was opened");
+    expect(tornBefore(st, { ...seen, size: 4n })).toBe("changed before it was opened");
+    expect(tornBefore(st, { ...seen, mtime: seen.mtime - 1n })).toBe("changed before it was opened");
+    expect(tornBefore(st, { ...seen, ctime: seen.ctime + 1n })).toBe("changed before it was opened");
+    expect(tornBefore(fs.statSync(dir, { bigint: true }), seen)).toBe("replaced before it was opened"); // not a regular file
+    expect(tornAfter(st, st, 5)).toBeNull();
+    expect(tornAfter(st, st, 4)).toBe("changed while being read");
+    const later = { ...st, mtimeNs: st.mtimeNs + 1n } as fs.BigIntStats;
+    expect(tornAfter(st, later, 5)).toBe("changed while being read");
+  });
+
+  test("a blocking visit: lstat, link target, hash; problems as raw values, described on the way in", () => {
+    const f = join(dir, "visit");
+    writeFileSync(f, "abc");
+    const buf = Buffer.alloc(4096);
+    const v = toVisited(visitSync(pathFrom(f), "sha256", buf));
+    expect(v.stat).toEqual(statEntry(pathFrom(f)));
+    expect(v.hash).toMatchObject({ kind: "ok", hash: sha256("abc"), bytes: 3 });
+    const gone = visitSync(pathFrom(join(dir, "nope")), "sha256", buf);
+    expect(gone).toMatchObject({ ok: false, code: "ENOENT" });
+    expect(toVisited(gone).stat).toEqual({ ok: false, code: "ENOENT", message: "no such file or directory (ENOENT)" });
+  });
+});

@@ -1,0 +1,102 @@
+// The scanner's figures for --status and the mail footer, from the database
+// alone: the same figures the report module computed before, tolerant of a
+// missing or foreign schema.
+import { Database } from "bun:sqlite";
+import { afterEach, describe, expect, test } from "bun:test";
+import { openDatabase, setMeta } from "../../src/db/db.ts";
+import { scanCoverage, scanStatus } from "../../src/scan/status.ts";
+import { makeEnv, type Env } from "./helpers.ts";
+
+let env: Env;
+afterEach(() => env?.cleanup());
+const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
+
+function populated() {
+  env = makeEnv();
+  const db = openDatabase(env.config.database);
+  const ins = db.query(
+    "INSERT INTO entries (path, parent, type, mode, uid, gid, size, ino, nlink, mtime, ctime, checked, cycle) VALUES (?, ?, 'file', 420, 0, 0, 1, 1, 1, 0, 0, ?, ?)",
+  );
+  ins.run(Buffer.from("/etc/a"), Buffer.from("/etc"), NOW - 3_600_000, 3);
+  ins.run(Buffer.from("/etc/b"), Buffer.from("/etc"), NOW - 60_000, 4);
+  ins.run(Buffer.from("/etc/c"), Buffer.from("/etc"), NOW - 1000, 4);
+  ins.run(Buffer.from("/etc/d"), Buffer.from("/etc"), NOW - 1000, 4);
+  return db;
+}
+
+describe("scanStatus", () => {
+  test("entries, cycle, share checked, oldest check, speed, last cycle; the other scan.* keys in order, times marked", () => {
+    const db = populated();
+    setMeta(db, "scan.cycle", 4);
+    setMeta(db, "scan.checked", 3);
+    setMeta(db, "scan.last_cycle_entries", 4);
+    setMeta(db, "scan.speed", 20);
+    setMeta(db, "scan.last_cycle_duration", 5_400_000);
+    setMeta(db, "scan.last_change", NOW - 120_000);
+    setMeta(db, "scan.bytes", 77);
+    setMeta(db, "scan.cycle_start", NOW - 1_000_000);
+    const s = scanStatus(db, NOW);
+    db.close();
+    expect(s).toEqual({
+      entries: 4,
+      cycle: 4,
+      coverage: 0.75,
+      oldestCheckAgeSec: 3600,
+      speed: 20,
+      lastCycleMs: 5_400_000,
+      more: [
+        { key: "scan.bytes", value: "77", time: false },
+        { key: "scan.cycle_start", value: String(NOW - 1_000_000), time: true },
+        { key: "scan.last_change", value: String(NOW - 120_000), time: true },
+      ],
+    });
+  });
+
+  test("without scan.cycle the highest cycle recorded counts; a value that is not a number is unknown", () => {
+    const db = populated();
+    setMeta(db, "scan.speed", "fast");
+    setMeta(db, "scan.last_cycle_duration", "");
+    const s = scanStatus(db, NOW);
+    db.close();
+    expect(s.cycle).toBe(4);
+    expect(s.coverage).toBe(0.75);
+    expect(s.speed).toBeUndefined();
+    expect(s.lastCycleMs).toBeUndefined();
+  });
+
+  test("an empty database: no entries, nothing else known", () => {
+    env = makeEnv();
+    const db = openDatabase(env.config.database);
+    expect(scanStatus(db, NOW)).toEqual({ entries: 0, cycle: undefined, speed: undefined, lastCycleMs: undefined, more: [] });
+    expect(scanCoverage(db, NOW)).toEqual({ speed: undefined });
+    db.close();
+  });
+
+  test("a foreign schema (no entries, no meta table): every figure undefined, no throw", () => {
+    const db = new Database(":memory:");
+    db.exec("CREATE TABLE other (x)");
+    expect(scanStatus(db, NOW)).toEqual({ speed: undefined, lastCycleMs: undefined, more: [] });
+    expect(scanCoverage(db, NOW)).toEqual({ speed: undefined });
+    db.close();
+  });
+});
+
+describe("scanCoverage", () => {
+  test("share = scan.checked over the entries of the last cycle, capped at 1; oldest check from the index", () => {
+    const db = populated();
+    setMeta(db, "scan.speed", 20);
+    setMeta(db, "scan.checked", 3);
+    setMeta(db, "scan.last_cycle_entries", 4);
+    expect(scanCoverage(db, NOW)).toEqual({ speed: 20, oldestCheckAgeSec: 3600, coverage: 0.75 });
+    setMeta(db, "scan.checked", 9);
+    expect(scanCoverage(db, NOW).coverage).toBe(1);
+    db.close();
+  });
+
+  test("before the first cycle ends the share is over all entries recorded", () => {
+    const db = populated();
+    setMeta(db, "scan.checked", 1);
+    expect(scanCoverage(db, NOW)).toEqual({ speed: undefined, oldestCheckAgeSec: 3600, coverage: 0.25 });
+    db.close();
+  });
+});
