@@ -11,6 +11,7 @@ import { createTailTask } from "../logs/tailer.ts";
 import { createPidTask } from "../pids/pids.ts";
 import { createReportTask } from "../report/reporter.ts";
 import { createScanTask } from "../scan/index.ts";
+import { scanCoverage } from "../scan/status.ts";
 import { deletedOpenFiles, fileId, HEALTH_EVERY_MS, isCorruption, judgeIdentity, QUICK_CHECK_EVERY_MS, quickCheck } from "../db/health.ts";
 import { emergencyNotice } from "../report/emergency.ts";
 import { EX_IOERR, EX_OK, ExitError } from "../util/exit.ts";
@@ -50,7 +51,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const ctx: TaskContext = { db, config };
   // start order: the reporter first (nothing queued at start waits), then PID watch, logs, scanner
   const factories: TaskFactory[] = [
-    (c) => createReportTask(c, { stdout: opts.stdout }),
+    (c) => createReportTask(c, { stdout: opts.stdout, coverage: () => scanCoverage(c.db, Date.now()) }),
     (c) => createPidTask(c),
     (c) => createTailTask(c),
     (c) => createScanTask(c),

@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS mails (
 
 -- ==== scan (file integrity) ====================================================
 -- One row per file system entry under the configured areas. path is the raw bytes.
--- Scan state (cycle, speed, first pass...) lives in meta under 'scan.*' (see src/scan/scanner.ts).
+-- Scan state (cycle, speed, first pass...) lives in meta under 'scan.*' (see src/scan/cycle.ts).
 CREATE TABLE IF NOT EXISTS entries (
   path     BLOB PRIMARY KEY,
   parent   BLOB NOT NULL,            -- path of the directory holding it ('' for an area root)

@@ -118,7 +118,7 @@ export class Scanner {
     this.config = config;
     this.areas = normalizeAreas(config.areas);
     const db = config.database;
-    this.excluded = makeExcluder([...config.excludes, db, `${db}-wal`, `${db}-shm`, `${db}-journal`]);
+    this.excluded = makeExcluder([...config.excludes, db, `${db}-wal`, `${db}-shm`, `${db}-journal`, `${db}.lock`]);
     this.pacer.setRates(config);
     if (!first) {
       this.cycles.setSpeedup(config.speedup);

@@ -91,3 +91,8 @@ export function scanCoverage(db: Database, now: number): ScanCoverage {
   if (checked !== undefined && total !== undefined && total > 0) out.coverage = Math.min(1, checked / total);
   return out;
 }
+
+/** The newest changes found (the history table), newest first; throws what SQLite throws. */
+export function recentChanges(db: Database, n: number): { time: number; path: Uint8Array; kind: string }[] {
+  return db.query("SELECT time, path, kind FROM history ORDER BY id DESC LIMIT ?").all(n) as { time: number; path: Uint8Array; kind: string }[];
+}

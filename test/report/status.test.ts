@@ -3,7 +3,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openDatabase, setMeta } from "../../src/db/db.ts";
 import { enqueue } from "../../src/db/events.ts";
-import { scanCoverage, statusReport } from "../../src/report/status.ts";
+import { statusReport } from "../../src/report/status.ts";
+import { scanCoverage } from "../../src/scan/status.ts";
 import { tempDb, tempDir, testConfig } from "./helpers.ts";
 
 const tmp = tempDir();
