@@ -11,7 +11,7 @@
 // keep its shape.
 import type { Listed, Visited } from "./reader.ts";
 import { parentOf, pathKey, samePath, type PathBytes } from "./paths.ts";
-import type { Scanner } from "./scanner.ts";
+import type { FullDriver, ScanHost, Walked, Walker } from "./host.ts";
 
 const FULL_SPEED_INFLIGHT = 32;
 const BATCH_VISITS = 5000;
@@ -21,22 +21,10 @@ const CHILDREN_PER_JOB = 64;
 /** A bigger directory has its children queued one by one instead (memory bounded by the queue). */
 const WALK_CHILDREN_MAX = 4096;
 
-/** Walks elsewhere (the worker pool): visits and lists a path; visits a directory's children in batches. */
-export interface Walker {
-  list(path: PathBytes, algo: string): Promise<Listed>;
-  visitMany(dir: PathBytes, names: readonly Uint8Array[], algo: string): Promise<Visited[]>;
-}
-
-/** A directory's children in scope, each with what the walker found at it (same order). */
-export interface Walked {
-  children: PathBytes[];
-  visited: Visited[];
-}
-
-export class FullSpeed {
+export class FullSpeed implements FullDriver {
   private dropsAtStart = 0;
 
-  constructor(private readonly s: Scanner) {
+  constructor(private readonly s: ScanHost) {
     // a full pass touches every page of the entries table: let them stay cached
     // and checkpoint the WAL (with its fsync) rarely during the pass: a clean close checkpoints at the end
     s.db.exec("PRAGMA cache_size = -32768");

@@ -23,41 +23,14 @@ import type { Config } from "../config/config.ts";
 import { baselineReport } from "./compare.ts";
 import { CycleBook } from "./cycle.ts";
 import { makeExcluder, type Matcher } from "./exclude.ts";
-import { FullSpeed, type Walker } from "./full.ts";
+import { FullSpeed } from "./full.ts";
+import type { ScanHost, ScannerOptions, StepResult } from "./host.ts";
 import { Pacer } from "./pace.ts";
 import { isWithin, joinPath, pathFrom, showPath, type PathBytes } from "./paths.ts";
 import { Recorder, type ScanEvent } from "./record.ts";
 import { Store } from "./store.ts";
 import { Trickle } from "./trickle.ts";
 import { Visitor } from "./visit.ts";
-
-export interface ScannerOptions {
-  db: Database;
-  config: Config;
-  /** Full speed, no pacing, no reshuffles, no stalest re-check (--scan-once). */
-  unlimited?: boolean;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
-  /** Called after each committed report. */
-  onEvent?: (ev: ScanEvent) => void;
-  /** Test hooks. */
-  hooks?: {
-    visit?(path: PathBytes, why: "traverse" | "stalest"): void;
-    chunk?(path: PathBytes, bytesSoFar: number): void | Promise<void>;
-  };
-  /**
-   * Full speed: walk elsewhere (worker threads): visit and list a path, and
-   * visit a directory's children in batches, so a file costs this thread no
-   * system call and no visit of its own.
-   */
-  walker?: Walker;
-  /** Attempts at hashing a file that keeps changing while read (default 3). */
-  tornAttempts?: number;
-  /** Pause before re-reading a file that changed while read (ms, times the attempt number). */
-  tornPauseMs?: number;
-}
-
-export type StepResult = "visited" | "cycle-end" | "idle" | "stopped";
 
 const SWEEP_CHUNK = 500;
 
@@ -72,7 +45,9 @@ export function normalizeAreas(areas: readonly string[]): PathBytes[] {
   return out;
 }
 
-export class Scanner {
+export type { ScannerOptions, StepResult } from "./host.ts";
+
+export class Scanner implements ScanHost {
   readonly db: Database;
   readonly store: Store;
   readonly pacer: Pacer;

@@ -10,7 +10,7 @@
 // runs this with a fake clock and stop() cuts any wait short.
 import { yieldToLoop } from "../util/loop.ts";
 import { joinPath, pathKey, type PathBytes } from "./paths.ts";
-import type { Scanner, StepResult } from "./scanner.ts";
+import type { ScanHost, StepResult, TrickleDriver } from "./host.ts";
 
 const RESHUFFLE_CHUNK = 128;
 const RESHUFFLE_EVERY_DRAWS = 2000;
@@ -24,13 +24,13 @@ function randomProbe(): bigint {
   return a[0];
 }
 
-export class Trickle {
+export class Trickle implements TrickleDriver {
   private draws = 0;
   private lastReshuffle = 0;
   private reshuffleCursor: Uint8Array | null = null;
   private reshuffleAgain = false;
 
-  constructor(private readonly s: Scanner) {}
+  constructor(private readonly s: ScanHost) {}
 
   /**
    * One step: draw and visit one pending entry, then re-check the stalest.

@@ -7,16 +7,16 @@
 // is reported at the top of what went (missing).
 import { log } from "../util/log.ts";
 import type { Attrs } from "./attrs.ts";
-import type { Walked } from "./full.ts";
+import type { Walked } from "./host.ts";
 import { parentOf, pathKey, samePath, showPath, type PathBytes } from "./paths.ts";
 import { hashFile, listDirAsync, statEntry, type HashResult, type Listed, type StatResult } from "./reader.ts";
 import type { ScanEvent } from "./record.ts";
-import type { Scanner } from "./scanner.ts";
+import type { ScanHost } from "./host.ts";
 
 export class Visitor {
   private missingAreas = new Set<string>();
 
-  constructor(private readonly s: Scanner) {}
+  constructor(private readonly s: ScanHost) {}
 
   /** Visit one path: compare with the record, report, store, queue children. */
   async visit(path: PathBytes, why: "traverse" | "stalest"): Promise<void> {

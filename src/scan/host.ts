@@ -1,0 +1,91 @@
+// What the parts of a scan need from the scanner that hosts them: the drivers
+// (trickle.ts, full.ts) and the visit of one path (visit.ts) see the scanner
+// only through ScanHost, which scanner.ts implements. A leaf of types: the
+// scanner imports its parts and they import this, so nothing imports back.
+import type { Database } from "bun:sqlite";
+import type { Config } from "../config/config.ts";
+import type { CycleBook } from "./cycle.ts";
+import type { Matcher } from "./exclude.ts";
+import type { Pacer } from "./pace.ts";
+import type { PathBytes } from "./paths.ts";
+import type { Listed, Visited } from "./reader.ts";
+import type { Recorder, ScanEvent } from "./record.ts";
+import type { Store } from "./store.ts";
+
+export type StepResult = "visited" | "cycle-end" | "idle" | "stopped";
+
+/** Walks elsewhere (the worker pool): visits and lists a path; visits a directory's children in batches. */
+export interface Walker {
+  list(path: PathBytes, algo: string): Promise<Listed>;
+  visitMany(dir: PathBytes, names: readonly Uint8Array[], algo: string): Promise<Visited[]>;
+}
+
+/** A directory's children in scope, each with what the walker found at it (same order). */
+export interface Walked {
+  children: PathBytes[];
+  visited: Visited[];
+}
+
+export interface ScannerOptions {
+  db: Database;
+  config: Config;
+  /** Full speed, no pacing, no reshuffles, no stalest re-check (--scan-once). */
+  unlimited?: boolean;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Called after each committed report. */
+  onEvent?: (ev: ScanEvent) => void;
+  /** Test hooks. */
+  hooks?: {
+    visit?(path: PathBytes, why: "traverse" | "stalest"): void;
+    chunk?(path: PathBytes, bytesSoFar: number): void | Promise<void>;
+  };
+  /**
+   * Full speed: walk elsewhere (worker threads): visit and list a path, and
+   * visit a directory's children in batches, so a file costs this thread no
+   * system call and no visit of its own.
+   */
+  walker?: Walker;
+  /** Attempts at hashing a file that keeps changing while read (default 3). */
+  tornAttempts?: number;
+  /** Pause before re-reading a file that changed while read (ms, times the attempt number). */
+  tornPauseMs?: number;
+}
+
+/** The paced driver, as the visit sees it. */
+export interface TrickleDriver {
+  queueBigDirectory(dir: PathBytes, names: Buffer[]): Promise<Set<string> | null | "stopped">;
+  requestReshuffle(): void;
+}
+
+/** The full-speed driver, as the visit sees it. */
+export interface FullDriver {
+  visitChildren(walker: Walker, dir: PathBytes, names: Buffer[]): Promise<Walked | null>;
+  parentGone(path: PathBytes): boolean;
+}
+
+export interface ScanHost {
+  readonly db: Database;
+  readonly store: Store;
+  readonly pacer: Pacer;
+  readonly cycles: CycleBook;
+  readonly recorder: Recorder;
+  readonly unlimited: boolean;
+  readonly now: () => number;
+  readonly opts: ScannerOptions;
+  readonly config: Config;
+  readonly areas: readonly PathBytes[];
+  readonly excluded: Matcher;
+  readonly stopped: boolean;
+  readonly trickle: TrickleDriver | null;
+  readonly full: FullDriver | null;
+  sleep(ms: number): Promise<void>;
+  areaOf(path: PathBytes): PathBytes | null;
+  childrenInScope(dir: PathBytes, names: Buffer[]): { names: Buffer[]; children: PathBytes[] };
+  visit(path: PathBytes, why: "traverse" | "stalest"): Promise<void>;
+  startCycle(): void;
+  endCycle(): void;
+  requeueUnvisited(): boolean;
+  sweepSome(): void;
+  finishSweep(): void;
+}
