@@ -18,6 +18,7 @@
 // A line's text is a latin1 string (one char per byte: NUL bytes and invalid
 // UTF-8 pass through), trailing POSIX [[:space:]] stripped as logcheck does;
 // the report text is escaped, a cut line ends with CUT_MARKER.
+import { stripTrailing } from "../rules/layers.ts";
 import { escapeLatin1 } from "../util/escape.ts";
 
 /** Longest line reported as is; longer ones are cut with CUT_MARKER. */
@@ -98,18 +99,7 @@ export function startAtEnd(size: number, tail: Uint8Array): { offset: number; sk
 
 /** The text of a line as classified: latin1, trailing POSIX [[:space:]] (C locale) stripped. */
 export function lineText(buf: Buffer, line: Line): string {
-  return rstrip(buf.toString("latin1", line.start, line.end));
-}
-
-/** Strip trailing POSIX [[:space:]] (C locale) without a backtracking regex. */
-export function rstrip(s: string): string {
-  let e = s.length;
-  while (e > 0) {
-    const c = s.charCodeAt(e - 1);
-    if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) e--;
-    else break;
-  }
-  return e === s.length ? s : s.slice(0, e);
+  return stripTrailing(buf.toString("latin1", line.start, line.end));
 }
 
 /** Printable ASCII without backslash: escaping would not change it. */

@@ -12,6 +12,18 @@ export interface FirstInfo {
   nullable: boolean; // can match the empty string (assertions count as empty)
 }
 
+/** The union of the alternatives' sets; nullable when one of them is. */
+function unionOf(alts: Node[], of: (n: Node) => FirstInfo): FirstInfo {
+  let first = newSet();
+  let nullable = false;
+  for (const a of alts) {
+    const f = of(a);
+    first = setUnion(first, f.first);
+    nullable ||= f.nullable;
+  }
+  return { first, nullable };
+}
+
 export function firstOf(n: Node): FirstInfo {
   switch (n.t) {
     case "empty": case "bol": case "eol": case "wordb": case "nwordb": case "wstart": case "wend":
@@ -27,16 +39,8 @@ export function firstOf(n: Node): FirstInfo {
       const f = firstOf(n.body);
       return { first: f.first, nullable: n.min === 0 || f.nullable || n.max === 0 };
     }
-    case "alt": {
-      let first = newSet();
-      let nullable = false;
-      for (const a of n.alts) {
-        const f = firstOf(a);
-        first = setUnion(first, f.first);
-        nullable ||= f.nullable;
-      }
-      return { first, nullable };
-    }
+    case "alt":
+      return unionOf(n.alts, firstOf);
     case "cat": {
       let first = newSet();
       for (const it of n.items) {
@@ -60,16 +64,8 @@ export function lastOf(n: Node): FirstInfo {
       }
       return { first, nullable: true };
     }
-    case "alt": {
-      let first = newSet();
-      let nullable = false;
-      for (const a of n.alts) {
-        const f = lastOf(a);
-        first = setUnion(first, f.first);
-        nullable ||= f.nullable;
-      }
-      return { first, nullable };
-    }
+    case "alt":
+      return unionOf(n.alts, lastOf);
     case "group":
       return lastOf(n.body);
     case "rep": {

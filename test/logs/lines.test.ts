@@ -1,7 +1,7 @@
 // Line splitting, pure: bytes in, lines and the new read state out.
 import { describe, expect, test } from "bun:test";
 import {
-  CUT_MARKER, endWindow, lineText, MAX_LINE, reportText, rstrip, splitLines, startAtEnd, stateAfter,
+  CUT_MARKER, endWindow, lineText, MAX_LINE, reportText, splitLines, startAtEnd, stateAfter,
 } from "../../src/logs/lines.ts";
 
 const b = (s: string) => Buffer.from(s, "latin1");
@@ -118,8 +118,7 @@ describe("startAtEnd", () => {
 
 describe("line text", () => {
   test("trailing POSIX space is stripped, leading kept", () => {
-    expect(rstrip("  a b \t\r\v\f\n")).toBe("  a b");
-    expect(rstrip("plain")).toBe("plain");
+    expect(lineText(Buffer.from("  a b \t\r\v\f\n"), { start: 0, end: 11, cut: false, next: 11 })).toBe("  a b");
     expect(lineText(b("x  \ty\t \n"), { start: 0, end: 7, cut: false, next: 8 })).toBe("x  \ty");
   });
 
