@@ -3,7 +3,11 @@
 // and the time, and it answers "send now (these groups)" or "wake me at T".
 //
 // Groups. File events form the "file" group (reporttime / reportholdoff);
-// log and pid events form the "log" group (logreporttime / logreportholdoff).
+// log and pid events form the "log" group (logreporttime / logreportholdoff),
+// except violations (logcheck's Security Events: failed logins, sudo
+// failures), which form the "violation" group with the same times but a
+// hold-off of their own: the first violation after a quiet spell goes out
+// after `logreporttime`, whatever other log mail went out just before.
 // Urgent events (cracking alerts, process deaths; any row with urgent = 1,
 // whatever its channel) form the "urgent" group.
 //
@@ -29,7 +33,7 @@
 // - Clock: times in the future (the clock went back) are clamped to `now`, so a
 //   clock jump can delay a mail by at most one pooling/hold-off period.
 
-export type Group = "file" | "log" | "urgent";
+export type Group = "file" | "log" | "violation" | "urgent";
 
 export interface PendingGroup {
   count: number;
@@ -72,13 +76,13 @@ export function retryDelay(failures: number, first = RETRY_FIRST): number {
   return Math.min(first * 2 ** exp, RETRY_MAX);
 }
 
-const GROUPS: Group[] = ["urgent", "file", "log"];
+const GROUPS: Group[] = ["urgent", "violation", "file", "log"];
 
 function windows(g: Exclude<Group, "urgent">, c: PolicyConfig): { pool: number; holdoff: number } {
   const sec = (v: number) => (Number.isFinite(v) && v > 0 ? v * 1000 : 0);
   return g === "file"
     ? { pool: sec(c.reporttime), holdoff: sec(c.reportholdoff) }
-    : { pool: sec(c.logreporttime), holdoff: sec(c.logreportholdoff) };
+    : { pool: sec(c.logreporttime), holdoff: sec(c.logreportholdoff) }; // log and violation
 }
 
 export function decide(input: PolicyInput): Decision {

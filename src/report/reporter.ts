@@ -71,7 +71,7 @@ export interface ReportTask extends Task {
   kick(): Promise<void>;
 }
 
-export const LAST_MAIL_KEY: Record<Group, string> = { file: "mail.last.file", log: "mail.last.log", urgent: "mail.last.urgent" };
+export const LAST_MAIL_KEY: Record<Group, string> = { file: "mail.last.file", log: "mail.last.log", violation: "mail.last.violation", urgent: "mail.last.urgent" };
 
 function readLastMail(db: Database): PolicyInput["lastMail"] {
   const out: PolicyInput["lastMail"] = {};
@@ -93,12 +93,14 @@ export function pendingSummary(db: Database): PolicyInput["pending"] {
   const out: PolicyInput["pending"] = {};
   const urgent = oldest("SELECT time FROM events WHERE mailed IS NULL AND urgent = 1 ORDER BY id LIMIT 1");
   const file = oldest("SELECT time FROM events WHERE mailed IS NULL AND channel = 'file' AND urgent = 0 ORDER BY id LIMIT 1");
+  const violation = oldest("SELECT time FROM events WHERE mailed IS NULL AND channel = 'log' AND urgent = 0 AND kind = 'violation' ORDER BY id LIMIT 1");
   const logs = [
-    oldest("SELECT time FROM events WHERE mailed IS NULL AND channel = 'log' AND urgent = 0 ORDER BY id LIMIT 1"),
+    oldest("SELECT time FROM events WHERE mailed IS NULL AND channel = 'log' AND urgent = 0 AND kind <> 'violation' ORDER BY id LIMIT 1"),
     oldest("SELECT time FROM events WHERE mailed IS NULL AND channel = 'pid' AND urgent = 0 ORDER BY id LIMIT 1"),
   ].filter((t): t is number => t !== undefined);
   if (urgent !== undefined) out.urgent = { count: 1, first: urgent };
   if (file !== undefined) out.file = { count: 1, first: file };
+  if (violation !== undefined) out.violation = { count: 1, first: violation };
   if (logs.length > 0) out.log = { count: 1, first: Math.min(...logs) };
   return out;
 }

@@ -81,13 +81,14 @@ export class FloodSampler {
   }
 }
 
-/** SQL condition (and its arguments) for the pending events of a mail for `groups`. */
+/** SQL condition for the pending events of a mail for `groups` (urgent events always ride along). */
 export function groupsWhere(groups: readonly Group[]): { sql: string; args: string[] } {
-  const ch: string[] = [];
-  if (groups.includes("file")) ch.push("file");
-  if (groups.includes("log")) ch.push("log", "pid");
-  if (ch.length === 0) return { sql: "mailed IS NULL AND urgent = 1", args: [] };
-  return { sql: `mailed IS NULL AND (urgent = 1 OR channel IN (${ch.map(() => "?").join(", ")}))`, args: ch };
+  const parts: string[] = [];
+  if (groups.includes("file")) parts.push("channel = 'file'");
+  if (groups.includes("log")) parts.push("channel = 'pid'", "(channel = 'log' AND kind <> 'violation')");
+  if (groups.includes("violation")) parts.push("(channel = 'log' AND kind = 'violation')");
+  if (parts.length === 0) return { sql: "mailed IS NULL AND urgent = 1", args: [] };
+  return { sql: `mailed IS NULL AND (urgent = 1 OR (urgent = 0 AND (${parts.join(" OR ")})))`, args: [] };
 }
 
 export async function selectForMail(db: Database, groups: readonly Group[], max: number, show = FLOOD_SHOW): Promise<Selection> {

@@ -24,9 +24,10 @@ test("pending summary: per group, whether anything is pending and the oldest pen
   q(250, { channel: "log", kind: "violation" });
   q(400, { channel: "log", kind: "alert", urgent: true });
   db.query("UPDATE events SET mailed = 1 WHERE id = ?").run(mailedFile);
-  expect(pendingSummary(db)).toEqual({ file: { count: 1, first: 200 }, urgent: { count: 1, first: 150 }, log: { count: 1, first: 250 } });
+  // violations are a group of their own (their own hold-off)
+  expect(pendingSummary(db)).toEqual({ file: { count: 1, first: 200 }, urgent: { count: 1, first: 150 }, log: { count: 1, first: 300 }, violation: { count: 1, first: 250 } });
   db.query("UPDATE events SET mailed = 2 WHERE urgent = 1 OR channel = 'file'").run();
-  expect(pendingSummary(db)).toEqual({ log: { count: 1, first: 250 } });
+  expect(pendingSummary(db)).toEqual({ log: { count: 1, first: 300 }, violation: { count: 1, first: 250 } });
   db.close();
 });
 

@@ -161,3 +161,16 @@ describe("policy", () => {
     expect(urgent.reduce((s, m) => s + m.n, 0)).toBe(200);
   });
 });
+
+describe("violations (failed logins, sudo failures)", () => {
+  test("the first after a quiet spell waits only for logreporttime, not for the hold-off of other log mail", () => {
+    const pending = { violation: { count: 1, first: T0 } };
+    const lastMail = { log: T0 - 10 * S }; // a System Events mail went out 10 s ago
+    expect(decide(input({ now: T0, pending, lastMail }))).toMatchObject(wait(T0 + 10 * S)); // logreporttime 10
+    expect(decide(input({ now: T0 + 10 * S, pending, lastMail }))).toMatchObject(send(["violation"]));
+  });
+  test("while they keep coming, their own hold-off caps the mails", () => {
+    const pending = { violation: { count: 1, first: T0 } };
+    expect(decide(input({ now: T0 + 10 * S, pending, lastMail: { violation: T0 - 60 * S } }))).toMatchObject(wait(T0 - 60 * S + 300 * S));
+  });
+});

@@ -326,3 +326,16 @@ test("a flood of urgent lines with an ordinary event pending keeps the caps: one
   await Bun.sleep(1500);
   expect(smtp.mails.length).toBe(1);
 });
+
+test("a violation right after other log mail goes out after logreporttime, not after the hold-off", async () => {
+  const { db, smtp, start } = await setup({ logreporttime: 1, logreportholdoff: 900 });
+  start();
+  enqueue(db, { channel: "log", kind: "system", section: "System Events", subject: "/var/log/syslog", text: "routine" });
+  await until(() => smtp.mails.length === 1, 5000, "the System Events mail");
+  enqueue(db, { channel: "log", kind: "violation", section: "Security Events", subject: "/var/log/auth.log", text: "sshd[9]: Failed password for root" });
+  await until(() => smtp.mails.length === 2, 5000, "the violation, within about logreporttime"); // the hold-off would be 15 minutes
+  expect(smtp.mails[1].body).toContain("Failed password for root");
+  enqueue(db, { channel: "log", kind: "violation", section: "Security Events", subject: "/var/log/auth.log", text: "sshd[9]: Failed password for bob" });
+  await Bun.sleep(2500); // the next one of the burst waits for the violations' own hold-off
+  expect(smtp.mails.length).toBe(2);
+});
