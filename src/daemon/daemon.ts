@@ -5,7 +5,7 @@
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config/config.ts";
 import { ConfigError, formatWarning, loadConfig } from "../config/load.ts";
-import { openDatabase } from "../db/db.ts";
+import { getMeta, openDatabase, setMeta } from "../db/db.ts";
 import { lockDatabase } from "../db/lock.ts";
 import { createTailTask } from "../logs/tailer.ts";
 import { createPidTask } from "../pids/pids.ts";
@@ -15,8 +15,15 @@ import { scanCoverage } from "../scan/status.ts";
 import { deletedOpenFiles, fileId, HEALTH_EVERY_MS, isCorruption, judgeIdentity, QUICK_CHECK_EVERY_MS, quickCheck } from "../db/health.ts";
 import { emergencyNotice } from "../report/emergency.ts";
 import { EX_IOERR, EX_OK, ExitError } from "../util/exit.ts";
+import { enqueue } from "../db/events.ts";
+import type { ReportTask } from "../report/reporter.ts";
+import { META_STARTED, META_STOPPED, NOTICE_SECTION, stopNotice, uncleanStartNotice } from "./lifecycle.ts";
 import { log } from "../util/log.ts";
 import type { Task, TaskContext, TaskFactory } from "./task.ts";
+
+/** On stop: time for every output to take what is pending, and for the whole stop. */
+const FLUSH_MS = 10_000;
+const STOP_LIMIT_MS = 20_000;
 
 const HEALTH_SUBJECT = {
   deleted: "database deleted",
@@ -49,6 +56,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     throw e;
   }
   const ctx: TaskContext = { db, config };
+  const startedAt = Date.now();
+  const notice = (text: string) => enqueue(db, { channel: "log", kind: "notice", section: NOTICE_SECTION, subject: "integrityd", text, urgent: true });
+  {
+    const num = (k: string) => {
+      const v = Number(getMeta(db, k));
+      return Number.isFinite(v) && v > 0 ? v : undefined;
+    };
+    const unclean = uncleanStartNotice({ started: num(META_STARTED), stopped: num(META_STOPPED) }, startedAt);
+    if (unclean) {
+      log.warn(unclean);
+      notice(unclean);
+    }
+    setMeta(db, META_STARTED, startedAt);
+  }
   // start order: the reporter first (nothing queued at start waits), then PID watch, logs, scanner
   const factories: TaskFactory[] = [
     (c) => createReportTask(c, { stdout: opts.stdout, coverage: () => scanCoverage(c.db, Date.now()) }),
@@ -57,9 +78,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     (c) => createScanTask(c),
   ];
   const tasks: Task[] = [];
+  let reporter: ReportTask | null = null;
   for (const f of factories) {
     const t = await f(ctx);
     if (t) tasks.push(t);
+    if (t && reporter === null) reporter = t as ReportTask; // the first factory's task
   }
 
   // The event loop must stay alive even with no task timers.
@@ -73,16 +96,29 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       clearInterval(healthTimer);
       log.info(`${why}: stopping`);
       const timer = setTimeout(() => {
-        log.error("tasks did not stop within 5 seconds; exiting");
+        log.error(`tasks did not stop within ${STOP_LIMIT_MS / 1000} seconds; exiting`);
         process.exit(1);
-      }, 5000);
-      for (const t of tasks.reverse()) {
+      }, STOP_LIMIT_MS);
+      const stopTask = async (t: Task) => {
         try {
           await t.stop();
         } catch (e) {
           log.error(`${t.name}: stop failed: ${(e as Error).message}`);
         }
+      };
+      // the watchers first (they may queue their last events), then the news of
+      // the stop, then every output is given FLUSH_MS to take what is pending
+      for (const t of [...tasks].reverse()) if (t !== reporter) await stopTask(t);
+      if (code === EX_OK) {
+        try {
+          notice(stopNotice(why, startedAt, Date.now()));
+          if (reporter && !(await reporter.flush(FLUSH_MS))) log.warn(`stopping: not every pending event could be delivered within ${FLUSH_MS / 1000} s; they are kept and sent at the next start`);
+          setMeta(db, META_STOPPED, Date.now());
+        } catch (e) {
+          log.error(`stopping: ${(e as Error).message}`);
+        }
       }
+      if (reporter) await stopTask(reporter);
       clearTimeout(timer);
       clearInterval(keepAlive);
       db.close();

@@ -69,6 +69,12 @@ export interface ReportOptions {
 export interface ReportTask extends Task {
   /** Run the pump now (also what onQueued does). Resolves when this run is over. */
   kick(): Promise<void>;
+  /**
+   * The daemon is stopping: write what is pending to every output now, mail
+   * included whatever the pooling and hold-off say, within `ms`. Resolves
+   * true when nothing is left pending.
+   */
+  flush(ms: number): Promise<boolean>;
 }
 
 export const LAST_MAIL_KEY: Record<Group, string> = { file: "mail.last.file", log: "mail.last.log", violation: "mail.last.violation", urgent: "mail.last.urgent" };
@@ -298,9 +304,28 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
   });
   void kick();
 
+  const ALL: Group[] = ["urgent", "violation", "file", "log"];
+  const flush = async (ms: number): Promise<boolean> => {
+    const work = (async () => {
+      await Promise.all([...sinks.values()].map((st) => st.pump.kick()));
+      await mailPump.stop(ms); // no timer runs meanwhile; the current run finishes or is left
+      const m = mailer;
+      if (m && Object.keys(pendingSummary(db)).length > 0) await deliver(m, { action: "send", groups: ALL, reason: "stopping" });
+      return Object.keys(pendingSummary(db)).length === 0 || !m;
+    })();
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<boolean>((r) => (t = setTimeout(() => r(false), ms)));
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      if (t) clearTimeout(t);
+    }
+  };
+
   return {
     name: "report",
     kick,
+    flush,
     reload(c: Config) {
       config = c;
       setupMail();
