@@ -57,8 +57,8 @@ function usage(io: Io, msg: string): number {
 }
 
 /** Load the config, print its warnings; ConfigError → exit 78 with every error. */
-function config(path: string, io: Io): Config {
-  const res = loadConfig(path);
+function config(path: string, io: Io, strict = false): Config {
+  const res = loadConfig(path, { strict });
   for (const w of res.warnings) io.err(`warning: ${formatWarning(w)}\n`);
   return res.config;
 }
@@ -118,7 +118,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         io.out(ETC["integrityd.conf"]);
         return EX_OK;
       case "check-config": {
-        const c = config(configPath, io);
+        const c = config(configPath, io, true);
         io.out(formatConfig(c, hostname()));
         return EX_OK;
       }

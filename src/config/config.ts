@@ -160,6 +160,48 @@ function normPath(p: string): string {
   return s.length > 1 ? s.replace(/\/$/, "") : s;
 }
 
+/**
+ * Recipients are separated by commas; inside one, spaces separate several
+ * addresses only when each has an @ ("a@x b@y"). "root@localhost, not an
+ * address" gives "root@localhost" and the junk "not an address" (an error),
+ * never the recipients "not", "an", "address".
+ */
+function splitAddresses(value: string): string[] {
+  const out: string[] = [];
+  for (const part of value.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const words = part.split(/\s+/);
+    if (words.length > 1 && words.every((w) => w.includes("@"))) out.push(...words);
+    else out.push(part);
+  }
+  return out;
+}
+
+/** The known key closest to a misspelt one (edit distance at most 2), for "did you mean". */
+function nearestKey(key: string): string | null {
+  let best: string | null = null;
+  let bestD = 3;
+  for (const k of KNOWN_KEYS) {
+    const d = editDistance(key, k, bestD);
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance, or `cap` when it is at least that. */
+function editDistance(a: string, b: string, cap: number): number {
+  if (Math.abs(a.length - b.length) >= cap) return cap;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return Math.min(prev[b.length], cap);
+}
+
 export function parseConfig(text: string, file: string): ParseResult {
   const config = defaultConfig(file);
   const errors: Problem[] = [];
@@ -170,6 +212,7 @@ export function parseConfig(text: string, file: string): ParseResult {
   let pidct = HOST_PIDCT;
   let logreporttimeSet = false;
   let logreportholdoffSet = false;
+  const areaLines = new Map<string, number>();
 
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -185,7 +228,8 @@ export function parseConfig(text: string, file: string): ParseResult {
     const key = raw.slice(0, eq).trim().toLowerCase();
     const value = raw.slice(eq + 1).trim();
     if (!KNOWN_KEYS.includes(key)) {
-      err(`unknown key '${raw.slice(0, eq).trim()}'`);
+      const near = nearestKey(key);
+      err(`unknown key '${raw.slice(0, eq).trim()}'${near ? `; did you mean '${near}'?` : ""}`);
       continue;
     }
     if (value === "" && key !== "smtppass" && key !== "smtpuser" && key !== "mailfrom" && key !== "sendmail" && key !== "jsonlog") {
@@ -238,7 +282,15 @@ export function parseConfig(text: string, file: string): ParseResult {
       const p = normPath(value);
       switch (key) {
         case "database": config.database = p; break;
-        case "area": config.areas.push(p); break;
+        case "area": {
+          const same = areaLines.get(p);
+          if (same !== undefined) err(`area: ${p} is given twice (line ${same} and here)`, key);
+          else {
+            areaLines.set(p, lineNo);
+            config.areas.push(p);
+          }
+          break;
+        }
         case "exclude": config.excludes.push(p); break;
         case "log": config.logs.push({ path: p, level: logrules.level, rules: logrules.rules, line: lineNo }); break;
         case "pidfile": config.pidfiles.push({ path: p, pidct, line: lineNo }); break;
@@ -256,7 +308,7 @@ export function parseConfig(text: string, file: string): ParseResult {
           config.email = [];
           break;
         }
-        for (const addr of value.split(/[\s,]+/).filter(Boolean)) {
+        for (const addr of splitAddresses(value)) {
           if (!/^[^\s@<>()",;:\\]+@[A-Za-z0-9.-]+$/.test(addr) && !/^[A-Za-z0-9._-]+$/.test(addr)) {
             err(`email: '${addr}' is not a mail address`, key);
           } else config.email.push(addr);
@@ -314,6 +366,14 @@ export function parseConfig(text: string, file: string): ParseResult {
         if (!(SYSLOG_FACILITIES as readonly string[]).includes(value.toLowerCase())) err(`syslogfacility: unknown facility '${value}'`, key);
         else config.syslogfacility = value.toLowerCase();
         break;
+    }
+  }
+  for (const [inner, line] of areaLines) {
+    for (const [outer] of areaLines) {
+      if (outer !== inner && (outer === "/" || inner.startsWith(`${outer}/`))) {
+        warnings.push({ file, line, key: "area", message: `area: ${inner} lies inside area ${outer}; it is checked as part of it` });
+        break;
+      }
     }
   }
   if (!logreporttimeSet) config.logreporttime = config.reporttime;

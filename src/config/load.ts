@@ -19,7 +19,22 @@ export class ConfigError extends Error {
  * Read and parse a config file. Throws ConfigError listing every error (exit 78).
  * Warnings (including a config readable by group or others) are returned, not printed.
  */
-export function loadConfig(path: string): ParseResult {
+/**
+ * Areas that do not exist. The daemon warns and mails them (an area may be on
+ * a file system not mounted yet); --check-config (`strict`) calls them errors:
+ * a typo must not leave a tree unwatched.
+ */
+export function missingAreas(areas: readonly string[]): string[] {
+  return areas.filter((a) => {
+    try {
+      return !lstatSync(a).isDirectory();
+    } catch {
+      return true;
+    }
+  });
+}
+
+export function loadConfig(path: string, opts: { strict?: boolean } = {}): ParseResult {
   let text: string;
   let mode = 0;
   try {
@@ -43,6 +58,11 @@ export function loadConfig(path: string): ParseResult {
     if (why) res.errors.push({ file: path, line: 0, key: "sendmail", message: `sendmail ${res.config.sendmail} refused: ${why}; integrityd runs it as root` });
   }
   resolveAreaLinks(res, path);
+  for (const a of missingAreas(res.config.areas)) {
+    const p = { file: path, line: 0, key: "area", message: `area ${a} does not exist or is not a directory: nothing under it is checked` };
+    if (opts.strict) res.errors.push(p);
+    else res.warnings.push(p);
+  }
   for (const home of new Set(res.config.logs.map((l) => l.rules))) {
     const why = untrustedRulesHome(home);
     if (why) res.errors.push({ file: path, line: 0, key: "logrules", message: `rules home ${home} refused: ${why}; whoever can change it can silence alerts` });

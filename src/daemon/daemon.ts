@@ -4,7 +4,8 @@
 // included, is a sink of the reporter.
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config/config.ts";
-import { ConfigError, formatWarning, loadConfig } from "../config/load.ts";
+import { ConfigError, formatWarning, loadConfig, missingAreas } from "../config/load.ts";
+import { escapeString } from "../util/escape.ts";
 import { getMeta, openDatabase, setMeta } from "../db/db.ts";
 import { lockDatabase } from "../db/lock.ts";
 import { createTailTask } from "../logs/tailer.ts";
@@ -70,6 +71,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
     setMeta(db, META_STARTED, startedAt);
   }
+  // a typo in an area leaves a tree unwatched: say it where the admin reads
+  const areaNotice = (c: Config) => {
+    for (const a of missingAreas(c.areas)) {
+      enqueue(db, { channel: "file", kind: "error", subject: escapeString(a), text: `Error: area ${escapeString(a)} does not exist or is not a directory: nothing under it is checked` });
+    }
+  };
+  areaNotice(config);
   // start order: the reporter first (nothing queued at start waits), then PID watch, logs, scanner
   const factories: TaskFactory[] = [
     (c) => createReportTask(c, { stdout: opts.stdout, coverage: () => scanCoverage(c.db, Date.now()) }),
@@ -164,6 +172,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         }
         config = res.config;
         ctx.config = config;
+        areaNotice(config);
         for (const t of tasks) await t.reload?.(config);
         log.info(`SIGHUP: reloaded ${opts.configPath}`);
       } catch (e) {

@@ -160,3 +160,26 @@ syslogfacility = local3
     expect(parse("").config).toEqual(defaultConfig(F));
   });
 });
+
+describe("mistakes a real admin makes", () => {
+  test("junk after a comma is an error, not three recipients; several addresses by commas or spaces still work", () => {
+    const junk = parse("email = root@localhost, not an address\n");
+    expect(junk.errors.map((e) => e.message)).toEqual(["email: 'not an address' is not a mail address"]);
+    expect(parse("email = a@example.org, b@example.org\n").config.email).toEqual(["a@example.org", "b@example.org"]);
+    expect(parse("email = a@example.org b@example.org\n").config.email).toEqual(["a@example.org", "b@example.org"]);
+    expect(parse("email = root\n").config.email).toEqual(["root"]);
+  });
+
+  test("the same area twice (/etc and /etc/) is an error; an area inside another is a warning", () => {
+    const r = parse("area = /etc\narea = /etc/\narea = /etc/ssh\n");
+    expect(r.errors.map((e) => `${e.line}: ${e.message}`)).toEqual(["2: area: /etc is given twice (line 1 and here)"]);
+    expect(r.warnings.map((w) => `${w.line}: ${w.message}`)).toEqual(["3: area: /etc/ssh lies inside area /etc; it is checked as part of it"]);
+    expect(r.config.areas).toEqual(["/etc", "/etc/ssh"]);
+  });
+
+  test("an unknown key says which known key was probably meant", () => {
+    expect(parse("emial = root\n").errors[0].message).toBe("unknown key 'emial'; did you mean 'email'?");
+    expect(parse("byterat = 5\n").errors[0].message).toBe("unknown key 'byterat'; did you mean 'byterate'?");
+    expect(parse("frobnicate = 5\n").errors[0].message).toBe("unknown key 'frobnicate'");
+  });
+});

@@ -58,6 +58,16 @@ describe("CLI", () => {
     expect(r.stdout).toBe("");
   });
 
+  test("--check-config calls a missing area an error; the daemon warns and mails it instead", () => {
+    const p = conf("typo.conf", `database = ${join(dir, "typo.sqlite")}\nemail = none\narea = ${join(dir, "no-such-dir")}\n`);
+    const r = run(["--check-config", "--config", p]);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(`area ${join(dir, "no-such-dir")} does not exist or is not a directory`);
+    const init = run(["--init-db", "--config", p]);
+    expect(init.code).toBe(0);
+    expect(init.stderr).toContain("warning: ");
+  });
+
   test("a missing config file exits 78 with a message", () => {
     const r = run(["--check-config", "--config", join(dir, "nope.conf")]);
     expect(r.code).toBe(78);

@@ -75,3 +75,16 @@ test("a start after kill -9 says so in its first mail", async () => {
   next.kill("SIGTERM");
   expect(await next.exited).toBe(0);
 });
+
+test("an area that does not exist is mailed, not only warned about on stderr", async () => {
+  const { conf } = setup("typo");
+  const missing = join(dir, "typo-area-misspelt");
+  writeFileSync(conf, `${await Bun.file(conf).text()}area = ${missing}\n`, { mode: 0o600 });
+  const before = smtp.mails.length;
+  const d = new DaemonProc(["--config", conf]);
+  await d.waitFor(/integrityd started/);
+  expect(d.stderr).toContain(`area ${missing} does not exist`);
+  d.kill("SIGTERM");
+  expect(await d.exited).toBe(0);
+  expect(smtp.mails.slice(before).map((m) => m.body).join("\n")).toContain(`Error: area ${missing} does not exist or is not a directory`);
+});
