@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { formatConfig, LEVELS, type Config, type Level } from "../config/config.ts";
-import { ConfigError, DEFAULT_CONFIG_PATH, formatWarning, loadConfig } from "../config/load.ts";
+import { ConfigError, DEFAULT_CONFIG_PATH, formatWarning, LOCAL_SENDMAIL, loadConfig, pinnedFingerprint } from "../config/load.ts";
+import { isLoopback } from "../util/net.ts";
 import { initDatabase, openDatabase } from "../db/db.ts";
 import { lockDatabase } from "../db/lock.ts";
 import { embeddedRules, ETC } from "../embedded.ts";
@@ -54,6 +55,17 @@ const stdio: Io = {
 function usage(io: Io, msg: string): number {
   io.err(`integrityd: ${msg}\nTry 'integrityd --help'.\n`);
   return EX_USAGE;
+}
+
+/** How mail will leave, in words, for --check-config. */
+function mailRoute(c: Config): string {
+  if (c.email.length === 0) return "off (email = none)";
+  if (c.sendmail !== "") return `handed to ${c.sendmail}${c.sendmail === LOCAL_SENDMAIL ? " (the local MTA's program; set smtp = HOST to use SMTP instead)" : ""}`;
+  const host = c.smtp.host;
+  const tls = c.smtptls.startsWith("/") ? `STARTTLS with the pinned certificate ${c.smtptls} (SHA-256 ${pinnedFingerprint(c.smtptls)})`
+    : c.smtptls === "auto" && isLoopback(host) ? "STARTTLS when offered, certificate not verified (a relay on loopback)"
+    : "STARTTLS when offered, certificate verified against the system CA store";
+  return `SMTP to ${host.includes(":") ? `[${host}]` : host}:${c.smtp.port}, ${tls}${c.smtpuser && !isLoopback(host) ? "; STARTTLS required (a password is set)" : ""}`;
 }
 
 /** Load the config, print its warnings; ConfigError → exit 78 with every error. */
@@ -120,6 +132,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case "check-config": {
         const c = config(configPath, io, true);
         io.out(formatConfig(c, hostname()));
+        io.out(`# mail: ${mailRoute(c)}\n`);
         return EX_OK;
       }
       case "init-db": {

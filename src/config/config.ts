@@ -52,6 +52,12 @@ export interface Config {
   smtp: { host: string; port: number };
   smtpuser: string;
   smtppass: string;
+  /**
+   * STARTTLS certificate check: "auto" (verify against the system CA store,
+   * except for a relay on loopback), "verify" (always), or the absolute path
+   * of the one certificate to trust (a self-signed relay, pinned).
+   */
+  smtptls: string;
   sendmail: string; // "" = use SMTP
   jsonlog: string; // "" = off
   syslog: boolean;
@@ -69,6 +75,8 @@ export interface ParseResult {
   config: Config;
   errors: Problem[];
   warnings: Problem[];
+  /** the keys the file sets (defaults that depend on the host are decided by the loader) */
+  keys: ReadonlySet<string>;
 }
 
 export const DEFAULT_DATABASE = "/var/lib/integrityd/integrityd.sqlite";
@@ -106,6 +114,7 @@ export function defaultConfig(file: string): Config {
     smtp: { host: "localhost", port: 25 },
     smtpuser: "",
     smtppass: "",
+    smtptls: "auto",
     sendmail: "",
     jsonlog: "",
     syslog: false,
@@ -133,7 +142,7 @@ const NUMERIC: Record<NumKey, { positive: boolean; integer: boolean; min?: numbe
 };
 
 const PATH_KEYS = ["database", "area", "exclude", "log", "pidfile", "sendmail", "jsonlog"] as const;
-const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility"] as const;
+const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "smtptls", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility"] as const;
 export const KNOWN_KEYS: readonly string[] = [...Object.keys(NUMERIC), ...PATH_KEYS, ...STRING_KEYS];
 const REPEATABLE = new Set(["area", "exclude", "log", "pidfile", "logrules", "pidct", "email"]);
 
@@ -213,6 +222,7 @@ export function parseConfig(text: string, file: string): ParseResult {
   let logreporttimeSet = false;
   let logreportholdoffSet = false;
   const areaLines = new Map<string, number>();
+  const keys = new Set<string>();
 
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -236,6 +246,7 @@ export function parseConfig(text: string, file: string): ParseResult {
       err(`${key}: empty value`, key);
       continue;
     }
+    keys.add(key);
     if (!REPEATABLE.has(key)) {
       const prev = seen.get(key);
       if (prev !== undefined) warnings.push({ file, line: lineNo, key, message: `${key}: set again (line ${prev}); the last value wins` });
@@ -328,6 +339,10 @@ export function parseConfig(text: string, file: string): ParseResult {
       }
       case "smtpuser": config.smtpuser = value; break;
       case "smtppass": config.smtppass = value; break;
+      case "smtptls":
+        if (value === "auto" || value === "verify" || value.startsWith("/")) config.smtptls = value === "auto" || value === "verify" ? value : normPath(value);
+        else err(`smtptls: '${value}' is not auto, verify or the absolute path of a certificate`, key);
+        break;
       case "logrules": {
         const colon = value.indexOf(":");
         let level: string = DEFAULT_LOGRULES.level;
@@ -381,7 +396,7 @@ export function parseConfig(text: string, file: string): ParseResult {
   if (config.sendmail !== "" && seen.has("smtp")) {
     warnings.push({ file, line: seen.get("smtp")!, key: "smtp", message: "smtp: ignored because sendmail is set" });
   }
-  return { config, errors, warnings };
+  return { config, errors, warnings, keys };
 }
 
 /** The effective configuration as config text (valid input for parseConfig). */
@@ -394,6 +409,7 @@ export function formatConfig(c: Config, host: string): string {
   else kv("smtp", `${c.smtp.host.includes(":") ? `[${c.smtp.host}]` : c.smtp.host}:${c.smtp.port}`);
   if (c.smtpuser) kv("smtpuser", c.smtpuser);
   if (c.smtppass) kv("smtppass", "********");
+  kv("smtptls", c.smtptls);
   kv("database", c.database);
   for (const a of c.areas) kv("area", a);
   for (const e of c.excludes) kv("exclude", e);

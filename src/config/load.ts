@@ -3,6 +3,7 @@
 // itself, the `sendmail` program and every rules home; anything that a user
 // other than root could change is an error (exit 78 at start; on SIGHUP the
 // running configuration is kept).
+import { X509Certificate } from "node:crypto";
 import { lstatSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { formatProblem, parseConfig, type ParseResult } from "./config.ts";
 import { untrustedPath, untrustedRulesHome } from "./trust.ts";
@@ -53,6 +54,9 @@ export function loadConfig(path: string, opts: { strict?: boolean } = {}): Parse
       message: `readable by group or others (mode ${(mode & 0o777).toString(8).padStart(4, "0")}): it tells an intruder what is watched; chmod 600 it`,
     });
   }
+  // no transport named: the local MTA's sendmail when there is one (nullmailer,
+  // msmtp, ssmtp have it and no listener), else SMTP to localhost:25
+  if (!res.keys.has("smtp") && !res.keys.has("sendmail") && res.config.email.length > 0 && isProgram(LOCAL_SENDMAIL)) res.config.sendmail = LOCAL_SENDMAIL;
   if (res.config.sendmail !== "") {
     const why = untrustedPath(res.config.sendmail);
     if (why) res.errors.push({ file: path, line: 0, key: "sendmail", message: `sendmail ${res.config.sendmail} refused: ${why}; integrityd runs it as root` });
@@ -62,6 +66,11 @@ export function loadConfig(path: string, opts: { strict?: boolean } = {}): Parse
     const p = { file: path, line: 0, key: "area", message: `area ${a} does not exist or is not a directory: nothing under it is checked` };
     if (opts.strict) res.errors.push(p);
     else res.warnings.push(p);
+  }
+  if (res.config.smtptls.startsWith("/")) {
+    const why = untrustedPath(res.config.smtptls);
+    if (why) res.errors.push({ file: path, line: 0, key: "smtptls", message: `smtptls ${res.config.smtptls} refused: ${why}` });
+    else if (pinnedFingerprint(res.config.smtptls) === null) res.errors.push({ file: path, line: 0, key: "smtptls", message: `smtptls ${res.config.smtptls}: not a PEM certificate` });
   }
   for (const home of new Set(res.config.logs.map((l) => l.rules))) {
     const why = untrustedRulesHome(home);
@@ -93,6 +102,26 @@ function resolveAreaLinks(res: ParseResult, file: string): void {
     res.warnings.push({ file, line: 0, key: "area", message: `area ${area} is a symbolic link to ${real}; checking ${real}` });
     return real;
   });
+}
+
+export const LOCAL_SENDMAIL = "/usr/sbin/sendmail";
+
+/** The SHA-256 fingerprint of a pinned certificate file (AB:CD:...), or null when it is none. */
+export function pinnedFingerprint(file: string): string | null {
+  try {
+    return new X509Certificate(readFileSync(file)).fingerprint256;
+  } catch {
+    return null;
+  }
+}
+
+function isProgram(p: string): boolean {
+  try {
+    const st = statSync(p);
+    return st.isFile() && (st.mode & 0o111) !== 0;
+  } catch {
+    return false;
+  }
 }
 
 function absolute(p: string): string {

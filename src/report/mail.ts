@@ -1,10 +1,17 @@
 // Mail delivery through nodemailer: SMTP or the local sendmail program.
 //
 // SMTP: plain connection to smtp.host:smtp.port (implicit TLS on port 465),
-// STARTTLS whenever the server offers it. The certificate is not verified
-// (opportunistic TLS, like an MTA's "may" level: the usual target is the local
-// or site relay, often with a self-signed certificate, and refusing it would
-// mean sending in clear text instead). AUTH with smtpuser/smtppass when set.
+// STARTTLS whenever the server offers it. The certificate (`smtptls`):
+//   auto    verified against the system CA store (/etc/ssl/certs/
+//           ca-certificates.crt; Bun's bundled roots where it is missing) and
+//           the relay's name — except for a relay on loopback (localhost,
+//           127.0.0.0/8, ::1), which only root could impersonate and which is
+//           often a local MTA with a self-signed certificate;
+//   verify  verified, loopback included;
+//   FILE    exactly the certificate in FILE is trusted (a self-signed relay,
+//           pinned), whatever name it bears.
+// A password (smtpuser/smtppass) is never sent in clear to a relay off
+// loopback: STARTTLS is then required.
 // Timeouts: 30 s connect/greeting/DNS, 60 s idle socket, 3 min for the whole
 // delivery.
 //
@@ -14,6 +21,8 @@
 // send() resolves { ok: true } only when the server (or sendmail) accepted the
 // message for at least one recipient. Recipients refused while others were
 // accepted are reported in `rejected` (not retried: the others have it).
+import { readFileSync } from "node:fs";
+import { isLoopback } from "../util/net.ts";
 import { hostname } from "node:os";
 import nodemailer from "nodemailer";
 import type { Config } from "../config/config.ts";
@@ -55,6 +64,23 @@ export function oneLine(s: unknown, max = 500): string {
   return t.length > max ? `${t.slice(0, max)}...` : t;
 }
 
+const SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt";
+
+
+/** TLS options for `smtptls` (see the header). Throws when a pinned certificate cannot be read. */
+export function tlsOptions(mode: string, host: string): Record<string, unknown> {
+  const base = { minVersion: "TLSv1.2" };
+  if (mode.startsWith("/")) return { ...base, rejectUnauthorized: true, ca: [readFileSync(mode)], checkServerIdentity: () => undefined };
+  if (mode === "auto" && isLoopback(host)) return { ...base, rejectUnauthorized: false };
+  let ca: Buffer[] | undefined;
+  try {
+    ca = [readFileSync(SYSTEM_CA)];
+  } catch {
+    ca = undefined; // Bun's bundled roots
+  }
+  return { ...base, rejectUnauthorized: true, ...(ca ? { ca } : {}) };
+}
+
 export function createMailer(config: Config, opts: { host?: string; timeout?: number } = {}): Mailer | null {
   if (config.email.length === 0) return null;
   const host = opts.host ?? localHost();
@@ -74,14 +100,14 @@ export function createMailer(config: Config, opts: { host?: string; timeout?: nu
       port,
       secure: port === 465,
       ignoreTLS: false,
-      requireTLS: false,
+      requireTLS: config.smtpuser !== "" && !isLoopback(smtpHost),
       name: host,
       auth: config.smtpuser !== "" ? { user: config.smtpuser, pass: config.smtppass } : undefined,
       connectionTimeout: 30_000,
       greetingTimeout: 30_000,
       dnsTimeout: 30_000,
       socketTimeout: 60_000,
-      tls: { rejectUnauthorized: false, minVersion: "TLSv1.2" },
+      tls: tlsOptions(config.smtptls, smtpHost),
       logger: false,
       debug: false,
       disableFileAccess: true,

@@ -48,6 +48,7 @@ mailfrom = hids@example.org
 smtp = mail.example.org:587
 smtpuser = u
 smtppass = p#not-a-comment
+smtptls = verify
 jsonlog = /var/log/integrityd.json
 syslog = yes
 syslogfacility = local3
@@ -64,7 +65,7 @@ syslogfacility = local3
     expect(config).toMatchObject({
       reporttime: 10, reportholdoff: 20, logreporttime: 3, logreportholdoff: 4, byterate: 1000, smallfiles: 2000,
       filerate: 0.5, speedup: 5, logchecktime: 7, logruleupdate: 8, pidchecktime: 9, hash: "sha512",
-      crackingignore: true, mailfrom: "hids@example.org", smtpuser: "u", smtppass: "p#not-a-comment",
+      crackingignore: true, mailfrom: "hids@example.org", smtpuser: "u", smtppass: "p#not-a-comment", smtptls: "verify",
       jsonlog: "/var/log/integrityd.json", syslog: true, syslogfacility: "local3",
     });
     expect(config.smtp).toEqual({ host: "mail.example.org", port: 587 });
@@ -181,5 +182,14 @@ describe("mistakes a real admin makes", () => {
     expect(parse("emial = root\n").errors[0].message).toBe("unknown key 'emial'; did you mean 'email'?");
     expect(parse("byterat = 5\n").errors[0].message).toBe("unknown key 'byterat'; did you mean 'byterate'?");
     expect(parse("frobnicate = 5\n").errors[0].message).toBe("unknown key 'frobnicate'");
+  });
+});
+
+describe("mail transport and TLS settings", () => {
+  test("smtptls: auto (default), verify, or the absolute path of a certificate", () => {
+    expect(parse("").config.smtptls).toBe("auto");
+    expect(parse("smtptls = verify\n").config.smtptls).toBe("verify");
+    expect(parse("smtptls = /etc/integrityd/relay.pem\n").config.smtptls).toBe("/etc/integrityd/relay.pem");
+    expect(parse("smtptls = off\n").errors[0].message).toBe("smtptls: 'off' is not auto, verify or the absolute path of a certificate");
   });
 });

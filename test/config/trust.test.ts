@@ -1,9 +1,9 @@
 // What root may trust: the pure per-component rule, then real attacks by a
 // throwaway local user on the config, the sendmail program and a rules home.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, loadConfig } from "../../src/config/load.ts";
+import { ConfigError, loadConfig, LOCAL_SENDMAIL } from "../../src/config/load.ts";
 import { componentProblem, untrustedPath, untrustedRulesHome } from "../../src/config/trust.ts";
 import { tempDir } from "../support/binary.ts";
 import { throwawayUser, type User } from "../support/users.ts";
@@ -131,4 +131,21 @@ describe("attacks by a local user", () => {
     expect(user.run(["/bin/ln", "-s", "/etc", link]).code).toBe(0);
     expect(refusal(good("area-user.conf", `area = ${link}\n`))).toContain(`area ${link} is a symbolic link that could be pointed elsewhere`);
   });
+});
+
+test("no transport named: the local MTA's sendmail when it exists, SMTP otherwise; a named smtp always wins", () => {
+  const { dir, cleanup } = tempDir("integrityd-mta-");
+  try {
+    const write = (name: string, body: string) => {
+      const p = join(dir, name);
+      writeFileSync(p, `email = root\ndatabase = ${join(dir, "db.sqlite")}\n${body}`, { mode: 0o600 });
+      return p;
+    };
+    const local = Bun.file(LOCAL_SENDMAIL).size > 0 || existsSync(LOCAL_SENDMAIL);
+    if (!local) console.error(`note: ${LOCAL_SENDMAIL} does not exist here; only the SMTP half of this test runs`);
+    expect(loadConfig(write("none.conf", "")).config.sendmail).toBe(local ? LOCAL_SENDMAIL : "");
+    expect(loadConfig(write("smtp.conf", "smtp = relay.example:25\n")).config.sendmail).toBe("");
+  } finally {
+    cleanup();
+  }
 });

@@ -46,6 +46,7 @@ describe("CLI", () => {
     expect(c.code).toBe(0);
     expect(c.stdout).toContain("area = /etc\n");
     expect(c.stdout).toContain("byterate = 262144\n");
+    expect(c.stdout).toMatch(/^# mail: (handed to \/usr\/sbin\/sendmail|SMTP to localhost:25)/m);
   });
 
   test("--check-config lists every error with FILE:LINE and exits 78", () => {

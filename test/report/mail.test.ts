@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createMailer, mailFrom } from "../../src/report/mail.ts";
+import { createMailer, mailFrom, tlsOptions } from "../../src/report/mail.ts";
+import { isLoopback } from "../../src/util/net.ts";
 import { freePort, Smtp, tempDir, testConfig } from "./helpers.ts";
 
 const tmp = tempDir();
@@ -107,5 +108,57 @@ describe("sendmail transport", () => {
     const missing = createMailer(testConfig(tmp.dir, { sendmail: join(tmp.dir, "does-not-exist") }))!;
     expect((await missing.send({ subject: "s", text: "t" })).ok).toBe(false);
     missing.close();
+  });
+});
+
+describe("STARTTLS certificates", () => {
+  // a relay with a self-signed certificate, made by the real openssl
+  const dir = join(tmp.dir, "tls");
+  let server: Smtp;
+  let certFile = "";
+  let otherCert = "";
+  beforeAll(async () => {
+    mkdirSync(dir);
+    const mk = (name: string) => {
+      const r = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, `${name}.key`), "-out", join(dir, `${name}.pem`), "-days", "2", "-subj", "/CN=relay.example"], { stderr: "pipe" });
+      if (r.exitCode !== 0) throw new Error(`openssl: ${r.stderr.toString()}`);
+      return join(dir, `${name}.pem`);
+    };
+    certFile = mk("relay");
+    otherCert = mk("other");
+    server = new Smtp({ tls: { key: readFileSync(join(dir, "relay.key")), cert: readFileSync(certFile) } });
+    await server.start();
+  });
+  afterAll(() => server.stop());
+
+  const send = async (smtptls: string) => {
+    const m = createMailer(testConfig(tmp.dir, { smtp: { host: "127.0.0.1", port: server.port }, smtptls }), { host: "testhost" })!;
+    const r = await m.send({ subject: "s", text: "t\n" });
+    m.close();
+    return r;
+  };
+
+  test("verify: a self-signed relay is refused (nothing is sent)", async () => {
+    const before = server.mails.length;
+    const r = await send("verify");
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(/self.signed|certificate/i);
+    expect(server.mails.length).toBe(before);
+  });
+
+  test("a pinned certificate is trusted, another one is not", async () => {
+    expect((await send(certFile)).ok).toBe(true);
+    const r = await send(otherCert);
+    expect(r.ok).toBe(false);
+  });
+
+  test("auto: a relay on loopback is used unverified; off loopback it would be verified", async () => {
+    expect((await send("auto")).ok).toBe(true);
+    expect(tlsOptions("auto", "127.0.0.1").rejectUnauthorized).toBe(false);
+    expect(tlsOptions("auto", "mail.example.org").rejectUnauthorized).toBe(true);
+    expect(isLoopback("::1")).toBe(true);
+    expect(isLoopback("127.10.0.1")).toBe(true);
+    expect(isLoopback("128.0.0.1")).toBe(false);
+    expect(isLoopback("localhost.evil.example")).toBe(false);
   });
 });

@@ -39,7 +39,8 @@ export class Smtp {
   port = 0;
   private server: SMTPServer | null = null;
 
-  constructor(private readonly opts: { user?: string; pass?: string; starttls?: boolean } = {}) {}
+  /** tls: the STARTTLS key and certificate (default: smtp-server's built-in self-signed pair) */
+  constructor(private readonly opts: { user?: string; pass?: string; starttls?: boolean; tls?: { key: Buffer; cert: Buffer } } = {}) {}
 
   async start(port = 0): Promise<number> {
     const auth = this.opts.user !== undefined;
@@ -47,6 +48,7 @@ export class Smtp {
     if (!auth) disabled.push("AUTH");
     if (this.opts.starttls === false) disabled.push("STARTTLS");
     this.server = new SMTPServer({
+      ...(this.opts.tls ?? {}),
       secure: false,
       disabledCommands: disabled,
       allowInsecureAuth: true,
