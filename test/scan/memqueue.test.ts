@@ -79,12 +79,14 @@ describe("MemQueue", () => {
     const dir = "/area/big";
     for (let i = 0; i < n; i++) q.push(b(`${dir}/f${i}`));
     const pushed = q.work;
+    const gone = Array.from({ length: n }, (_, i) => b(`${dir}/gone${i}`));
+    const keys = Array.from({ length: n }, (_, i) => pathKey(b(`${dir}/f${i}`)));
     const t0 = performance.now();
     // what --scan-once did after a mass deletion: a subtree removal per gone file
     // (most of them not queued), plus the queued ones removed one by one
     for (let i = 0; i < n; i++) {
-      q.removeWithin(b(`${dir}/gone${i}`));
-      if (i % 4 !== 0) q.remove(pathKey(b(`${dir}/f${i}`)));
+      q.removeWithin(gone[i]);
+      if (i % 4 !== 0) q.remove(keys[i]);
     }
     const ms = performance.now() - t0;
     expect(q.size).toBe(n / 4);
@@ -92,7 +94,8 @@ describe("MemQueue", () => {
     // per operation a handful of trie nodes (path depth 3) and slots; a
     // scan of the queue per removal would be ~n² = 4e10
     expect(q.work - pushed).toBeLessThan(20 * n);
-    expect(ms).toBeLessThan(2000);
+    // ~0.5 s alone; generous for a loaded machine (a quadratic scan takes hours)
+    expect(ms).toBeLessThan(10_000);
     q.removeWithin(b(dir));
     expect(q.size).toBe(0);
     expect(q.take()).toBeNull();
