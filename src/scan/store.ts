@@ -2,7 +2,8 @@
 // Every function runs inside the caller's transaction where it matters.
 import type { Database } from "bun:sqlite";
 import type { Attrs, EntryType } from "./attrs.ts";
-import { isWithin, parentOf, pathKey, subtreeRange, type PathBytes } from "./paths.ts";
+import { MemQueue } from "./memqueue.ts";
+import { parentOf, pathKey, subtreeRange, type PathBytes } from "./paths.ts";
 
 export interface EntryRow extends Attrs {
   path: PathBytes;
@@ -57,29 +58,14 @@ function toRow(r: RawRow): EntryRow {
 /**
  * The traversal queue normally lives in the `pending` table, so a restarted
  * daemon resumes its cycle. --scan-once starts a fresh cycle on every run
- * anyway, so it keeps the queue in memory (memQueue) and spares the writes.
+ * anyway, so it keeps the queue in memory (memQueue: memqueue.ts, whose
+ * removals cost what they remove, not the queue's size) and spares the writes.
  */
 export class Store {
-  private readonly mem: { list: Uint8Array[]; index: Map<string, number>; persisted: Set<string> } | null;
+  private readonly mem: { queue: MemQueue; persisted: Set<string> } | null;
 
   constructor(readonly db: Database, opts: { memQueue?: boolean } = {}) {
-    this.mem = opts.memQueue ? { list: [], index: new Map(), persisted: new Set() } : null;
-  }
-
-  private memRemove(key: string): void {
-    const m = this.mem!;
-    const i = m.index.get(key);
-    if (i === undefined) return;
-    const last = m.list.pop()!;
-    m.index.delete(key);
-    if (i < m.list.length) {
-      m.list[i] = last;
-      m.index.set(pathKey(last), i);
-    }
-  }
-
-  private memRemoveBelow(dir: PathBytes): void {
-    for (const p of [...this.mem!.list]) if (isWithin(p, dir)) this.memRemove(pathKey(p));
+    this.mem = opts.memQueue ? { queue: new MemQueue(), persisted: new Set() } : null;
   }
 
   /** Entries removed so far (by dropTree and dropBelow). */
@@ -139,17 +125,14 @@ export class Store {
     this.drops += below + this.db.query("DELETE FROM entries WHERE path = ?").run(path).changes;
     this.db.query("DELETE FROM pending WHERE path >= ? AND path < ?").run(lo, hi);
     this.db.query("DELETE FROM pending WHERE path = ?").run(path);
-    if (this.mem) {
-      this.memRemoveBelow(path);
-      this.memRemove(pathKey(path));
-    }
+    this.mem?.queue.removeWithin(path);
     return below;
   }
 
   dropBelow(path: PathBytes): number {
     const [lo, hi] = subtreeRange(path);
     this.db.query("DELETE FROM pending WHERE path >= ? AND path < ?").run(lo, hi);
-    if (this.mem) this.memRemoveBelow(path);
+    this.mem?.queue.removeWithin(path); // (the path itself too: its visit unqueues it anyway)
     const below = this.db.query("DELETE FROM entries WHERE path >= ? AND path < ?").run(lo, hi).changes;
     this.drops += below;
     return below;
@@ -168,10 +151,7 @@ export class Store {
       // a queue in memory belongs to one pass over a fresh cycle, which
       // reaches each directory, and so queues each path, once)
       const key = pathKey(path);
-      if (!this.mem.index.has(key)) {
-        this.mem.index.set(key, this.mem.list.length);
-        this.mem.list.push(path);
-      }
+      this.mem.queue.push(path, key);
       if (!persist) return;
       this.mem.persisted.add(key);
     }
@@ -185,7 +165,7 @@ export class Store {
   unqueue(path: PathBytes): void {
     if (this.mem) {
       const key = pathKey(path);
-      this.memRemove(key);
+      this.mem.queue.remove(key);
       // with the queue in memory only the persisted paths are in the table
       if (!this.mem.persisted.delete(key)) return;
     }
@@ -198,8 +178,7 @@ export class Store {
       // Depth first (last queued first): a one-shot full-speed pass gains
       // nothing from a random order, and locality keeps the B-tree writes few.
       void probe;
-      const n = this.mem.list.length;
-      return n === 0 ? null : this.mem.list[n - 1];
+      return this.mem.queue.peek();
     }
     const r =
       (this.db.query("SELECT path FROM pending WHERE rnd >= ? ORDER BY rnd LIMIT 1").get(probe) as { path: Uint8Array } | null) ??
@@ -209,22 +188,17 @@ export class Store {
 
   /** In-memory queue only: remove and return the next path (depth first). */
   take(): Uint8Array | null {
-    const m = this.mem;
-    if (!m || m.list.length === 0) return null;
-    const p = m.list.pop()!;
-    m.index.delete(pathKey(p));
-    return p;
+    return this.mem ? this.mem.queue.take() : null;
   }
 
   pendingCount(): number {
-    if (this.mem) return this.mem.list.length;
+    if (this.mem) return this.mem.queue.size;
     return (this.db.query("SELECT count(*) AS n FROM pending").get() as { n: number }).n;
   }
 
   clearPending(): void {
     if (this.mem) {
-      this.mem.list.length = 0;
-      this.mem.index.clear();
+      this.mem.queue.clear();
       this.mem.persisted.clear();
     }
     this.db.query("DELETE FROM pending").run();

@@ -1,6 +1,6 @@
 // `exclude` matching: exact paths by whole components, and globs.
 import { describe, expect, test } from "bun:test";
-import { isGlob, makeExcluder } from "../../src/scan/exclude.ts";
+import { checkGlob, isGlob, makeExcluder } from "../../src/scan/exclude.ts";
 import { pathFrom } from "../../src/scan/paths.ts";
 
 const b = (s: string) => pathFrom(s);
@@ -15,7 +15,7 @@ describe("exclude", () => {
     expect(m(b("/var/logger"))).toBe(false);
     expect(m(b("/etc/passwd"))).toBe(false);
   });
-  test("glob characters make a picomatch glob", () => {
+  test("glob characters make a glob over the whole path", () => {
     expect(isGlob("/var/lib/**/*.cache")).toBe(true);
     expect(isGlob("/etc/a?b")).toBe(true);
     expect(isGlob("/etc/[ab]")).toBe(true);
@@ -29,5 +29,23 @@ describe("exclude", () => {
     expect(m(b("/etc/sub/a.swp"))).toBe(false);
     // a non-UTF-8 name is still matched by a wildcard
     expect(m(new Uint8Array([...Buffer.from("/etc/"), 0xff, ...Buffer.from(".swp")]))).toBe(true);
+  });
+  test("a malformed glob matches nothing and never throws; checkGlob says why", () => {
+    const m = makeExcluder(["/etc/[abc", "/etc/*.swp{", "/var/log/"]);
+    expect(m(b("/etc/[abc"))).toBe(false);
+    expect(m(b("/etc/a.swp{"))).toBe(false);
+    expect(m(b("/etc/a.swp"))).toBe(false);
+    expect(m(b("/var/log/x"))).toBe(true);
+    expect(checkGlob("/etc/[abc")).toContain("unclosed '['");
+    expect(checkGlob("/etc/*.swp{")).toContain("unmatched '{'");
+    expect(checkGlob("/etc/*.swp")).toBeNull();
+  });
+  test("a hostile name does not stall the excluder", () => {
+    const m = makeExcluder(["/home/*.*.*.*.*.bak", "/home/**/**/**/**/x"]);
+    const dots = b(`/home/${".".repeat(254)}`);
+    const deep = b(`/home${"/a".repeat(2000)}`);
+    const t0 = performance.now();
+    for (let i = 0; i < 1000; i++) if (m(dots) || m(deep)) throw new Error("matched");
+    expect(performance.now() - t0).toBeLessThan(5000); // backtracking: minutes for one
   });
 });
