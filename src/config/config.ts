@@ -5,6 +5,8 @@
 // error and warning at once. Reading the file and deciding what to do with the
 // errors is the caller's business (src/config/load.ts).
 
+import { checkGlob } from "../util/glob.ts";
+
 export const LEVELS = ["paranoid", "server", "workstation"] as const;
 export type Level = (typeof LEVELS)[number];
 
@@ -302,7 +304,12 @@ export function parseConfig(text: string, file: string): ParseResult {
           }
           break;
         }
-        case "exclude": config.excludes.push(p); break;
+        case "exclude": {
+          const bad = /[*?[]/.test(p) ? checkGlob(p) : null; // the globs of scan/exclude.ts
+          if (bad) err(`exclude: ${bad}`, key);
+          else config.excludes.push(p);
+          break;
+        }
         case "log": config.logs.push({ path: p, level: logrules.level, rules: logrules.rules, line: lineNo }); break;
         case "pidfile": config.pidfiles.push({ path: p, pidct, line: lineNo }); break;
         case "sendmail": config.sendmail = p; break;

@@ -7,7 +7,7 @@
 // hides everything below it. A malformed glob (checkGlob says why; the
 // configuration refuses it) matches nothing here: makeExcluder never throws,
 // and scanning too much is the safe side.
-import { checkGlob, compileGlob, GlobError } from "./glob.ts";
+import { checkGlob, compileGlob, GlobError } from "../util/glob.ts";
 import { isWithin, pathFrom, type PathBytes } from "./paths.ts";
 
 export { checkGlob };

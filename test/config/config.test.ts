@@ -193,3 +193,10 @@ describe("mail transport and TLS settings", () => {
     expect(parse("smtptls = off\n").errors[0].message).toBe("smtptls: 'off' is not auto, verify or the absolute path of a certificate");
   });
 });
+
+test("a bad glob in an exclude is an error with FILE:LINE, before the daemon ever matches it", () => {
+  const r = parse("exclude = /etc/[abc\nexclude = /tmp/*.swp{\nexclude = /var/lib/**/*.cache\n");
+  expect(r.errors.map((e) => `${e.line}: ${e.message.split(":")[0]}`)).toEqual(["1: exclude", "2: exclude"]);
+  expect(r.errors[0].message).toContain("bad glob '/etc/[abc'");
+  expect(r.config.excludes).toEqual(["/var/lib/**/*.cache"]);
+});

@@ -30,7 +30,6 @@
 // most once per character (a generation mark), so each character costs O(m)
 // and the whole match O(n·m) time and O(m) space. A literal prefix (most
 // globs start with a plain directory) is compared first, bytewise.
-import { asBuffer, type PathBytes } from "./paths.ts";
 
 /** A glob that expands to more alternatives than this is refused. */
 export const MAX_ALTERNATIVES = 64;
@@ -493,10 +492,10 @@ function hasPrefix(path: Uint8Array, prefix: Buffer): boolean {
 // ---- the exported faces -------------------------------------------------------
 
 /** Compile a glob; throws GlobError with a readable message when it is malformed. */
-export function compileGlob(pattern: string): (path: PathBytes) => boolean {
+export function compileGlob(pattern: string): (path: Uint8Array) => boolean {
   const alts = expandBraces(pattern).map((a) => build(tokenize(a)));
-  return (path: PathBytes) => {
-    const b = asBuffer(path);
+  return (path: Uint8Array) => {
+    const b = Buffer.from(path.buffer, path.byteOffset, path.byteLength);
     for (const g of alts) {
       if (!hasPrefix(b, g.prefix)) continue;
       if (run(g, decodeChars(b, g.prefix.length))) return true;

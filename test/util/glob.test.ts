@@ -1,6 +1,6 @@
 // Globs: syntax, UTF-8 and raw bytes, brace expansion, refusals, and linear time on hostile names.
 import { describe, expect, test } from "bun:test";
-import { checkGlob, compileGlob, decodeChars, expandBraces, globWork, MAX_ALTERNATIVES } from "../../src/scan/glob.ts";
+import { checkGlob, compileGlob, decodeChars, expandBraces, globWork, MAX_ALTERNATIVES } from "../../src/util/glob.ts";
 
 const m = (glob: string, path: string | Uint8Array) => compileGlob(glob)(typeof path === "string" ? Buffer.from(path) : path);
 
