@@ -2,7 +2,8 @@
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { formatConfig, LEVELS, type Config, type Level } from "../config/config.ts";
+import { LEVELS, type Config, type Level } from "../config/config.ts";
+import { formatConfig } from "../config/format.ts";
 import { ConfigError, DEFAULT_CONFIG_PATH, formatWarning, LOCAL_SENDMAIL, loadConfig, pinnedFingerprint } from "../config/load.ts";
 import { isLoopback } from "../util/net.ts";
 import { initDatabase, openDatabase } from "../db/db.ts";

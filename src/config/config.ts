@@ -6,6 +6,7 @@
 // errors is the caller's business (src/config/load.ts).
 
 import { checkGlob } from "../util/glob.ts";
+import { closest } from "../util/spelling.ts";
 
 export const LEVELS = ["paranoid", "server", "workstation"] as const;
 export type Level = (typeof LEVELS)[number];
@@ -124,12 +125,12 @@ export function defaultConfig(file: string): Config {
   };
 }
 
-type NumKey =
+export type NumKey =
   | "reporttime" | "reportholdoff" | "logreporttime" | "logreportholdoff" | "byterate"
   | "smallfiles" | "filerate" | "speedup" | "logchecktime" | "logruleupdate" | "pidchecktime";
 
 /** Numeric keys: [minimum allowed, whether zero is an error ("zero rate")]. */
-const NUMERIC: Record<NumKey, { positive: boolean; integer: boolean; min?: number }> = {
+export const NUMERIC: Record<NumKey, { positive: boolean; integer: boolean; min?: number }> = {
   reporttime: { positive: false, integer: false },
   reportholdoff: { positive: false, integer: false },
   logreporttime: { positive: false, integer: false },
@@ -187,32 +188,6 @@ function splitAddresses(value: string): string[] {
   return out;
 }
 
-/** The known key closest to a misspelt one (edit distance at most 2), for "did you mean". */
-function nearestKey(key: string): string | null {
-  let best: string | null = null;
-  let bestD = 3;
-  for (const k of KNOWN_KEYS) {
-    const d = editDistance(key, k, bestD);
-    if (d < bestD) {
-      bestD = d;
-      best = k;
-    }
-  }
-  return best;
-}
-
-/** Levenshtein distance, or `cap` when it is at least that. */
-function editDistance(a: string, b: string, cap: number): number {
-  if (Math.abs(a.length - b.length) >= cap) return cap;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return Math.min(prev[b.length], cap);
-}
-
 export function parseConfig(text: string, file: string): ParseResult {
   const config = defaultConfig(file);
   const errors: Problem[] = [];
@@ -240,7 +215,7 @@ export function parseConfig(text: string, file: string): ParseResult {
     const key = raw.slice(0, eq).trim().toLowerCase();
     const value = raw.slice(eq + 1).trim();
     if (!KNOWN_KEYS.includes(key)) {
-      const near = nearestKey(key);
+      const near = closest(key, KNOWN_KEYS, 2);
       err(`unknown key '${raw.slice(0, eq).trim()}'${near ? `; did you mean '${near}'?` : ""}`);
       continue;
     }
@@ -404,40 +379,6 @@ export function parseConfig(text: string, file: string): ParseResult {
     warnings.push({ file, line: seen.get("smtp")!, key: "smtp", message: "smtp: ignored because sendmail is set" });
   }
   return { config, errors, warnings, keys };
-}
-
-/** The effective configuration as config text (valid input for parseConfig). */
-export function formatConfig(c: Config, host: string): string {
-  const out: string[] = [`# effective configuration of ${c.file}`];
-  const kv = (k: string, v: string | number) => out.push(`${k} = ${v}`);
-  kv("email", c.email.length ? c.email.join(", ") : "none");
-  kv("mailfrom", c.mailfrom || `integrityd@${host}`);
-  if (c.sendmail) kv("sendmail", c.sendmail);
-  else kv("smtp", `${c.smtp.host.includes(":") ? `[${c.smtp.host}]` : c.smtp.host}:${c.smtp.port}`);
-  if (c.smtpuser) kv("smtpuser", c.smtpuser);
-  if (c.smtppass) kv("smtppass", "********");
-  kv("smtptls", c.smtptls);
-  kv("database", c.database);
-  for (const a of c.areas) kv("area", a);
-  for (const e of c.excludes) kv("exclude", e);
-  let lr = "";
-  for (const l of c.logs) {
-    const cur = `${l.level}:${l.rules}`;
-    if (cur !== lr) kv("logrules", (lr = cur));
-    kv("log", l.path);
-  }
-  let pc = -1;
-  for (const p of c.pidfiles) {
-    if (p.pidct !== pc) kv("pidct", (pc = p.pidct));
-    kv("pidfile", p.path);
-  }
-  for (const k of Object.keys(NUMERIC) as NumKey[]) kv(k, c[k]);
-  kv("hash", c.hash);
-  kv("crackingignore", c.crackingignore ? "yes" : "no");
-  kv("jsonlog", c.jsonlog);
-  kv("syslog", c.syslog ? "yes" : "no");
-  kv("syslogfacility", c.syslogfacility);
-  return out.join("\n").replace(/ = $/gm, " =") + "\n";
 }
 
 export function formatProblem(p: Problem): string {

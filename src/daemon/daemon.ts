@@ -1,5 +1,5 @@
 // The daemon: one process, one event loop. It opens the database, starts the
-// tasks (reporter, PID watch, logs, scanner; contract in task.ts), and handles
+// tasks (reporter, PID watch, logs, scanner; contract in src/task.ts), and handles
 // signals (SIGTERM/SIGINT stop, SIGHUP reload). Every output, standard output
 // included, is a sink of the reporter.
 import type { Database } from "bun:sqlite";
@@ -20,7 +20,7 @@ import { enqueue } from "../db/events.ts";
 import type { ReportTask } from "../report/reporter.ts";
 import { META_STARTED, META_STOPPED, NOTICE_SECTION, stopNotice, uncleanStartNotice } from "./lifecycle.ts";
 import { log } from "../util/log.ts";
-import type { Task, TaskContext, TaskFactory } from "./task.ts";
+import type { Task, TaskContext, TaskFactory } from "../task.ts";
 
 /** On stop: time for every output to take what is pending, and for the whole stop. */
 const FLUSH_MS = 10_000;

@@ -35,7 +35,7 @@
 // Wiring: the daemon registers `createTailTask` as a task factory.
 import type { Database } from "bun:sqlite";
 import type { Config, LogSpec } from "../config/config.ts";
-import type { Task, TaskContext } from "../daemon/task.ts";
+import type { Task, TaskContext } from "../task.ts";
 import { getMeta, setMeta } from "../db/db.ts";
 import { yieldToLoop } from "../util/loop.ts";
 import { log } from "../util/log.ts";

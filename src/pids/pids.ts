@@ -42,7 +42,7 @@
  */
 import type { Database } from "bun:sqlite";
 import type { Config, PidSpec } from "../config/config.ts";
-import type { Task, TaskContext } from "../daemon/task.ts";
+import type { Task, TaskContext } from "../task.ts";
 import { sleepMs, yieldToLoop } from "../util/loop.ts";
 import { enqueue } from "../db/events.ts";
 import { log } from "../util/log.ts";

@@ -29,7 +29,7 @@
 // than the retention: finished events are pruned after 30 days, see prune.ts).
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config/config.ts";
-import type { Task, TaskContext } from "../daemon/task.ts";
+import type { Task, TaskContext } from "../task.ts";
 import { yieldToLoop } from "../util/loop.ts";
 import { getMeta, setMeta } from "../db/db.ts";
 import { type EventRow, onQueued } from "../db/events.ts";

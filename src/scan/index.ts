@@ -6,7 +6,7 @@
 // scan.* meta keys), status.ts (the figures --status and the mail footer show),
 // reader.ts / pool.ts / worker.ts / wire.ts (the I/O edge).
 import type { Config } from "../config/config.ts";
-import type { Task, TaskContext } from "../daemon/task.ts";
+import type { Task, TaskContext } from "../task.ts";
 import { openDatabase } from "../db/db.ts";
 import { EX_CONFIG, ExitError } from "../util/exit.ts";
 import { log } from "../util/log.ts";

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { defaultConfig, formatConfig, parseConfig, KNOWN_KEYS } from "../../src/config/config.ts";
+import { defaultConfig, parseConfig, KNOWN_KEYS } from "../../src/config/config.ts";
+import { formatConfig } from "../../src/config/format.ts";
 
 const F = "/etc/integrityd.conf";
 const parse = (text: string) => parseConfig(text, F);

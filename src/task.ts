@@ -2,7 +2,7 @@
 // scanner). A leaf: it imports nothing of ours but types, so every task can
 // depend on it without depending on the daemon.
 import type { Database } from "bun:sqlite";
-import type { Config } from "../config/config.ts";
+import type { Config } from "./config/config.ts";
 
 /** What a task is given at start: the open database and the running config. */
 export interface TaskContext {
