@@ -10,7 +10,10 @@ import { initDatabase, openDatabase } from "../db/db.ts";
 import { lockDatabase } from "../db/lock.ts";
 import { embeddedRules, ETC } from "../embedded.ts";
 import { EX_CONFIG, EX_OK, EX_USAGE, ExitError } from "../util/exit.ts";
-import { setVerbose } from "../util/log.ts";
+import { diagText, setVerbose, stderrIsJournal } from "../util/log.ts";
+
+/** Diagnostics carry journal priorities when stderr is the journal (util/log.ts). */
+const journal = () => stderrIsJournal();
 import { VERSION } from "../version.ts";
 
 export const HELP = `usage: integrityd [MODE] [OPTIONS]
@@ -32,6 +35,7 @@ Options:
   --rules DIR            --test-rules: logcheck rules home (default: config's logrules, else embedded)
   --level LEVEL          --test-rules: paranoid, server or workstation (default server)
   --explain              --test-rules: show which rule FILE:LINE decided each line
+  -q, --quiet            --check-config: print problems only, not the configuration
   -v, --verbose          debug diagnostics on stderr
 
 Exit codes: 0 ok, 64 usage, 74 I/O error (database), 75 database in use by the daemon, 78 configuration error.
@@ -54,8 +58,17 @@ const stdio: Io = {
 };
 
 function usage(io: Io, msg: string): number {
-  io.err(`integrityd: ${msg}\nTry 'integrityd --help'.\n`);
+  io.err(diagText("error", `${msg}; see --help`, journal()));
   return EX_USAGE;
+}
+
+/** parseArgs's complaint in our words (its own text names its internals). */
+function argError(e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  const name = /'(-[^']*)'/.exec(err.message ?? "")?.[1] ?? /(--?[\w-]+)/.exec(err.message ?? "")?.[1];
+  if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && name) return `unknown option '${name}'`;
+  if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && name) return `option '${name.replace(/^-\w, /, "").replace(/ <value>$/, "")}' needs a value`;
+  return String(err.message ?? e).split("\n")[0].replace(/'/g, "").trim();
 }
 
 /** How mail will leave, in words, for --check-config. */
@@ -72,7 +85,7 @@ function mailRoute(c: Config): string {
 /** Load the config, print its warnings; ConfigError → exit 78 with every error. */
 function config(path: string, io: Io, strict = false): Config {
   const res = loadConfig(path, { strict });
-  for (const w of res.warnings) io.err(`warning: ${formatWarning(w)}\n`);
+  for (const w of res.warnings) io.err(diagText("warning", formatWarning(w), journal()));
   return res.config;
 }
 
@@ -90,6 +103,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         level: { type: "string" },
         explain: { type: "boolean" },
         verbose: { type: "boolean", short: "v" },
+        quiet: { type: "boolean", short: "q" },
         "init-db": { type: "boolean" },
         "check-config": { type: "boolean" },
         "scan-once": { type: "boolean" },
@@ -101,7 +115,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       },
     });
   } catch (e) {
-    return usage(io, (e as Error).message.split("\n")[0]);
+    return usage(io, argError(e));
   }
   const v = parsed.values;
   const modes = MODES.filter((m) => v[m]);
@@ -132,8 +146,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         return EX_OK;
       case "check-config": {
         const c = config(configPath, io, true);
-        io.out(formatConfig(c, hostname()));
-        io.out(`# mail: ${mailRoute(c)}\n`);
+        if (!v.quiet) {
+          io.out(formatConfig(c, hostname()));
+          io.out(`# mail: ${mailRoute(c)}\n`);
+        }
         return EX_OK;
       }
       case "init-db": {
@@ -200,11 +216,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     }
   } catch (e) {
     if (e instanceof ConfigError) {
-      for (const m of e.messages) io.err(`error: ${m}\n`);
+      for (const m of e.messages) io.err(diagText("error", m, journal()));
       return EX_CONFIG;
     }
     if (e instanceof ExitError) {
-      io.err(`error: ${e.message}\n`);
+      io.err(diagText("error", e.message, journal()));
       return e.code;
     }
     throw e;

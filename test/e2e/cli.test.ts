@@ -37,6 +37,20 @@ describe("CLI", () => {
     expect(run(["--test-rules", "--level", "paranoia"]).code).toBe(64);
   });
 
+  test("usage errors are one line in our words: no parser internals, balanced quotes", () => {
+    expect(run(["--bogus"]).stderr).toBe("error: unknown option '--bogus'; see --help\n");
+    expect(run(["-x"]).stderr).toBe("error: unknown option '-x'; see --help\n");
+    expect(run(["--check-config", "--config"]).stderr).toBe("error: option '--config' needs a value; see --help\n");
+  });
+
+  test("--check-config --quiet prints problems only", () => {
+    const p = conf("quiet.conf", `database = ${join(dir, "q.sqlite")}\nemail = none\n`);
+    const r = run(["--check-config", "--quiet", "--config", p]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("");
+    expect(run(["--check-config", "-q", "--config", conf("quiet-bad.conf", "bogus = 1\n")]).code).toBe(78);
+  });
+
   test("--example-config prints a config that --check-config accepts", () => {
     const ex = run(["--example-config"]);
     expect(ex.code).toBe(0);
