@@ -1,9 +1,10 @@
 // The report mail: a subject of fixed shape and a plain-text body.
 //
-// Subject: `integrityd HOST: N file, N log, N process events`, prefixed with
-// `SECURITY ALERT: ` when the mail holds cracking alerts (log events of kind
-// `alert`). It never holds event text, and HOST is reduced to [A-Za-z0-9.-_],
-// so no header injection is possible whatever the events contain.
+// Subject: severity first (SECURITY ALERT for cracking lines, Security events
+// for violations, Process alert for deaths, else integrityd), then the
+// counts that are not zero, then the host (formatSubject). It never holds
+// event text, and HOST is reduced to [A-Za-z0-9.-_], so no header injection
+// is possible whatever the events contain.
 //
 // Body, in a stable order:
 //   header line (host, date, counts), notes (events waiting for the next mail)
@@ -93,15 +94,61 @@ export function safeHost(host: string): string {
   return h === "" ? "localhost" : h;
 }
 
-/** True when the events hold cracking alerts (log channel, kind alert). */
-export function hasSecurityAlert(events: readonly ReportEvent[]): boolean {
-  return events.some((e) => e.channel === "log" && e.kind === "alert");
+
+/** What a mail holds, counted for its subject (a count never carries event text). */
+export interface SubjectCounts {
+  alerts: number; // cracking lines (logcheck's Security Alerts)
+  violations: number; // logcheck's Security Events
+  deaths: number; // processes that died
+  changed: number;
+  new: number;
+  deleted: number;
+  otherFile: number; // file errors, baseline, ...
+  otherLog: number; // System Events, notices
+  otherPid: number; // zombies, restarts, ...
 }
 
-export function formatSubject(host: string, counts: { file: number; log: number; pid: number }, alert: boolean): string {
-  const n = (v: number) => String(Math.max(0, Math.trunc(v)) || 0);
-  const s = `integrityd ${safeHost(host)}: ${n(counts.file)} file, ${n(counts.log)} log, ${n(counts.pid)} process events`;
-  return alert ? `SECURITY ALERT: ${s}` : s;
+export function subjectCounts(events: readonly ReportEvent[]): SubjectCounts {
+  const c: SubjectCounts = { alerts: 0, violations: 0, deaths: 0, changed: 0, new: 0, deleted: 0, otherFile: 0, otherLog: 0, otherPid: 0 };
+  for (const e of events) {
+    const w = weight(e);
+    if (e.channel === "log") {
+      if (e.kind === "alert") c.alerts += w;
+      else if (e.kind === "violation") c.violations += w;
+      else c.otherLog += w;
+    } else if (e.channel === "pid") {
+      if (e.kind === "died") c.deaths += w;
+      else c.otherPid += w;
+    } else if (e.kind === "changed") c.changed += w;
+    else if (e.kind === "new") c.new += w;
+    else if (e.kind === "deleted") c.deleted += w;
+    else c.otherFile += w;
+  }
+  return c;
+}
+
+/**
+ * The subject: severity first, then the counts that are not zero, then the
+ * host — "SECURITY ALERT: 2 cracking lines, 1 changed file on web1". A fixed
+ * shape of numbers and words: no event text, and the host is reduced to
+ * [A-Za-z0-9._-], so no header can be injected.
+ */
+export function formatSubject(host: string, c: SubjectCounts): string {
+  const n = (v: number) => Math.max(0, Math.trunc(v)) || 0;
+  const part = (v: number, one: string, many: string) => (n(v) > 0 ? [`${n(v)} ${n(v) === 1 ? one : many}`] : []);
+  const parts = [
+    ...part(c.alerts, "cracking line", "cracking lines"),
+    ...part(c.violations, "security event", "security events"),
+    ...part(c.deaths, "process died", "processes died"),
+    ...part(c.changed, "changed file", "changed files"),
+    ...part(c.new, "new file", "new files"),
+    ...part(c.deleted, "deleted file", "deleted files"),
+    ...part(c.otherFile, "file notice", "file notices"),
+    ...part(c.otherPid, "process event", "process events"),
+    ...part(c.otherLog, "log line", "log lines"),
+  ];
+  const severity = n(c.alerts) > 0 ? "SECURITY ALERT" : n(c.violations) > 0 ? "Security events" : n(c.deaths) > 0 ? "Process alert" : "integrityd";
+  return `${severity}: ${parts.length ? parts.join(", ") : "nothing new"} on ${safeHost(host)}`;
 }
 
 function pad(n: number): string {
@@ -181,7 +228,7 @@ export function formatReport(input: FormatInput): FormattedReport {
   const log = events.filter((e) => e.channel === "log");
   const pid = events.filter((e) => e.channel === "pid");
   const file = events.filter((e) => e.channel === "file");
-  const subject = formatSubject(host, { file: total(file), log: total(log), pid: total(pid) }, hasSecurityAlert(events));
+  const subject = formatSubject(host, subjectCounts(events));
 
   const out: string[] = [];
   const all = total(events);

@@ -12,21 +12,23 @@ const base = { host: "web1", version: "9.9.9", now: T0 };
 describe("subject", () => {
   test("fixed shape with counts", () => {
     const events = [ev({}), ev({ channel: "log", section: "System Events" }), ev({ channel: "log", section: "System Events" }), ev({ channel: "pid", kind: "died" })];
-    expect(formatReport({ ...base, events }).subject).toBe("integrityd web1: 1 file, 2 log, 1 process events");
+    expect(formatReport({ ...base, events }).subject).toBe("Process alert: 1 processes died, 1 changed file, 2 log lines on web1".replace("1 processes died", "1 process died"));
   });
 
   test("SECURITY ALERT prefix when cracking lines are present", () => {
     const events = [ev({ channel: "log", kind: "alert", section: "Security Alerts", text: "sshd: cracking" })];
-    expect(formatReport({ ...base, events }).subject).toBe("SECURITY ALERT: integrityd web1: 0 file, 1 log, 0 process events");
-    const noAlert = [ev({ channel: "log", kind: "violation", section: "Security Events" })];
-    expect(formatReport({ ...base, events: noAlert }).subject.startsWith("integrityd ")).toBe(true);
+    expect(formatReport({ ...base, events }).subject).toBe("SECURITY ALERT: 1 cracking line on web1");
+    const violations = [ev({ channel: "log", kind: "violation", section: "Security Events" }), ev({ channel: "log", kind: "violation", section: "Security Events" })];
+    expect(formatReport({ ...base, events: violations }).subject).toBe("Security events: 2 security events on web1");
+    const files = [ev({}), ev({}), ev({ kind: "new" }), ev({ kind: "baseline" })];
+    expect(formatReport({ ...base, events: files }).subject).toBe("integrityd: 2 changed files, 1 new file, 1 file notice on web1");
   });
 
   test("no header injection: hostile host and event text never reach the subject", () => {
     const hostile = "evil\r\nBcc: victim@example.com\r\n\r\nbody";
     const events = [ev({ subject: hostile, text: hostile, section: hostile, kind: hostile }), ev({ channel: "log", subject: hostile, text: hostile, section: hostile })];
     const r = formatReport({ ...base, host: "h\r\nX-Injected: 1", events });
-    expect(r.subject).toMatch(/^integrityd [A-Za-z0-9._-]+: \d+ file, \d+ log, \d+ process events$/);
+    expect(r.subject).toMatch(/^[A-Za-z ]+: [0-9a-z, ]+ on [A-Za-z0-9._-]+$/);
     expect(r.subject).not.toContain("\n");
     expect(r.subject).not.toContain("\r");
     expect(r.subject).not.toContain("Bcc");
@@ -34,7 +36,7 @@ describe("subject", () => {
     expect(r.text.split("\n")).not.toContain("Bcc: victim@example.com");
     expect(safeHost("a b\r\nc")).toBe("abc");
     expect(safeHost("\r\n")).toBe("localhost");
-    expect(formatSubject("x", { file: NaN, log: -1, pid: 2.7 }, false)).toBe("integrityd x: 0 file, 0 log, 2 process events");
+    expect(formatSubject("x", { alerts: NaN, violations: -1, deaths: 0, changed: 0, new: 0, deleted: 0, otherFile: 0, otherLog: 0, otherPid: 2.7 })).toBe("integrityd: 2 process events on x");
   });
 });
 
@@ -101,7 +103,7 @@ describe("body", () => {
     expect(r.text).toContain("7 more events are waiting and will follow in the next report.");
     expect(r.text).toContain("\n  line 12\n");
     expect(r.text).not.toContain("line 13");
-    expect(r.subject).toContain("30 log");
+    expect(r.subject).toContain("30 log lines");
   });
 
   test("defensive: no bare CR, control characters escaped, lone dot and 10,000-char lines intact", () => {

@@ -74,7 +74,7 @@ describe("reporter with a real SMTP server", () => {
     await until(() => smtp.mails.length >= 1, 5000, "first mail");
     const first = smtp.mails[0];
     expect(first.at - t0).toBeGreaterThanOrEqual(400); // pooled, not sent at once
-    expect(first.subject).toBe("integrityd testhost: 3 file, 0 log, 0 process events");
+    expect(first.subject).toBe("integrityd: 2 changed files, 1 new file on testhost");
     expect(first.to).toEqual(["admin@example.org"]);
     expect(first.body).toContain("Changed Files (2)");
     expect(first.body).toContain("New Files (1)");
@@ -91,7 +91,7 @@ describe("reporter with a real SMTP server", () => {
     await until(() => smtp.mails.length >= 2, 5000, "second mail");
     // held off: the second mail left at least 1.2 s after the first was accepted and recorded
     expect(smtp.mails[1].at - first.at).toBeGreaterThanOrEqual(1200);
-    expect(smtp.mails[1].subject).toBe("integrityd testhost: 1 file, 0 log, 0 process events");
+    expect(smtp.mails[1].subject).toBe("integrityd: 1 changed file on testhost");
     expect(idsInMails(smtp)).toEqual([1, 2, 3, 4]);
     await task.stop();
   });
@@ -103,7 +103,7 @@ describe("reporter with a real SMTP server", () => {
     enqueue(db, fileEv("/etc/x", { text: "changed: /etc/x #2" })); // pooled for 300 s: not in this mail
     await until(() => smtp.mails.length >= 1, 5000, "urgent mail");
     const m = smtp.mails[0];
-    expect(m.subject).toBe("SECURITY ALERT: integrityd testhost: 0 file, 1 log, 0 process events");
+    expect(m.subject).toBe("SECURITY ALERT: 1 cracking line on testhost");
     expect(m.body).toContain("Security Alerts (1)\n=-=-=-=-=-=-=-=-=-=\n\n/var/log/auth.log:\n  sshd[1]: cracking attempt #1\n");
     await until(() => mailedIds(db).length === 1, 5000, "marked");
     expect(mailedIds(db)).toEqual([1]);
@@ -180,7 +180,7 @@ describe("reporter with a real SMTP server", () => {
     await until(() => mailedIds(db).length === 7, 5000, "all mailed");
     await Bun.sleep(300); // a second mail would go out now if one were due
     expect(smtp.mails.length).toBe(1);
-    expect(smtp.mails[0].subject).toBe("integrityd testhost: 0 file, 7 log, 0 process events");
+    expect(smtp.mails[0].subject).toBe("integrityd: 7 log lines on testhost");
     expect(smtp.mails[0].body).toContain("System Events (7)");
     expect(smtp.mails[0].body).toContain("[... 5 more not shown ...]");
     expect(idsInMails(smtp)).toEqual([1, 7]);
@@ -214,7 +214,7 @@ describe("reporter with sendmail", () => {
     enqueue(db, { channel: "pid", kind: "died", urgent: true, subject: "/run/cron.pid", text: "cron (PID 77) died #1" });
     await until(() => mailedIds(db).length === 1, 5000, "mailed");
     const msg = readFileSync(out, "utf8");
-    expect(msg).toContain("Subject: integrityd testhost: 0 file, 0 log, 1 process events\n");
+    expect(msg).toContain("Subject: Process alert: 1 process died on testhost\n");
     expect(msg).toContain("Process Events (1)");
     expect(msg).toContain("cron (PID 77) died #1");
     expect(readFileSync(`${out}.argv`, "utf8")).toBe("-i\n-f\nintegrityd@test.example\nadmin@example.org\n");
@@ -315,7 +315,7 @@ test("a flood of urgent lines with an ordinary event pending keeps the caps: one
   expect(smtp.mails.length).toBe(1);
   const body = smtp.mails[0].body;
   expect(smtp.mails[0].subject).toStartWith("SECURITY ALERT:");
-  expect(smtp.mails[0].subject).toContain("60000 log");
+  expect(smtp.mails[0].subject).toBe("SECURITY ALERT: 60000 cracking lines, 1 changed file on testhost");
   expect(body).toContain("Security Alerts (60000)");
   expect(body).toContain("EVIL-ATTACK-0 from");
   expect(body).toContain("EVIL-ATTACK-59999 from");
