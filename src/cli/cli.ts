@@ -24,7 +24,7 @@ Modes (at most one; without one, the daemon runs in the foreground):
   --check-config         validate the config and print it with defaults filled in
   --scan-once            one full-speed integrity pass, print changes, exit 1|2|4 bitmask
   --test-rules [FILE|-]  classify log lines like logcheck and print the report
-  --status               read-only summary of the database (safe while the daemon runs)
+  --status               a summary, then the details, read-only (safe while the daemon runs)
   --example-config       print the documented example config (for /etc/integrityd.conf)
   --version              print the version
   --help                 print this help
@@ -36,6 +36,7 @@ Options:
   --level LEVEL          --test-rules: paranoid, server or workstation (default server)
   --explain              --test-rules: show which rule FILE:LINE decided each line
   -q, --quiet            --check-config: print problems only, not the configuration
+  --json                 --status: the figures as one JSON object (stable field names)
   -v, --verbose          debug diagnostics on stderr
 
 Exit codes: 0 ok, 64 usage, 74 I/O error (database), 75 database in use by the daemon, 78 configuration error.
@@ -104,6 +105,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         explain: { type: "boolean" },
         verbose: { type: "boolean", short: "v" },
         quiet: { type: "boolean", short: "q" },
+        json: { type: "boolean" },
         "init-db": { type: "boolean" },
         "check-config": { type: "boolean" },
         "scan-once": { type: "boolean" },
@@ -175,10 +177,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       }
       case "status": {
         const c = config(configPath, io);
-        const { statusReport } = await import("../report/status.ts");
+        const { statusFacts, statusReport } = await import("./status.ts");
         const db = openDatabase(c.database, { readonly: true });
         try {
-          io.out(statusReport(db, c));
+          io.out(v.json ? `${JSON.stringify(statusFacts(db, c))}\n` : statusReport(db, c));
         } finally {
           db.close();
         }

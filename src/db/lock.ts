@@ -5,7 +5,7 @@
 // the holder's PID for the message only; it is opened O_NOFOLLOW, mode 0600.
 // flock is not in Node's fs: it is called in libc through bun:ffi.
 import { dlopen, FFIType, read } from "bun:ffi";
-import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
 import { EX_IOERR, EX_TEMPFAIL, ExitError } from "../util/exit.ts";
 
 const LOCK_EX = 2, LOCK_NB = 4;
@@ -80,4 +80,32 @@ export function lockDatabase(database: string, what: string): DbLock {
       closeSync(fd); // closing the last descriptor drops the lock
     },
   };
+}
+
+/**
+ * The PID holding the database's lock now, or null: read from /proc/locks
+ * (flock entries name the holder and the file's device and inode), so asking
+ * never takes the lock and can never make a starting daemon fail.
+ */
+export function lockHolder(database: string, locks = "/proc/locks"): number | null {
+  let st;
+  try {
+    st = statSync(lockPath(database), { bigint: true });
+  } catch {
+    return null;
+  }
+  const major = ((st.dev >> 8n) & 0xfffn) | ((st.dev >> 32n) & ~0xfffn);
+  const minor = (st.dev & 0xffn) | ((st.dev >> 12n) & ~0xffn);
+  let text = "";
+  try {
+    text = readFileSync(locks, "latin1");
+  } catch {
+    return null;
+  }
+  for (const line of text.split("\n")) {
+    // "1: FLOCK  ADVISORY  WRITE 9182 fe:00:2660485 0 EOF"
+    const m = /^\d+:\s+FLOCK\s+\S+\s+\S+\s+(\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/.exec(line);
+    if (m && BigInt(`0x${m[2]}`) === major && BigInt(`0x${m[3]}`) === minor && BigInt(m[4]) === st.ino) return Number(m[1]);
+  }
+  return null;
 }

@@ -3,7 +3,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { lockDatabase, lockPath } from "../../src/db/lock.ts";
+import { lockDatabase, lockHolder, lockPath } from "../../src/db/lock.ts";
 import { ExitError } from "../../src/util/exit.ts";
 import { run, tempDir, writeConfig } from "../support/binary.ts";
 import { DaemonProc } from "../support/daemon.ts";
@@ -64,4 +64,15 @@ test("the daemon holds it: --scan-once and a second daemon get 75; after kill -9
   } finally {
     decoy.kill();
   }
+});
+
+test("who holds the lock is read from /proc/locks, without taking it", () => {
+  const db = join(dir, "h.sqlite");
+  expect(lockHolder(db)).toBeNull(); // no lock file yet
+  const l = lockDatabase(db, "test");
+  expect(lockHolder(db)).toBe(process.pid);
+  l.release();
+  expect(lockHolder(db)).toBeNull();
+  // asking did not take it: it can be taken right after
+  lockDatabase(db, "test").release();
 });

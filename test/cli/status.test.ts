@@ -3,9 +3,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openDatabase, setMeta } from "../../src/db/db.ts";
 import { enqueue } from "../../src/db/events.ts";
-import { statusReport } from "../../src/report/status.ts";
+import { statusFacts, statusReport } from "../../src/cli/status.ts";
+import { lockDatabase } from "../../src/db/lock.ts";
 import { scanCoverage } from "../../src/scan/status.ts";
-import { tempDb, tempDir, testConfig } from "./helpers.ts";
+import { tempDb, tempDir, testConfig } from "../report/helpers.ts";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -111,5 +112,41 @@ describe("statusReport", () => {
     expect(s).toContain("recent changes:           unknown");
     expect(s).toMatch(/Logs\n  unknown/);
     expect(s).toMatch(/Processes\n  unknown/);
+  });
+});
+
+describe("summary first, and --json", () => {
+  test("the summary says whether the daemon runs (by its lock), the last mail, what waits, the cycle time, logs and PID files", () => {
+    const { dir, db } = fresh("summary");
+    enqueue(db, { channel: "file", kind: "new", subject: "/a", text: "x", time: NOW - 60_000 });
+    db.query("INSERT INTO mails (time, events, ok, error) VALUES (?, 4, 1, '')").run(NOW - 3_600_000);
+    const config = testConfig(dir, { filerate: 2 });
+    let s = statusReport(db, config, NOW);
+    expect(s.indexOf("Summary")).toBeLessThan(s.indexOf("Files"));
+    expect(s).toContain("daemon:                   not running");
+    expect(s).toContain("last mail:                2024-05-01 11:00:00 (1h 0m ago) to admin@example.org");
+    expect(s).toContain("events waiting:           1 (oldest queued");
+    const lock = lockDatabase(config.database, "test");
+    try {
+      setMeta(db, "daemon.started", NOW - 7_200_000);
+      s = statusReport(db, config, NOW);
+      expect(s).toContain(`daemon:                   running, PID ${process.pid}, since`);
+    } finally {
+      lock.release();
+    }
+    const f = statusFacts(db, config, NOW);
+    expect(f.daemon.running).toBe(false);
+    expect(f.events.waiting).toBe(1);
+    expect(f.mail.lastSent).toBe(NOW - 3_600_000);
+    db.close();
+  });
+
+  test("--json field names are stable: a monitoring system reads them", () => {
+    const { dir, db } = fresh("json");
+    const f = statusFacts(db, testConfig(dir), NOW);
+    db.close();
+    expect(Object.keys(f)).toEqual(["time", "database", "daemon", "mail", "events", "files", "logs", "processes"]);
+    expect(Object.keys(f.files)).toEqual(["entries", "cycle", "checkedShare", "oldestCheckAgeSeconds", "speed", "lastCycleSeconds", "expectedCycleSeconds"]);
+    expect(JSON.parse(JSON.stringify(f))).toEqual(f);
   });
 });
