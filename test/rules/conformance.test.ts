@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanRuleLines } from "../../src/rules/home.ts";
 import { loadRuleSet } from "../../src/rules/load.ts";
-import { getLogcheckDb, sharedCorpus } from "../../bench/support/logcheck-db.ts";
+import { fail2banCorpus } from "../../bench/support/fail2ban-corpus.ts";
+import { getLogcheckDb } from "../../bench/support/logcheck-db.ts";
 import { differential } from "./differential.ts";
 import { grepPipeline } from "../../bench/support/grep-pipeline.ts";
 import { reportOf } from "./helpers.ts";
@@ -19,8 +20,7 @@ const tmp = mkdtempSync(join(tmpdir(), "conformance-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
 
 const db = getLogcheckDb(); // throws (test file fails) when the database cannot be fetched
-const corpusPath = sharedCorpus();
-if (!corpusPath) throw new Error("../shared/corpus/fail2ban-syslog.log not found next to the checkout (see ../shared/README.md)");
+const corpusPath = fail2banCorpus(); // fetched from Debian's fail2ban package; throws (test file fails) when it cannot be
 const corpus = readFileSync(corpusPath).toString("latin1").split("\n").filter((l, i, a) => i < a.length - 1 || l !== "");
 
 // Lines that reach cracking.d and violations.d rules of the database, and
