@@ -4,6 +4,8 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { LEVELS, type Config, type Level } from "../config/config.ts";
 import { formatConfig } from "../config/format.ts";
+import { install, uninstall, unitText } from "./install.ts";
+import { join } from "node:path";
 import { ConfigError, DEFAULT_CONFIG_PATH, formatWarning, LOCAL_SENDMAIL, loadConfig, pinnedFingerprint } from "../config/load.ts";
 import { isLoopback } from "../util/net.ts";
 import { initDatabase, openDatabase } from "../db/db.ts";
@@ -26,6 +28,9 @@ Modes (at most one; without one, the daemon runs in the foreground):
   --test-rules [FILE|-]  classify log lines like logcheck and print the report
   --status               a summary, then the details, read-only (safe while the daemon runs)
   --example-config       print the documented example config (for /etc/integrityd.conf)
+  --install              set up this host: systemd unit, example config (if none), database
+  --uninstall            remove the unit (stop and disable it); --purge also config and database
+  --print-unit           print the systemd unit for this binary
   --version              print the version
   --help                 print this help
 
@@ -37,12 +42,14 @@ Options:
   --explain              --test-rules: show which rule FILE:LINE decided each line
   -q, --quiet            --check-config: print problems only, not the configuration
   --json                 --status: the figures as one JSON object (stable field names)
+  --root DIR             --install/--uninstall: into a staging tree instead of /
+  --purge                --uninstall: remove the config and the database too
   -v, --verbose          debug diagnostics on stderr
 
 Exit codes: 0 ok, 64 usage, 74 I/O error (database), 75 database in use by the daemon, 78 configuration error.
 `;
 
-const MODES = ["init-db", "check-config", "scan-once", "test-rules", "status", "example-config", "version", "help"] as const;
+const MODES = ["init-db", "check-config", "scan-once", "test-rules", "status", "example-config", "install", "uninstall", "print-unit", "version", "help"] as const;
 type Mode = (typeof MODES)[number] | "daemon";
 
 export interface Io {
@@ -106,6 +113,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         verbose: { type: "boolean", short: "v" },
         quiet: { type: "boolean", short: "q" },
         json: { type: "boolean" },
+        root: { type: "string" },
+        purge: { type: "boolean" },
+        install: { type: "boolean" },
+        uninstall: { type: "boolean" },
+        "print-unit": { type: "boolean" },
         "init-db": { type: "boolean" },
         "check-config": { type: "boolean" },
         "scan-once": { type: "boolean" },
@@ -146,6 +158,35 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case "example-config":
         io.out(ETC["integrityd.conf"]);
         return EX_OK;
+      case "print-unit":
+        io.out(unitText(process.execPath));
+        return EX_OK;
+      case "install": {
+        const root = v.root ?? "/";
+        const steps = install({
+          root, binary: process.execPath, configPath,
+          initDb: (file) => {
+            const c = config(file, io);
+            const dbPath = join(root, c.database);
+            const r = initDatabase(dbPath);
+            return `${dbPath}: ${r.created ? "created" : r.from < r.to ? `upgraded to schema version ${r.to}` : "up to date"}`;
+          },
+        });
+        io.out(`${steps.done.join("\n")}\nnext:\n${steps.next.map((l) => `  ${l}`).join("\n")}\n`);
+        return EX_OK;
+      }
+      case "uninstall": {
+        const root = v.root ?? "/";
+        let database: string | null = null;
+        try {
+          database = loadConfig(join(root, configPath)).config.database;
+        } catch {
+          database = null; // no readable config: only the unit goes
+        }
+        const steps = uninstall({ root, configPath, database, purge: !!v.purge });
+        io.out(`${steps.done.join("\n")}\n`);
+        return EX_OK;
+      }
       case "check-config": {
         const c = config(configPath, io, true);
         if (!v.quiet) {
