@@ -15,6 +15,9 @@
 // Timeouts: 30 s connect/greeting/DNS, 60 s idle socket, 3 min for the whole
 // delivery.
 //
+// Body: plain 7bit or 8bit text when every line fits (plainMessage), as
+// logcheck's mails are; quoted-printable (nodemailer's choice) otherwise.
+//
 // sendmail: nodemailer spawns `PATH -i -f FROM RCPT...` with an argument
 // vector (no shell) and the message on stdin; exit status 0 = accepted.
 //
@@ -81,6 +84,37 @@ export function tlsOptions(mode: string, host: string): Record<string, unknown> 
   return { ...base, rejectUnauthorized: true, ...(ca ? { ca } : {}) };
 }
 
+/** At most this many bytes on a line of an 8bit body (RFC 5322's 998, with room). */
+const PLAIN_LINE_MAX = 990;
+
+/**
+ * The message as plain text, 7bit (ASCII) or 8bit (UTF-8), as logcheck's mails
+ * are: what `mail` and `mailx` users read without decoding. Null when a line is
+ * too long for that or a byte could confuse a relay (NUL, CR), or the subject
+ * is not ASCII: nodemailer then picks quoted-printable.
+ */
+export function plainMessage(mail: OutgoingMail, from: string, to: readonly string[], host: string): string | null {
+  const body = mail.text.endsWith("\n") ? mail.text : `${mail.text}\n`;
+  if (/[\u0000\r]/.test(body) || !/^[\x20-\x7e]*$/.test(mail.subject)) return null;
+  for (const line of body.split("\n")) if (Buffer.byteLength(line, "utf8") > PLAIN_LINE_MAX) return null;
+  const ascii = /^[\x00-\x7f]*$/.test(body);
+  const id = `${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 10)}@${safeHost(host)}`;
+  return [
+    `From: integrityd <${from}>`,
+    `To: ${to.join(", ")}`,
+    `Subject: ${mail.subject}`,
+    `Date: ${new Date().toUTCString().replace("GMT", "+0000")}`,
+    `Message-ID: <${id}>`,
+    "MIME-Version: 1.0",
+    "Content-Type: text/plain; charset=utf-8",
+    `Content-Transfer-Encoding: ${ascii ? "7bit" : "8bit"}`,
+    "Auto-Submitted: auto-generated",
+    "X-Mailer: integrityd",
+    "",
+    body,
+  ].join("\n");
+}
+
 export function createMailer(config: Config, opts: { host?: string; timeout?: number } = {}): Mailer | null {
   if (config.email.length === 0) return null;
   const host = opts.host ?? localHost();
@@ -121,13 +155,16 @@ export function createMailer(config: Config, opts: { host?: string; timeout?: nu
     async send(mail: OutgoingMail): Promise<SendResult> {
       let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        const sending = transport.sendMail({
-          from: { name: "integrityd", address: from },
-          to: config.email,
-          subject: mail.subject,
-          text: mail.text,
-          headers: { "Auto-Submitted": "auto-generated", "X-Mailer": "integrityd" },
-        });
+        const raw = plainMessage(mail, from, config.email, host);
+        const sending = raw !== null
+          ? transport.sendMail({ envelope: { from, to: config.email }, raw })
+          : transport.sendMail({
+              from: { name: "integrityd", address: from },
+              to: config.email,
+              subject: mail.subject,
+              text: mail.text,
+              headers: { "Auto-Submitted": "auto-generated", "X-Mailer": "integrityd" },
+            });
         const expired = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeout / 1000)} s`)), timeout);
         });

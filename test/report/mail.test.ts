@@ -33,6 +33,24 @@ describe("SMTP transport", () => {
     expect(got.body).toBe(text);
   });
 
+  test("a report with ordinary lines goes as plain 7bit or 8bit text, as logcheck's mails do (no quoted-printable)", async () => {
+    const config = testConfig(tmp.dir, { smtp: { host: "127.0.0.1", port: server.port } });
+    const m = createMailer(config, { host: "testhost" })!;
+    const before = server.mails.length;
+    const ascii = "System Events (1)\n=-=-=-=-=-=-=-=-=\n\n  sshd[1]: a=b\n.\n";
+    expect((await m.send({ subject: "integrityd: 1 log line on testhost", text: ascii })).ok).toBe(true);
+    const utf8 = "Changed: /etc/naïve\n";
+    expect((await m.send({ subject: "integrityd: 1 changed file on testhost", text: utf8 })).ok).toBe(true);
+    m.close();
+    const [a, u] = server.mails.slice(before);
+    expect(a.headers).toMatch(/^Content-Transfer-Encoding: 7bit$/m);
+    expect(a.body).toBe(ascii);
+    expect(a.headers).toMatch(/^Auto-Submitted: auto-generated$/m);
+    expect(a.headers).toMatch(/^Date: /m);
+    expect(u.headers).toMatch(/^Content-Transfer-Encoding: 8bit$/m);
+    expect(u.body).toBe(utf8);
+  });
+
   test("default sender is integrityd@HOSTNAME", () => {
     const c = testConfig(tmp.dir, { mailfrom: "" });
     expect(mailFrom(c, "web1")).toBe("integrityd@web1");
