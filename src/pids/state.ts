@@ -214,7 +214,7 @@ export function step(subject: string, prev: PidState | null, obs: Observation, n
           });
         }
       } else if (had === "died" || had === "zombie" || had === "bad") {
-        const what = had === "bad" ? "the PID file is valid again" : `was ${had}`;
+        const what = had === "bad" ? "the PID file is valid again" : had === "died" ? "it had died" : "it had been a zombie";
         const newer = known && changedProcess ? `, a new process (previous: ${lastLabel(base)})` : "";
         ev("recovered", `${procLabel(p.pid, p.name)} running${newer}; ${what}`, {
           process: procDetails(p), previous: lastDetails(base), was: had,

@@ -143,3 +143,11 @@ describe("transitions", () => {
     }
   });
 });
+
+test("a process back after a death or a zombie says so in plain words", () => {
+  const died = run([alive(), gone(), alive({ pid: 200, hostpid: 200, start: 9000 })]).texts.join("\n");
+  expect(died).toContain("it had died");
+  expect(died).not.toContain("was died");
+  const zombie = run([alive(), alive({ state: "Z" }), alive({ state: "S" })]).texts.join("\n");
+  expect(zombie).toContain("it had been a zombie");
+});
