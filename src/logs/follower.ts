@@ -17,8 +17,10 @@
 //
 // Work is bounded: at most PASS_BYTES per pass (one flooded log cannot starve
 // the others), at most EVENTS_PER_COMMIT events per transaction, and a stop
-// after any line when the task's time slice is used up; the rest is read at
-// the next pass, from the stored offset.
+// after any line when the task's time slice is used up (looked at every 32
+// lines or CHECK_BYTES, whichever comes first); the rest is read at the next
+// pass, from the stored offset. A stop of the task is then seen within one
+// slice and one line, whatever the lines' length.
 import type { Database } from "bun:sqlite";
 import { fstatSync, type Stats } from "node:fs";
 import type { LogSpec } from "../config/config.ts";
@@ -35,6 +37,8 @@ const CHUNK = 256 * 1024;
 export const PASS_BYTES = 8 * 1024 * 1024;
 /** Most events queued in one transaction (bounds the time a commit takes). */
 const EVENTS_PER_COMMIT = 500;
+/** Bytes of lines classified between two looks at the time slice (64 KiB lines can be slow to classify). */
+const CHECK_BYTES = 16 * 1024;
 /** Most follow decisions per log per pass (a file replaced again and again cannot hold the pass). */
 const MAX_STEPS = 8;
 
@@ -217,14 +221,17 @@ export class Follower {
       const split = splitLines(buf, row.skipping !== 0, final && atEnd);
       const events: LogEvent[] = [];
       let done = { consumed: split.consumed, skipping: split.skipping };
+      let unchecked = 0; // bytes classified since the time slice was last looked at
       for (let i = 0; i < split.lines.length; i++) {
         const l = split.lines[i];
         const line = lineText(buf, l);
         const places = classifier.classify(line);
         if (places.length > 0) events.push(...lineEvents(row.path, reportText(line, l.cut), row.offset + l.start, l.cut, places));
         // bounded work: stop early (the rest is read again next time) when the transaction
-        // is getting big or classification is slow
-        if (events.length >= EVENTS_PER_COMMIT || (((i + 1) & 31) === 0 && ctx.sliceOver())) {
+        // is getting big or classification is slow; the slice is looked at every 32 lines,
+        // and after every line once CHECK_BYTES were classified (long lines cost more)
+        unchecked += l.end - l.start;
+        if (events.length >= EVENTS_PER_COMMIT || ((((i + 1) & 31) === 0 || unchecked >= CHECK_BYTES) && ((unchecked = 0), ctx.sliceOver()))) {
           done = stateAfter(split, i);
           break;
         }

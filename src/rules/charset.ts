@@ -13,6 +13,8 @@ export function setOf(...codes: number[]): CharSet {
   for (const c of codes) s[c] = 1;
   return s;
 }
+/** One shared set per byte, for literal bytes in parsed rules. Never modify one. */
+export const ONE_BYTE: readonly CharSet[] = Array.from({ length: 256 }, (_, c) => setOf(c));
 export function setRange(s: CharSet, lo: number, hi: number): void {
   for (let c = lo; c <= hi; c++) s[c] = 1;
 }

@@ -17,10 +17,23 @@
 //    with live grep in the differential tests.
 // Decision: every rule goes through the static check `backtrackSafety` (the
 // argument is in safety.ts). Rules it proves safe keep the native RegExp; the
-// others (about 300 of Debian's 1,900) run on the lazy DFA; re2js is only
-// the fallback when a pattern's NFA is too large for our DFA
-// (MAX_NFA_STATES). A rule that is neither safe nor expressible in either
-// linear engine is refused with a problem, never run unsafely.
+// others (about 300 of Debian's 1,900) run on the lazy DFA. A rule that is
+// neither safe nor within the DFA's size limit is refused with a problem,
+// never run unsafely.
+//
+// Compile cost is bounded: a rule file is trusted config, but a careless or
+// generated rule must not take the daemon (or --test-rules) down.
+//  - A rule longer than MAX_RULE_BYTES is refused before it is parsed (a
+//    1 MB literal used to take 1.4 GB through parse, analysis and index).
+//  - A rule not proven safe whose NFA exceeds MAX_NFA_STATES (dfa.ts) is
+//    refused: re2js used to be the fallback there, but it took 18 s and
+//    hundreds of MB to compile a 10,000-word alternation, and its matching
+//    is no cheaper per byte on such a pattern. No Debian rule comes near.
+//  - Large alternations of plain words (a generated word list) are first
+//    rewritten into the trie of their words (literals.ts): same language,
+//    one node per distinct prefix, each choice decided by the next byte, so
+//    such a list usually stays on the native engine and compiles in
+//    milliseconds.
 //
 // Back-references (three Debian rules; neither DFA nor RE2 has them):
 // (1) a linear pre-check (the DFA) on the rule with every back-reference
@@ -38,25 +51,28 @@
 // the DFA are listed by riskyRules() (--test-rules --explain, daemon
 // diagnostics).
 
-import { RE2JS } from "re2js";
-import { LazyDfa } from "./dfa.ts";
+import { LazyDfa, MAX_NFA_STATES } from "./dfa.ts";
 import { backrefMayBeUnset, backrefSuperset, toJsSource, toRe2Source } from "./emit.ts";
 import type { RuleLine, RuleProblem } from "./home.ts";
+import { factorWordLists } from "./literals.ts";
 import { type Node, parseEre } from "./parse.ts";
 import { backtrackSafety } from "./safety.ts";
 
 export const BACKREF_MAX_LINE = 1024;
 
-/** A linear-time matcher: our lazy DFA, or re2js when the NFA is too large. */
-function linearMatcher(ast: Node, re2src: string): { test(line: string): boolean } {
+/** Longest rule (bytes of its line) that is compiled; a longer one is refused unparsed. */
+export const MAX_RULE_BYTES = 256 * 1024;
+
+/** The lazy DFA for a rule not proven safe, or a problem when its NFA is over the limit. */
+function linearMatcher(ast: Node): LazyDfa | string {
   try {
     return new LazyDfa(ast);
   } catch {
-    return RE2JS.compile(re2src);
+    return `rule too large for the linear-time matcher (more than ${MAX_NFA_STATES} NFA states)`;
   }
 }
 
-export type EngineKind = "native" | "linear" | "re2" | "backref";
+export type EngineKind = "native" | "linear" | "backref";
 
 export interface CompiledRule {
   id: number;
@@ -72,9 +88,10 @@ export interface CompiledRule {
 /** Compile one rule; `positive` = cracking/violations (affects back-reference fallback). */
 export function compileRule(r: RuleLine, id: number, positive: boolean): { rule: CompiledRule } | { problem: RuleProblem } {
   const prob = (message: string) => ({ problem: { file: r.file, line: r.line, message } });
+  if (r.source.length > MAX_RULE_BYTES) return prob(`rule too long (${r.source.length} bytes, the limit is ${MAX_RULE_BYTES})`);
   const parsed = parseEre(r.source);
   if (!parsed.ok) return prob(parsed.error);
-  const ast = parsed.value.ast;
+  const ast = parsed.value.hasBackref ? parsed.value.ast : factorWordLists(parsed.value.ast);
   const base = { id, file: r.file, line: r.line, source: r.source, ast };
   try {
     if (parsed.value.hasBackref) {
@@ -85,7 +102,8 @@ export function compileRule(r: RuleLine, id: number, positive: boolean): { rule:
       if (!pre.ok) return prob("back-reference rule without a linear pre-check: " + pre.error);
       const native = new RegExp(js.value);
       const superset = backrefSuperset(ast);
-      const linear = linearMatcher(superset, pre.value);
+      const linear = linearMatcher(superset);
+      if (typeof linear === "string") return prob(linear);
       if (backtrackSafety(superset).safe) {
         // The backtracker makes the same choices as on the superset, which
         // is proven safe; a back-reference is one string comparison.
@@ -105,20 +123,9 @@ export function compileRule(r: RuleLine, id: number, positive: boolean): { rule:
       const re = new RegExp(js.value);
       return { rule: { ...base, kind: "native", note: "", test: (line) => re.test(line) } };
     }
-    try {
-      const dfa = new LazyDfa(ast);
-      return { rule: { ...base, kind: "linear", note: `risky for backtracking (${safety.reason}): runs on the linear-time matcher`, test: (line) => dfa.test(line) } };
-    } catch {
-      // NFA too large for our matcher: RE2 has its own limits, try it
-    }
-    const r2 = toRe2Source(ast);
-    if (!r2.ok) {
-      // Not safe for backtracking and not expressible in RE2 (\< or \> next
-      // to something that may be a non-word byte): refuse rather than risk.
-      return prob(`rule is not linear-time safe (${safety.reason}) and ${r2.error}`);
-    }
-    const re = RE2JS.compile(r2.value);
-    return { rule: { ...base, kind: "re2", note: `risky for backtracking (${safety.reason}): runs on re2js`, test: (line) => re.test(line) } };
+    const dfa = linearMatcher(ast);
+    if (typeof dfa === "string") return prob(`${dfa}; it is not safe for the native engine (${safety.reason})`);
+    return { rule: { ...base, kind: "linear", note: `risky for backtracking (${safety.reason}): runs on the linear-time matcher`, test: (line) => dfa.test(line) } };
   } catch (e) {
     return prob("cannot compile: " + String((e as Error)?.message ?? e));
   }

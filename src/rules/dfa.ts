@@ -11,6 +11,14 @@
 // of line) and on the next byte (or end of line); the previous byte's class
 // is part of the DFA state and the closure is taken when the next byte is
 // known, i.e. inside the transition.
+//
+// A line that needs more new states than the cache holds (a hostile line
+// crafted so every byte reaches a new subset) would rebuild the cache again
+// and again, paying for keys, lookups and table resets on top of the closure.
+// After MAX_BUILT_PER_LINE new states in one line the rest of that line is
+// run as a plain NFA simulation: the same closure step per byte, nothing
+// cached. Same answer, bounded cost: O(closure size) per byte, the NFA size
+// at most, with a smaller constant than the thrashing cache.
 
 import { type CharSet, WORD } from "./charset.ts";
 import type { Node } from "./parse.ts";
@@ -20,6 +28,8 @@ type AssertKind = "bol" | "eol" | "wordb" | "nwordb" | "wstart" | "wend";
 
 export const MAX_NFA_STATES = 20000;
 const MAX_DFA_STATES = 256; // at most 256 * 257 * 4 bytes = 263 KiB of tables per rule
+/** New states one line may build before its rest runs uncached (see the header). */
+export const MAX_BUILT_PER_LINE = 2 * MAX_DFA_STATES;
 const END = 256;
 const ACCEPT = -2;
 const UNKNOWN = -1;
@@ -153,7 +163,11 @@ export class LazyDfa {
   private stampGen = 0;
   private stack: number[] = [];
 
-  constructor(ast: Node) {
+  private readonly builtPerLine: number;
+
+  /** `builtPerLine`: override MAX_BUILT_PER_LINE (tests). */
+  constructor(ast: Node, builtPerLine = MAX_BUILT_PER_LINE) {
+    this.builtPerLine = builtPerLine;
     this.nfa = new Nfa();
     const f = build(this.nfa, ast);
     const m = this.nfa.add(MATCH, null, null);
@@ -267,6 +281,7 @@ export class LazyDfa {
     let i = pos + 1;
     let table = this.table;
     let base = sid * 257;
+    let built = 0;
     for (;;) {
       let c: number;
       let nx: number;
@@ -284,6 +299,7 @@ export class LazyDfa {
       }
       if (nx === UNKNOWN) {
         const s = base / 257;
+        if (++built > this.builtPerLine) return this.simulate(this.kernels[s], this.prevWord[s], line, i, search);
         const k = this.step(this.kernels[s], this.prevWord[s], false, c, search);
         if (k === null) nx = ACCEPT;
         else if (c === END || (k.length === 0 && !search)) nx = DEAD;
@@ -306,6 +322,24 @@ export class LazyDfa {
         }
       }
       return nx === ACCEPT;
+    }
+  }
+
+  /**
+   * The rest of a line from position i (not yet consumed) as an NFA
+   * simulation, starting from a state's kernel: the transitions of run()
+   * without the cache.
+   */
+  private simulate(kernel: Int32Array, prevWord: number, line: string, i: number, search: boolean): boolean {
+    const n = line.length;
+    for (;;) {
+      const c = i < n ? line.charCodeAt(i) : END;
+      const k = this.step(kernel, prevWord, false, c, search);
+      if (k === null) return true;
+      if (c === END || (k.length === 0 && !search)) return false;
+      kernel = k;
+      prevWord = this.nfa.usesWord ? isWordByte(c) : 0;
+      i++;
     }
   }
 

@@ -77,7 +77,7 @@ interface FileRange {
 
 export interface RiskyRule {
   where: string; // FILE:LINE
-  kind: "linear" | "re2" | "backref";
+  kind: "linear" | "backref";
   note: string;
 }
 

@@ -30,7 +30,7 @@
 //   * `.` and `[^...]` match every byte but newline, including NUL and
 //     bytes >= 0x80 (classes such as [[:alpha:]] are ASCII only).
 
-import { type CharSet, classSet, DOT, newSet, NOT_SPACE, NOT_WORD, setNegate, setOf, setRange, SPACE, WORD } from "./charset.ts";
+import { type CharSet, classSet, DOT, newSet, NOT_SPACE, NOT_WORD, ONE_BYTE, setNegate, setRange, SPACE, WORD } from "./charset.ts";
 
 export type Node =
   | { t: "empty" }
@@ -250,18 +250,18 @@ class Parser {
           this.hasBackref = true;
           return { t: "bref", n };
         }
-        return { t: "set", set: setOf(e.charCodeAt(0)) };
+        return { t: "set", set: ONE_BYTE[e.charCodeAt(0)] };
       }
       case "{": {
         // here '{' follows an atom position; a valid interval would have been
         // consumed as an operator, so at atom position only a leading one can
         // be valid (handled in parseBranch). Anything else is literal.
         this.pos++;
-        return { t: "set", set: setOf(123) };
+        return { t: "set", set: ONE_BYTE[123] };
       }
       default:
         this.pos++;
-        return { t: "set", set: setOf(c.charCodeAt(0)) };
+        return { t: "set", set: ONE_BYTE[c.charCodeAt(0)] };
     }
   }
 

@@ -77,6 +77,11 @@ export function lastOf(n: Node): FirstInfo {
   }
 }
 
+/** Most tree nodes the check visits (bounded repetitions unrolled); a larger
+ *  pattern is "too large to analyse" and goes to a linear-time engine. The
+ *  check is linear in the nodes it visits. */
+export const ANALYSIS_BUDGET = 200000;
+
 export interface SafetyVerdict {
   safe: boolean;
   reason: string;
@@ -143,12 +148,16 @@ export function backtrackSafety(ast: Node, anchoredAtStart = false): SafetyVerdi
           const fi = firstOf(a);
           return fi.nullable ? setUnion(fi.first, follow) : fi.first;
         });
+        // some two alternatives overlap iff one meets the union of those before it
         let overlap = false;
-        for (let i = 0; i < firsts.length && !overlap; i++)
-          for (let j = i + 1; j < firsts.length; j++)
-            if (setIntersects(firsts[i], firsts[j])) { overlap = true; break; }
+        let seen = newSet();
+        for (let i = 0; i < firsts.length && !overlap; i++) {
+          if (setIntersects(seen, firsts[i])) overlap = true;
+          else seen = setUnion(seen, firsts[i]);
+        }
         const nullables = n.alts.filter((a) => firstOf(a).nullable).length;
-        if ((overlap || nullables > 1) && !decidedByPrefix(n.alts)) ambiguity *= n.alts.length;
+        // (the pairwise prefix test is quadratic: not tried on more than 256 alternatives)
+        if ((overlap || nullables > 1) && (n.alts.length > 256 || !decidedByPrefix(n.alts))) ambiguity *= n.alts.length;
         for (const a of n.alts) walk(a, follow, budget);
         return;
       }
@@ -199,7 +208,7 @@ export function backtrackSafety(ast: Node, anchoredAtStart = false): SafetyVerdi
       }
     }
   };
-  walk(ast, EMPTYSET, { n: 20000 });
+  walk(ast, EMPTYSET, { n: ANALYSIS_BUDGET });
   if (reason) return { safe: false, reason };
   if (ambiguity > 16) return { safe: false, reason: `ambiguous choices (${ambiguity} paths)` };
   const anchored = anchoredAtStart || startsWithBol(ast);
