@@ -337,11 +337,11 @@ export function parseConfig(text: string, file: string): ParseResult {
           err(`logrules: unknown level '${level}' (expected ${LEVELS.join(", ")})`, key);
           break;
         }
-        if (!dir.startsWith("/")) {
-          err(`logrules: '${dir}' is not an absolute path`, key);
+        if (!dir.startsWith("/") && dir !== "builtin") {
+          err(`logrules: '${dir}' is not an absolute path (or builtin, for the embedded rules)`, key);
           break;
         }
-        logrules = { level: level as Level, rules: normPath(dir) };
+        logrules = { level: level as Level, rules: dir === "builtin" ? dir : normPath(dir) };
         break;
       }
       case "pidct":

@@ -89,14 +89,14 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
 
   const reportRuleSet = (s: LoadedRuleSet) => {
     const fresh = s.problems.filter((p) => !reportedProblems.has(p));
-    if (s.embedded) {
+    if (s.note !== null) {
       const key = `logs.embedded-notice.${s.home}`;
-      if (getMeta(db, key) !== "1") {
-        const msg = `rules home ${s.home} does not exist; using the embedded default rules`;
+      if (getMeta(db, key) !== s.note) {
+        const msg = s.note;
         log.notice(msg);
         db.transaction(() => {
           queueEvent(db, noticeEvent(s.home, msg, { rules: s.home }));
-          setMeta(db, key, "1");
+          setMeta(db, key, msg);
         })();
       }
     } else {

