@@ -16,13 +16,9 @@ import {
 import { readdir as readdirAsync } from "node:fs/promises";
 import { yieldToLoop } from "../util/loop.ts";
 import { typeOfMode, type Attrs } from "./attrs.ts";
-import { asBuffer, type PathBytes } from "./paths.ts";
-
-export interface FsProblem {
-  ok: false;
-  code: string; // ENOENT, EACCES, EIO, ...
-  message: string;
-}
+import { at, fdPath, notTheDirSeen, openDirAt, openNoAtime } from "./dirs.ts";
+import { describe, problem, rawProblem, type FsProblem } from "./errors.ts";
+import { asBuffer, parentOf, type PathBytes } from "./paths.ts";
 
 export type StatResult = { ok: true; attrs: Attrs; dev: bigint } | FsProblem;
 
@@ -41,45 +37,17 @@ export interface Visited {
   hash: HashResult | null;
 }
 
-/** A visit, and for a directory its listing. */
+/** A visit, and for a directory its listing and its descriptor (the caller closes it; null when not opened). */
 export interface Listed extends Visited {
   listing: Listing | null;
+  fd: number | null;
 }
 
-const DESCRIPTIONS: Record<string, string> = {
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  EIO: "input/output error",
-  ENOENT: "no such file or directory",
-  ENOTDIR: "a path component is not a directory",
-  ELOOP: "is a symbolic link now",
-  ENAMETOOLONG: "name too long",
-  EMFILE: "too many open files",
-  ENFILE: "too many open files in system",
-  ENOMEM: "out of memory",
-  EAGAIN: "resource temporarily unavailable",
-  ESTALE: "stale file handle",
-};
-
-/** The message reported for an error code (and the system's message, if the code is not one of ours). */
-export function describe(code: string, message?: string): string {
-  const d = DESCRIPTIONS[code];
-  if (d) return `${d} (${code})`;
-  const first = (message ?? code).split("\n")[0].replace(/, \w+ '.*$/s, "");
-  return first.includes(code) ? first : `${first} (${code})`;
-}
-
-function problem(e: unknown): FsProblem {
-  const err = e as { code?: string; message?: string };
-  const code = err.code ?? "EUNKNOWN";
-  return { ok: false, code, message: describe(code, err.message) };
-}
-
-/** An error's code and the first line of its message, undescribed (it crosses threads as is). */
-function rawProblem(e: unknown): { code: string; message: string } {
-  const err = e as { code?: string; message?: string };
-  return { code: err.code ?? "EUNKNOWN", message: String(err.message ?? e).split("\n")[0] };
-}
+/**
+ * The code of a listing refused because the directory lstat saw was replaced
+ * (or became a symlink) before it could be opened: the visit is retried.
+ */
+export const REPLACED = "EREPLACED";
 
 /** The stat fields the scanner keeps (a BigIntStats has them all). */
 export interface StatFields {
@@ -104,9 +72,20 @@ export function attrsOf(st: StatFields, target: Uint8Array | null): Attrs {
   };
 }
 
-/** lstat (never follows), plus the link target for symlinks. */
+/** lstat (never follows) of entry `name` of the directory open as `dirfd`, plus the link target for symlinks. */
+export function statAt(dirfd: number, name: Uint8Array): StatResult {
+  return statPath(at(dirfd, name));
+}
+
+/**
+ * The same by a whole path, for tools and benches that name a file
+ * themselves (the walk never does: a path's components could be swapped).
+ */
 export function statEntry(path: PathBytes): StatResult {
-  const p = asBuffer(path);
+  return statPath(asBuffer(path));
+}
+
+function statPath(p: Buffer): StatResult {
   let st: BigIntStats;
   try {
     st = lstatSync(p, { bigint: true });
@@ -124,7 +103,44 @@ export function statEntry(path: PathBytes): StatResult {
   return { ok: true, attrs: attrsOf(st, target), dev: st.dev };
 }
 
-/** Directory listing with names as raw bytes (non-UTF-8 names included). */
+/**
+ * Open directory `name` of `dirfd`, which lstat saw as `seen`, without
+ * following it, and check that it is that directory (dev and inode): the
+ * descriptor, or a problem (REPLACED: it is something else now).
+ */
+export function openSeenDir(dirfd: number, name: Uint8Array, seen: { ino: bigint; dev: bigint }): { ok: true; fd: number } | FsProblem {
+  const o = openDirAt(dirfd, name);
+  if (!o.ok) {
+    if (o.code === "ENOENT" || o.code === "ENOTDIR") return { ok: false, code: REPLACED, message: "replaced before it was listed" };
+    return o;
+  }
+  const why = notTheDirSeen(o.fd, seen);
+  if (why) {
+    closeQuietly(o.fd);
+    return { ok: false, code: REPLACED, message: why };
+  }
+  return o;
+}
+
+/** The listing of the directory open as `fd`, names as raw bytes (non-UTF-8 names included). */
+export function listFd(fd: number): Listing {
+  try {
+    return { ok: true, names: readdirSync(fdPath(fd), { encoding: "buffer" }) };
+  } catch (e) {
+    return problem(e);
+  }
+}
+
+/** The same, without holding the event loop while a huge directory is read. */
+export async function listFdAsync(fd: number): Promise<Listing> {
+  try {
+    return { ok: true, names: await readdirAsync(fdPath(fd), { encoding: "buffer" }) };
+  } catch (e) {
+    return problem(e);
+  }
+}
+
+/** A directory's listing by a whole path (tools and tests; the walk lists by descriptor). */
 export function listDir(path: PathBytes): Listing {
   try {
     return { ok: true, names: readdirSync(asBuffer(path), { encoding: "buffer" }) };
@@ -133,12 +149,11 @@ export function listDir(path: PathBytes): Listing {
   }
 }
 
-/** The same, without holding the event loop while a huge directory is read. */
-export async function listDirAsync(path: PathBytes): Promise<Listing> {
+export function closeQuietly(fd: number): void {
   try {
-    return { ok: true, names: await readdirAsync(asBuffer(path), { encoding: "buffer" }) };
-  } catch (e) {
-    return problem(e);
+    closeSync(fd);
+  } catch {
+    // nothing sensible to do
   }
 }
 
@@ -154,17 +169,10 @@ export interface Seen {
 }
 
 const BASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-const NOATIME = constants.O_NOATIME ?? 0;
 
 /** Open for hashing: no symlink followed, no blocking; O_NOATIME where allowed. Throws. */
 function openForHash(p: Buffer): number {
-  try {
-    return openSync(p, BASE_FLAGS | NOATIME);
-  } catch (e) {
-    // O_NOATIME is only allowed on files we own (or with CAP_FOWNER).
-    if (NOATIME && (e as { code?: string }).code === "EPERM") return openSync(p, BASE_FLAGS);
-    throw e;
-  }
+  return openNoAtime(p, BASE_FLAGS);
 }
 
 /** The open failed: the path no longer names a regular file we may open ("vanished"), or an error. */
@@ -220,8 +228,8 @@ function takeBuffer(size: number): { buf: Buffer; shared: boolean } {
  * chunks), checked before and after (see the header), and finally lstat'ed
  * again: a file renamed over the path meanwhile makes the result "torn".
  */
-export async function hashFile(path: PathBytes, seen: Attrs, seenDev: bigint, opts: HashOptions): Promise<HashResult> {
-  const p = asBuffer(path);
+export async function hashFileAt(dirfd: number, name: Uint8Array, seen: Attrs, seenDev: bigint, opts: HashOptions): Promise<HashResult> {
+  const p = at(dirfd, name);
   let fd: number;
   try {
     fd = openForHash(p);
@@ -272,11 +280,24 @@ export async function hashFile(path: PathBytes, seen: Attrs, seenDev: bigint, op
     return { kind: "error", code: pr.code, message: pr.message };
   } finally {
     if (leased) sharedBusy = false;
-    try {
-      closeSync(fd);
-    } catch {
-      // nothing sensible to do
-    }
+    closeQuietly(fd);
+  }
+}
+
+/** hashFileAt by a whole path (tools and benches; its directory is opened by path). */
+export async function hashFile(path: PathBytes, seen: Attrs, seenDev: bigint, opts: HashOptions): Promise<HashResult> {
+  const dir = parentOf(path);
+  let dirfd: number;
+  try {
+    dirfd = openSync(asBuffer(dir), constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (e) {
+    const pr = problem(e);
+    return { kind: "error", code: pr.code, message: pr.message };
+  }
+  try {
+    return await hashFileAt(dirfd, path.subarray(dir.length + (dir.length === 1 ? 0 : 1)), seen, seenDev, opts);
+  } finally {
+    closeQuietly(dirfd);
   }
 }
 
@@ -300,10 +321,14 @@ export type RawVisit =
  * file was renamed over it meanwhile, the hash still belongs to the inode
  * recorded with it, and the next visit sees the new one.
  */
-export function hashSync(path: PathBytes, seen: Seen, algo: string, buf: Buffer): RawHash {
+export function hashSync(dirfd: number, name: Uint8Array, seen: Seen, algo: string, buf: Buffer): RawHash {
+  return hashSyncPath(at(dirfd, name), seen, algo, buf);
+}
+
+function hashSyncPath(p: Buffer, seen: Seen, algo: string, buf: Buffer): RawHash {
   let fd: number;
   try {
-    fd = openForHash(asBuffer(path));
+    fd = openForHash(p);
   } catch (e) {
     const pr = rawProblem(e);
     if (openFailed(pr.code)) return { kind: "vanished" };
@@ -331,17 +356,13 @@ export function hashSync(path: PathBytes, seen: Seen, algo: string, buf: Buffer)
   } catch (e) {
     return { kind: "error", ...rawProblem(e) };
   } finally {
-    try {
-      closeSync(fd);
-    } catch {
-      // nothing sensible to do
-    }
+    closeQuietly(fd);
   }
 }
 
-/** lstat a path, readlink a symlink, hash a regular file: the whole visit of an entry, blocking. */
-export function visitSync(path: PathBytes, algo: string, buf: Buffer): RawVisit {
-  const p = asBuffer(path);
+/** lstat, readlink a symlink, hash a regular file: the whole visit of entry `name` of `dirfd`, blocking. */
+export function visitSync(dirfd: number, name: Uint8Array, algo: string, buf: Buffer): RawVisit {
+  const p = at(dirfd, name);
   let st: BigIntStats;
   try {
     st = lstatSync(p, { bigint: true });
@@ -357,7 +378,7 @@ export function visitSync(path: PathBytes, algo: string, buf: Buffer): RawVisit 
       return { ok: false, ...rawProblem(e) };
     }
   }
-  const hash = kind === 0o100000 ? hashSync(p, { ino: st.ino, dev: st.dev, size: st.size, mtime: st.mtimeNs, ctime: st.ctimeNs }, algo, buf) : null;
+  const hash = kind === 0o100000 ? hashSyncPath(p, { ino: st.ino, dev: st.dev, size: st.size, mtime: st.mtimeNs, ctime: st.ctimeNs }, algo, buf) : null;
   return { ok: true, st, target, hash };
 }
 
@@ -371,4 +392,18 @@ export function toVisited(r: RawVisit): Visited {
   else if (h?.kind === "error") hash = { kind: "error", code: h.code, message: describe(h.code, h.message) };
   else hash = h;
   return { stat: { ok: true, attrs, dev: r.st.dev }, hash };
+}
+
+/**
+ * A directory lstat saw as `seen`: opened (openSeenDir) and listed. fd: the
+ * opened directory, handed to the caller (who closes it); null when the
+ * listing failed (then nothing stays open).
+ */
+export function openAndList(dirfd: number, name: Uint8Array, seen: { ino: bigint; dev: bigint }): { fd: number | null; listing: Listing } {
+  const o = openSeenDir(dirfd, name, seen);
+  if (!o.ok) return { fd: null, listing: o };
+  const listing = listFd(o.fd);
+  if (listing.ok) return { fd: o.fd, listing };
+  closeQuietly(o.fd);
+  return { fd: null, listing };
 }

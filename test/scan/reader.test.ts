@@ -2,14 +2,16 @@
 // both refuse to hash anything but the regular file that lstat saw, and the
 // torn-read checks they share decide as documented.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, constants, mkdtempSync, openSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathFrom } from "../../src/scan/paths.ts";
 import { HashPool } from "../../src/scan/pool.ts";
-import { hashFile, hashSync, listDir, statEntry, toVisited, tornAfter, tornBefore, visitSync } from "../../src/scan/reader.ts";
-import { sha256 } from "./helpers.ts";
+import {
+  hashFile, hashFileAt, hashSync, listDir, listFd, openAndList, openSeenDir, REPLACED, statAt, statEntry, toVisited, tornAfter, tornBefore, visitSync,
+} from "../../src/scan/reader.ts";
+import { sha256, viaParent } from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "integrityd-reader-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,13 +27,17 @@ describe("reader", () => {
     if (!st.ok) throw new Error(st.message);
     const a = await hashFile(pathFrom(p), st.attrs, st.dev, { ...full, small: false, chunkSize: () => 65536 });
     const pool = new HashPool(2);
-    const [b] = await pool.visitMany(pathFrom(dir), [pathFrom("data")], "sha256");
+    const dfd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    const [b] = await pool.visitMany(dfd, [pathFrom("data")], "sha256");
     pool.close();
-    const c = hashSync(pathFrom(p), { ...st.attrs, dev: st.dev }, "sha256", Buffer.alloc(4096));
+    const c = hashSync(dfd, pathFrom("data"), { ...st.attrs, dev: st.dev }, "sha256", Buffer.alloc(4096));
+    const d = await hashFileAt(dfd, pathFrom("data"), st.attrs, st.dev, { ...full, small: false, chunkSize: () => 65536 });
+    closeSync(dfd);
     expect(a).toMatchObject({ kind: "ok", hash: sha256(data), bytes: data.length });
     expect(b.hash).toMatchObject({ kind: "ok", hash: sha256(data), bytes: data.length });
     expect(b.stat).toEqual(st);
     expect(c).toMatchObject({ kind: "ok", hash: sha256(data) });
+    expect(d).toEqual(a);
   });
 
   test("a FIFO or symlink swapped in after lstat is not read (no hang), a vanished file is reported as such", async () => {
@@ -40,7 +46,7 @@ describe("reader", () => {
     const st = statEntry(pathFrom(p));
     if (!st.ok) throw new Error(st.message);
     const seen = { ...st.attrs, dev: st.dev };
-    const core = () => hashSync(pathFrom(p), seen, "sha256", Buffer.alloc(4096));
+    const core = () => viaParent(p, (fd, n) => hashSync(fd, n, seen, "sha256", Buffer.alloc(4096)));
     unlinkSync(p);
     expect(core().kind).toBe("vanished");
     expect((await hashFile(pathFrom(p), st.attrs, st.dev, full)).kind).toBe("vanished");
@@ -91,11 +97,40 @@ describe("reader", () => {
     const f = join(dir, "visit");
     writeFileSync(f, "abc");
     const buf = Buffer.alloc(4096);
-    const v = toVisited(visitSync(pathFrom(f), "sha256", buf));
+    const v = toVisited(viaParent(f, (fd, n) => visitSync(fd, n, "sha256", buf)));
     expect(v.stat).toEqual(statEntry(pathFrom(f)));
     expect(v.hash).toMatchObject({ kind: "ok", hash: sha256("abc"), bytes: 3 });
-    const gone = visitSync(pathFrom(join(dir, "nope")), "sha256", buf);
+    const gone = viaParent(join(dir, "nope"), (fd, n) => visitSync(fd, n, "sha256", buf));
     expect(gone).toMatchObject({ ok: false, code: "ENOENT" });
     expect(toVisited(gone).stat).toEqual({ ok: false, code: "ENOENT", message: "no such file or directory (ENOENT)" });
+  });
+
+  test("by descriptor: lstat and listing of an entry agree with the same by path; a directory swapped after its lstat is refused", () => {
+    const sub = join(dir, "fdwalk");
+    fs.mkdirSync(sub);
+    writeFileSync(join(sub, "x"), "x");
+    fs.symlinkSync("/etc", join(dir, "fdlink"));
+    const dfd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      const st = statAt(dfd, pathFrom("fdwalk"));
+      expect(st).toEqual(statEntry(pathFrom(sub)));
+      expect(statAt(dfd, pathFrom("fdlink"))).toEqual(statEntry(pathFrom(join(dir, "fdlink"))));
+      if (!st.ok) throw new Error(st.message);
+      const seen = { ino: st.attrs.ino, dev: st.dev };
+      const l = openAndList(dfd, pathFrom("fdwalk"), seen);
+      expect(l.listing).toEqual({ ok: true, names: [Buffer.from("x")] });
+      expect(listFd(l.fd!)).toEqual(l.listing);
+      expect(statAt(l.fd!, pathFrom("x"))).toEqual(statEntry(pathFrom(join(sub, "x"))));
+      closeSync(l.fd!);
+      // a symlink where lstat saw the directory: not followed; another directory: not the one seen
+      expect(openSeenDir(dfd, pathFrom("fdlink"), seen)).toMatchObject({ ok: false, code: REPLACED });
+      fs.renameSync(sub, join(dir, "fdwalk.old"));
+      fs.mkdirSync(sub);
+      expect(openAndList(dfd, pathFrom("fdwalk"), seen)).toMatchObject({ fd: null, listing: { ok: false, code: REPLACED } });
+      fs.rmSync(sub, { recursive: true });
+      expect(openSeenDir(dfd, pathFrom("fdwalk"), seen)).toMatchObject({ ok: false, code: REPLACED });
+    } finally {
+      closeSync(dfd);
+    }
   });
 });
