@@ -6,8 +6,10 @@
 //     a component that is a symlink or not a directory fails (ENOTDIR), it is
 //     never followed; only an area's own path (the administrator's) is
 //     resolved as a whole;
-//   - an entry is reached as `/proc/self/fd/N/NAME` (at()): the kernel takes
-//     /proc/self/fd/N to the opened directory itself and NAME is one
+//   - an entry is reached relative to its directory's descriptor: lstat and
+//     open through openat/fstatat (libc.ts) where available, else, and for
+//     readdir and readlink, as `/proc/self/fd/N/NAME` (at()): the kernel
+//     takes /proc/self/fd/N to the opened directory itself and NAME is one
 //     component, so nothing a user controls is resolved, and no path is ever
 //     longer than a name plus ~25 bytes (a tree deeper than PATH_MAX is
 //     walked like any other);
@@ -16,13 +18,17 @@
 //     use (pinned); with keep = 0 (the trickle) a chain is opened fresh for
 //     each visit and closed with it.
 //
-// Why /proc/self/fd and not openat(2) through bun:ffi: measured, the /proc
-// lookup costs ~2.5 us more per lstat or open than a plain path (~5% of a
-// --scan-once pass's CPU), and it keeps every call in node:fs, usable alike
-// on the main thread and in the walk workers, with errors as the usual codes.
-// It needs /proc mounted and visible (Linux; the systemd unit keeps it).
-import { closeSync, constants, fstatSync, openSync, type BigIntStats } from "node:fs";
+// Why both: node:fs has no openat/fstatat. /proc/self/fd paths work with
+// every node:fs call, on the main thread and in the walk workers, but the
+// /proc lookup costs ~2.5 us more per lstat or open than a whole path (~5%
+// of a --scan-once pass's CPU, measured); libc.ts's calls cost less than a
+// whole path, so they take the two calls made for every entry, and /proc the
+// rest (readdir once per directory, readlink once per symlink). /proc must be
+// mounted and visible (Linux; the systemd unit keeps it).
+import { closeSync, constants, fstatSync, lstatSync, openSync, type BigIntStats } from "node:fs";
 import { describe, type FsProblem } from "./errors.ts";
+import { nativeAt } from "./libc.ts";
+import type { StatFields } from "./reader.ts";
 import { isWithin, parentOf, pathKey, samePath, type PathBytes } from "./paths.ts";
 
 const SLASH = 0x2f;
@@ -43,12 +49,21 @@ export function fdPath(fd: number): string {
   return `/proc/self/fd/${fd}`;
 }
 
-/** open(2) with O_NOATIME where permitted (only on our own files without CAP_FOWNER). Throws. */
-export function openNoAtime(p: Buffer | string, flags: number): number {
+/** lstat (never follows) of entry `name` of the directory open as `dirfd`. Throws. */
+export function lstatAt(dirfd: number, name: Uint8Array): StatFields & { dev: bigint } {
+  const n = nativeAt();
+  return n ? n.lstat(dirfd, name) : lstatSync(at(dirfd, name), { bigint: true });
+}
+
+/** open(2) of entry `name` of the directory open as `dirfd`, with O_NOATIME where permitted. Throws. */
+export function openAt(dirfd: number, name: Uint8Array, flags: number): number {
+  const n = nativeAt();
+  const open = n ? (f: number) => n.open(dirfd, name, f) : (f: number) => openSync(at(dirfd, name), f);
   try {
-    return openSync(p, flags | NOATIME);
+    return open(flags | NOATIME);
   } catch (e) {
-    if (NOATIME && (e as { code?: string }).code === "EPERM") return openSync(p, flags);
+    // O_NOATIME is only allowed on our own files (or with CAP_FOWNER)
+    if (NOATIME && (e as { code?: string }).code === "EPERM") return open(flags);
     throw e;
   }
 }
@@ -64,7 +79,7 @@ function problem(e: unknown): FsProblem {
 export function openDirAt(dirfd: number, name: Uint8Array): { ok: true; fd: number } | FsProblem {
   if (!isName(name)) return { ok: false, code: "ENOENT", message: describe("ENOENT") };
   try {
-    return { ok: true, fd: openNoAtime(at(dirfd, name), DIR_FLAGS) };
+    return { ok: true, fd: openAt(dirfd, name, DIR_FLAGS) };
   } catch (e) {
     return problem(e);
   }
@@ -72,8 +87,14 @@ export function openDirAt(dirfd: number, name: Uint8Array): { ok: true; fd: numb
 
 /** Open an area's own directory by its configured path (its last component not followed). */
 export function openDirPath(path: PathBytes): { ok: true; fd: number } | FsProblem {
+  const p = Buffer.from(path);
   try {
-    return { ok: true, fd: openNoAtime(Buffer.from(path), DIR_FLAGS) };
+    try {
+      return { ok: true, fd: openSync(p, DIR_FLAGS | NOATIME) };
+    } catch (e) {
+      if (NOATIME && (e as { code?: string }).code === "EPERM") return { ok: true, fd: openSync(p, DIR_FLAGS) };
+      throw e;
+    }
   } catch (e) {
     return problem(e);
   }

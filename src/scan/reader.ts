@@ -1,9 +1,13 @@
 // The I/O edge of the scanner: lstat, readdir with raw byte names, readlink,
 // and content hashing of regular files, two ways: paced and async for the
 // daemon (hashFile, on the main thread), blocking for full speed (hashSync and
-// visitSync, run by worker.ts, or here by the pool when it helps). Nothing
+// visitSync, run by worker.ts, or here by the pool when it helps). An entry
+// is named by its directory's descriptor and its name (dirs.ts: no path is
+// resolved through a component a user could swap); a directory is opened
+// without following it and checked against its lstat (openSeenDir). Nothing
 // here throws for file system trouble: every outcome is a value the scanner
-// records or reports.
+// records or reports. (statEntry, listDir and hashFile take a whole path:
+// for tools and benches, never the walk.)
 //
 // A hash is only ever claimed for the file lstat saw: it is opened without
 // following symlinks and without blocking (a FIFO swapped in cannot hang us),
@@ -16,7 +20,7 @@ import {
 import { readdir as readdirAsync } from "node:fs/promises";
 import { yieldToLoop } from "../util/loop.ts";
 import { typeOfMode, type Attrs } from "./attrs.ts";
-import { at, fdPath, notTheDirSeen, openDirAt, openNoAtime } from "./dirs.ts";
+import { at, fdPath, lstatAt, notTheDirSeen, openAt, openDirAt } from "./dirs.ts";
 import { describe, problem, rawProblem, type FsProblem } from "./errors.ts";
 import { asBuffer, parentOf, type PathBytes } from "./paths.ts";
 
@@ -74,7 +78,21 @@ export function attrsOf(st: StatFields, target: Uint8Array | null): Attrs {
 
 /** lstat (never follows) of entry `name` of the directory open as `dirfd`, plus the link target for symlinks. */
 export function statAt(dirfd: number, name: Uint8Array): StatResult {
-  return statPath(at(dirfd, name));
+  let st: StatFields & { dev: bigint };
+  try {
+    st = lstatAt(dirfd, name);
+  } catch (e) {
+    return problem(e);
+  }
+  let target: Uint8Array | null = null;
+  if (typeOfMode(Number(st.mode)) === "symlink") {
+    try {
+      target = new Uint8Array(readlinkSync(at(dirfd, name), { encoding: "buffer" }));
+    } catch (e) {
+      return problem(e);
+    }
+  }
+  return { ok: true, attrs: attrsOf(st, target), dev: st.dev };
 }
 
 /**
@@ -170,9 +188,9 @@ export interface Seen {
 
 const BASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
-/** Open for hashing: no symlink followed, no blocking; O_NOATIME where allowed. Throws. */
-function openForHash(p: Buffer): number {
-  return openNoAtime(p, BASE_FLAGS);
+/** Open entry `name` of `dirfd` for hashing: no symlink followed, no blocking; O_NOATIME where allowed. Throws. */
+function openForHash(dirfd: number, name: Uint8Array): number {
+  return openAt(dirfd, name, BASE_FLAGS);
 }
 
 /** The open failed: the path no longer names a regular file we may open ("vanished"), or an error. */
@@ -229,10 +247,9 @@ function takeBuffer(size: number): { buf: Buffer; shared: boolean } {
  * again: a file renamed over the path meanwhile makes the result "torn".
  */
 export async function hashFileAt(dirfd: number, name: Uint8Array, seen: Attrs, seenDev: bigint, opts: HashOptions): Promise<HashResult> {
-  const p = at(dirfd, name);
   let fd: number;
   try {
-    fd = openForHash(p);
+    fd = openForHash(dirfd, name);
   } catch (e) {
     const pr = problem(e);
     if (openFailed(pr.code)) return { kind: "vanished" };
@@ -267,9 +284,9 @@ export async function hashFileAt(dirfd: number, name: Uint8Array, seen: Attrs, s
     const after = fstatSync(fd, { bigint: true });
     const late = tornAfter(before, after, pos);
     if (late) return { kind: "torn", reason: late };
-    let now: BigIntStats;
+    let now: StatFields & { dev: bigint };
     try {
-      now = lstatSync(p, { bigint: true });
+      now = lstatAt(dirfd, name);
     } catch {
       return { kind: "torn", reason: "vanished while being read" };
     }
@@ -322,13 +339,9 @@ export type RawVisit =
  * recorded with it, and the next visit sees the new one.
  */
 export function hashSync(dirfd: number, name: Uint8Array, seen: Seen, algo: string, buf: Buffer): RawHash {
-  return hashSyncPath(at(dirfd, name), seen, algo, buf);
-}
-
-function hashSyncPath(p: Buffer, seen: Seen, algo: string, buf: Buffer): RawHash {
   let fd: number;
   try {
-    fd = openForHash(p);
+    fd = openForHash(dirfd, name);
   } catch (e) {
     const pr = rawProblem(e);
     if (openFailed(pr.code)) return { kind: "vanished" };
@@ -362,10 +375,9 @@ function hashSyncPath(p: Buffer, seen: Seen, algo: string, buf: Buffer): RawHash
 
 /** lstat, readlink a symlink, hash a regular file: the whole visit of entry `name` of `dirfd`, blocking. */
 export function visitSync(dirfd: number, name: Uint8Array, algo: string, buf: Buffer): RawVisit {
-  const p = at(dirfd, name);
-  let st: BigIntStats;
+  let st: StatFields & { dev: bigint };
   try {
-    st = lstatSync(p, { bigint: true });
+    st = lstatAt(dirfd, name);
   } catch (e) {
     return { ok: false, ...rawProblem(e) };
   }
@@ -373,12 +385,12 @@ export function visitSync(dirfd: number, name: Uint8Array, algo: string, buf: Bu
   let target: Uint8Array | null = null;
   if (kind === 0o120000) {
     try {
-      target = new Uint8Array(readlinkSync(p, { encoding: "buffer" }));
+      target = new Uint8Array(readlinkSync(at(dirfd, name), { encoding: "buffer" }));
     } catch (e) {
       return { ok: false, ...rawProblem(e) };
     }
   }
-  const hash = kind === 0o100000 ? hashSyncPath(p, { ino: st.ino, dev: st.dev, size: st.size, mtime: st.mtimeNs, ctime: st.ctimeNs }, algo, buf) : null;
+  const hash = kind === 0o100000 ? hashSync(dirfd, name, { ino: st.ino, dev: st.dev, size: st.size, mtime: st.mtimeNs, ctime: st.ctimeNs }, algo, buf) : null;
   return { ok: true, st, target, hash };
 }
 
