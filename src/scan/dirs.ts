@@ -25,11 +25,12 @@
 // whole path, so they take the two calls made for every entry, and /proc the
 // rest (readdir once per directory, readlink once per symlink). /proc must be
 // mounted and visible (Linux; the systemd unit keeps it).
-import { closeSync, constants, fstatSync, lstatSync, openSync, type BigIntStats } from "node:fs";
-import { describe, type FsProblem } from "./errors.ts";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, type BigIntStats } from "node:fs";
+import { readdir as readdirAsync } from "node:fs/promises";
+import { describe, problem, type FsProblem } from "./errors.ts";
 import { nativeAt } from "./libc.ts";
-import type { StatFields } from "./reader.ts";
-import { isWithin, parentOf, pathKey, samePath, type PathBytes } from "./paths.ts";
+import type { Listing, StatFields } from "./reader.ts";
+import { asBuffer, isWithin, parentOf, pathKey, samePath, type PathBytes } from "./paths.ts";
 
 const SLASH = 0x2f;
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
@@ -68,10 +69,11 @@ export function openAt(dirfd: number, name: Uint8Array, flags: number): number {
   }
 }
 
-function problem(e: unknown): FsProblem {
+/** A failed open of a directory as a problem: a symlink where a directory was is ENOTDIR (not followed). */
+function notFollowed(e: unknown): FsProblem {
   const err = e as { code?: string; message?: string };
   let code = err.code ?? "EUNKNOWN";
-  if (code === "ELOOP") code = "ENOTDIR"; // a symlink where a directory was: not followed
+  if (code === "ELOOP") code = "ENOTDIR";
   return { ok: false, code, message: describe(code, err.message) };
 }
 
@@ -81,7 +83,7 @@ export function openDirAt(dirfd: number, name: Uint8Array): { ok: true; fd: numb
   try {
     return { ok: true, fd: openAt(dirfd, name, DIR_FLAGS) };
   } catch (e) {
-    return problem(e);
+    return notFollowed(e);
   }
 }
 
@@ -96,7 +98,7 @@ export function openDirPath(path: PathBytes): { ok: true; fd: number } | FsProbl
       throw e;
     }
   } catch (e) {
-    return problem(e);
+    return notFollowed(e);
   }
 }
 
@@ -134,6 +136,73 @@ export function componentsBelow(path: PathBytes, root: PathBytes): Uint8Array[] 
   return out;
 }
 
+// ---- a directory seen by lstat: opened, checked, listed ------------------------
+
+/**
+ * The code of a listing refused because the directory lstat saw was replaced
+ * (or became a symlink) before it could be opened: the visit is retried.
+ */
+export const REPLACED = "EREPLACED";
+
+/**
+ * Open directory `name` of `dirfd`, which lstat saw as `seen`, without
+ * following it, and check that it is that directory (dev and inode): the
+ * descriptor, or a problem (REPLACED: it is something else now).
+ */
+export function openSeenDir(dirfd: number, name: Uint8Array, seen: { ino: bigint; dev: bigint }): { ok: true; fd: number } | FsProblem {
+  const o = openDirAt(dirfd, name);
+  if (!o.ok) {
+    if (o.code === "ENOENT" || o.code === "ENOTDIR") return { ok: false, code: REPLACED, message: "replaced before it was listed" };
+    return o;
+  }
+  const why = notTheDirSeen(o.fd, seen);
+  if (why) {
+    closeQuietly(o.fd);
+    return { ok: false, code: REPLACED, message: why };
+  }
+  return o;
+}
+
+/** The listing of the directory open as `fd`, names as raw bytes (non-UTF-8 names included). */
+export function listFd(fd: number): Listing {
+  try {
+    return { ok: true, names: readdirSync(fdPath(fd), { encoding: "buffer" }) };
+  } catch (e) {
+    return problem(e);
+  }
+}
+
+/** The same, without holding the event loop while a huge directory is read. */
+export async function listFdAsync(fd: number): Promise<Listing> {
+  try {
+    return { ok: true, names: await readdirAsync(fdPath(fd), { encoding: "buffer" }) };
+  } catch (e) {
+    return problem(e);
+  }
+}
+
+/** A directory's listing by a whole path (tools and tests; the walk lists by descriptor). */
+export function listDir(path: PathBytes): Listing {
+  try {
+    return { ok: true, names: readdirSync(asBuffer(path), { encoding: "buffer" }) };
+  } catch (e) {
+    return problem(e);
+  }
+}
+/**
+ * A directory lstat saw as `seen`: opened (openSeenDir) and listed. fd: the
+ * opened directory, handed to the caller (who closes it); null when the
+ * listing failed (then nothing stays open).
+ */
+export function openAndList(dirfd: number, name: Uint8Array, seen: { ino: bigint; dev: bigint }): { fd: number | null; listing: Listing } {
+  const o = openSeenDir(dirfd, name, seen);
+  if (!o.ok) return { fd: null, listing: o };
+  const listing = listFd(o.fd);
+  if (listing.ok) return { fd: o.fd, listing };
+  closeQuietly(o.fd);
+  return { fd: null, listing };
+}
+
 /** Where a visit finds a path: its parent directory's descriptor, its name there, and release() when done. */
 export interface Place {
   ok: true;
@@ -142,7 +211,7 @@ export interface Place {
   release(): void;
 }
 
-function closeQuietly(fd: number): void {
+export function closeQuietly(fd: number): void {
   try {
     closeSync(fd);
   } catch {
@@ -216,7 +285,7 @@ export class OpenDirs {
     try {
       fd = openSync(Buffer.from(parent), constants.O_RDONLY | constants.O_DIRECTORY);
     } catch (e) {
-      return problem(e);
+      return notFollowed(e);
     }
     const name = root ? DOT : Buffer.from(area.subarray(parent.length + (parent.length === 1 ? 0 : 1)));
     return { ok: true, fd, name, release: () => closeQuietly(fd) };

@@ -4,7 +4,8 @@
 // (dirs.ts); the caller keeps the descriptor open until the job is answered. Jobs and answers cross as strings (wire.ts). If a worker
 // cannot be started or dies, its work is redone on the main thread.
 import { log } from "../util/log.ts";
-import { openAndList, toVisited, visitSync, type Listed, type Visited } from "./reader.ts";
+import { openAndList } from "./dirs.ts";
+import { toVisited, visitSync, type Listed, type Visited } from "./reader.ts";
 import { answerId, decodeListing, decodeVisit, listJob, manyJob } from "./wire.ts";
 
 /**

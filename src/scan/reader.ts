@@ -4,10 +4,10 @@
 // visitSync, run by worker.ts, or here by the pool when it helps). An entry
 // is named by its directory's descriptor and its name (dirs.ts: no path is
 // resolved through a component a user could swap); a directory is opened
-// without following it and checked against its lstat (openSeenDir). Nothing
+// without following it and checked against its lstat (dirs.ts's openSeenDir). Nothing
 // here throws for file system trouble: every outcome is a value the scanner
-// records or reports. (statEntry, listDir and hashFile take a whole path:
-// for tools and benches, never the walk.)
+// records or reports. (statEntry and hashFile take a whole path: for tools
+// and benches, never the walk.)
 //
 // A hash is only ever claimed for the file lstat saw: it is opened without
 // following symlinks and without blocking (a FIFO swapped in cannot hang us),
@@ -15,12 +15,11 @@
 // lstat (tornBefore/tornAfter, the one copy of those checks); else the result
 // is "torn" and the scanner retries later.
 import {
-  closeSync, constants, fstatSync, lstatSync, openSync, read, readdirSync, readlinkSync, readSync, type BigIntStats,
+  constants, fstatSync, lstatSync, openSync, read, readlinkSync, readSync, type BigIntStats,
 } from "node:fs";
-import { readdir as readdirAsync } from "node:fs/promises";
 import { yieldToLoop } from "../util/loop.ts";
 import { typeOfMode, type Attrs } from "./attrs.ts";
-import { at, fdPath, lstatAt, notTheDirSeen, openAt, openDirAt } from "./dirs.ts";
+import { at, closeQuietly, lstatAt, openAt } from "./dirs.ts";
 import { describe, problem, rawProblem, type FsProblem } from "./errors.ts";
 import { asBuffer, parentOf, type PathBytes } from "./paths.ts";
 
@@ -46,12 +45,6 @@ export interface Listed extends Visited {
   listing: Listing | null;
   fd: number | null;
 }
-
-/**
- * The code of a listing refused because the directory lstat saw was replaced
- * (or became a symlink) before it could be opened: the visit is retried.
- */
-export const REPLACED = "EREPLACED";
 
 /** The stat fields the scanner keeps (a BigIntStats has them all). */
 export interface StatFields {
@@ -119,60 +112,6 @@ function statPath(p: Buffer): StatResult {
     }
   }
   return { ok: true, attrs: attrsOf(st, target), dev: st.dev };
-}
-
-/**
- * Open directory `name` of `dirfd`, which lstat saw as `seen`, without
- * following it, and check that it is that directory (dev and inode): the
- * descriptor, or a problem (REPLACED: it is something else now).
- */
-export function openSeenDir(dirfd: number, name: Uint8Array, seen: { ino: bigint; dev: bigint }): { ok: true; fd: number } | FsProblem {
-  const o = openDirAt(dirfd, name);
-  if (!o.ok) {
-    if (o.code === "ENOENT" || o.code === "ENOTDIR") return { ok: false, code: REPLACED, message: "replaced before it was listed" };
-    return o;
-  }
-  const why = notTheDirSeen(o.fd, seen);
-  if (why) {
-    closeQuietly(o.fd);
-    return { ok: false, code: REPLACED, message: why };
-  }
-  return o;
-}
-
-/** The listing of the directory open as `fd`, names as raw bytes (non-UTF-8 names included). */
-export function listFd(fd: number): Listing {
-  try {
-    return { ok: true, names: readdirSync(fdPath(fd), { encoding: "buffer" }) };
-  } catch (e) {
-    return problem(e);
-  }
-}
-
-/** The same, without holding the event loop while a huge directory is read. */
-export async function listFdAsync(fd: number): Promise<Listing> {
-  try {
-    return { ok: true, names: await readdirAsync(fdPath(fd), { encoding: "buffer" }) };
-  } catch (e) {
-    return problem(e);
-  }
-}
-
-/** A directory's listing by a whole path (tools and tests; the walk lists by descriptor). */
-export function listDir(path: PathBytes): Listing {
-  try {
-    return { ok: true, names: readdirSync(asBuffer(path), { encoding: "buffer" }) };
-  } catch (e) {
-    return problem(e);
-  }
-}
-
-export function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // nothing sensible to do
-  }
 }
 
 // ---- the checks around every hash ----------------------------------------------
@@ -406,16 +345,3 @@ export function toVisited(r: RawVisit): Visited {
   return { stat: { ok: true, attrs, dev: r.st.dev }, hash };
 }
 
-/**
- * A directory lstat saw as `seen`: opened (openSeenDir) and listed. fd: the
- * opened directory, handed to the caller (who closes it); null when the
- * listing failed (then nothing stays open).
- */
-export function openAndList(dirfd: number, name: Uint8Array, seen: { ino: bigint; dev: bigint }): { fd: number | null; listing: Listing } {
-  const o = openSeenDir(dirfd, name, seen);
-  if (!o.ok) return { fd: null, listing: o };
-  const listing = listFd(o.fd);
-  if (listing.ok) return { fd: o.fd, listing };
-  closeQuietly(o.fd);
-  return { fd: null, listing };
-}

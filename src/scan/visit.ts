@@ -14,12 +14,10 @@
 import { log } from "../util/log.ts";
 import type { Attrs } from "./attrs.ts";
 import type { Walked } from "./host.ts";
-import { OpenDirs, type Place } from "./dirs.ts";
+import { closeQuietly, listFdAsync, OpenDirs, openSeenDir, REPLACED, type Place } from "./dirs.ts";
 import type { FsProblem } from "./errors.ts";
 import { parentOf, pathKey, samePath, showPath, type PathBytes } from "./paths.ts";
-import {
-  closeQuietly, hashFileAt, listFdAsync, openSeenDir, REPLACED, statAt, type HashResult, type Listed, type Listing, type StatResult,
-} from "./reader.ts";
+import { hashFileAt, statAt, type HashResult, type Listed, type Listing, type StatResult } from "./reader.ts";
 import type { ScanEvent } from "./record.ts";
 import type { ScanHost } from "./host.ts";
 

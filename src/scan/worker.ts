@@ -3,7 +3,8 @@
 // lstat, readlink, hash), and to open and list a directory (openAndList),
 // leaving its descriptor open for the main thread. Jobs and answers are
 // strings (wire.ts). Compiled into the binary as its own entry point (build.ts).
-import { openAndList, visitSync, type RawVisit } from "./reader.ts";
+import { openAndList } from "./dirs.ts";
+import { visitSync, type RawVisit } from "./reader.ts";
 import { decodeJob, encodeListing, encodeListingError, encodeVisit } from "./wire.ts";
 
 declare const self: Worker;

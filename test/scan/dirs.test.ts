@@ -2,12 +2,13 @@
 // down (a symlinked or non-directory component refused, never followed), and
 // the bound on descriptors kept open.
 import { afterAll, describe, expect, test } from "bun:test";
-import { constants, fstatSync, mkdirSync, openSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import * as fs from "node:fs";
+import { closeSync, constants, fstatSync, mkdirSync, openSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { componentsBelow, isName, OpenDirs } from "../../src/scan/dirs.ts";
+import { componentsBelow, isName, listDir, listFd, openAndList, OpenDirs, openSeenDir, REPLACED } from "../../src/scan/dirs.ts";
 import { pathFrom } from "../../src/scan/paths.ts";
-import { statAt } from "../../src/scan/reader.ts";
+import { statAt, statEntry } from "../../src/scan/reader.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "integrityd-dirs-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -90,5 +91,46 @@ describe("OpenDirs", () => {
     dirs.closeAll();
     expect(dirs.size).toBe(0);
     expect(openFds()).toBe(before);
+  });
+});
+
+describe("a directory seen by lstat: opened, checked, listed", () => {
+  test("listing returns raw names; errors are values, not exceptions", () => {
+    const sub = join(dir, "list");
+    fs.mkdirSync(sub);
+    writeFileSync(Buffer.concat([Buffer.from(sub + "/"), Buffer.from([0x66, 0xff])]), "");
+    const l = listDir(pathFrom(sub));
+    expect(l.ok && l.names.map((n) => n.toString("hex"))).toEqual(["66ff"]);
+    const missing = listDir(pathFrom(join(dir, "nope")));
+    expect(missing).toMatchObject({ ok: false, code: "ENOENT" });
+  });
+
+  test("by descriptor: lstat and listing of an entry agree with the same by path; a directory swapped after its lstat is refused", () => {
+    const sub = join(dir, "fdwalk");
+    fs.mkdirSync(sub);
+    writeFileSync(join(sub, "x"), "x");
+    fs.symlinkSync("/etc", join(dir, "fdlink"));
+    const dfd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      const st = statAt(dfd, pathFrom("fdwalk"));
+      expect(st).toEqual(statEntry(pathFrom(sub)));
+      expect(statAt(dfd, pathFrom("fdlink"))).toEqual(statEntry(pathFrom(join(dir, "fdlink"))));
+      if (!st.ok) throw new Error(st.message);
+      const seen = { ino: st.attrs.ino, dev: st.dev };
+      const l = openAndList(dfd, pathFrom("fdwalk"), seen);
+      expect(l.listing).toEqual({ ok: true, names: [Buffer.from("x")] });
+      expect(listFd(l.fd!)).toEqual(l.listing);
+      expect(statAt(l.fd!, pathFrom("x"))).toEqual(statEntry(pathFrom(join(sub, "x"))));
+      closeSync(l.fd!);
+      // a symlink where lstat saw the directory: not followed; another directory: not the one seen
+      expect(openSeenDir(dfd, pathFrom("fdlink"), seen)).toMatchObject({ ok: false, code: REPLACED });
+      fs.renameSync(sub, join(dir, "fdwalk.old"));
+      fs.mkdirSync(sub);
+      expect(openAndList(dfd, pathFrom("fdwalk"), seen)).toMatchObject({ fd: null, listing: { ok: false, code: REPLACED } });
+      fs.rmSync(sub, { recursive: true });
+      expect(openSeenDir(dfd, pathFrom("fdwalk"), seen)).toMatchObject({ ok: false, code: REPLACED });
+    } finally {
+      closeSync(dfd);
+    }
   });
 });

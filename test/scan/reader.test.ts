@@ -8,9 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathFrom } from "../../src/scan/paths.ts";
 import { HashPool } from "../../src/scan/pool.ts";
-import {
-  hashFile, hashFileAt, hashSync, listDir, listFd, openAndList, openSeenDir, REPLACED, statAt, statEntry, toVisited, tornAfter, tornBefore, visitSync,
-} from "../../src/scan/reader.ts";
+import { hashFile, hashFileAt, hashSync, statEntry, toVisited, tornAfter, tornBefore, visitSync } from "../../src/scan/reader.ts";
 import { sha256, viaParent } from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "integrityd-reader-"));
@@ -64,14 +62,7 @@ describe("reader", () => {
     expect(core()).toMatchObject({ kind: "torn", reason: expect.stringMatching(/^(replaced|changed) before it was opened$/) });
   });
 
-  test("listing returns raw names; errors are values, not exceptions", () => {
-    const sub = join(dir, "list");
-    fs.mkdirSync(sub);
-    writeFileSync(Buffer.concat([Buffer.from(sub + "/"), Buffer.from([0x66, 0xff])]), "");
-    const l = listDir(pathFrom(sub));
-    expect(l.ok && l.names.map((n) => n.toString("hex"))).toEqual(["66ff"]);
-    const missing = listDir(pathFrom(join(dir, "nope")));
-    expect(missing).toMatchObject({ ok: false, code: "ENOENT" });
+  test("lstat by path: errors are values, not exceptions", () => {
     expect(statEntry(pathFrom(join(dir, "nope")))).toMatchObject({ ok: false, code: "ENOENT" });
   });
 
@@ -103,34 +94,5 @@ describe("reader", () => {
     const gone = viaParent(join(dir, "nope"), (fd, n) => visitSync(fd, n, "sha256", buf));
     expect(gone).toMatchObject({ ok: false, code: "ENOENT" });
     expect(toVisited(gone).stat).toEqual({ ok: false, code: "ENOENT", message: "no such file or directory (ENOENT)" });
-  });
-
-  test("by descriptor: lstat and listing of an entry agree with the same by path; a directory swapped after its lstat is refused", () => {
-    const sub = join(dir, "fdwalk");
-    fs.mkdirSync(sub);
-    writeFileSync(join(sub, "x"), "x");
-    fs.symlinkSync("/etc", join(dir, "fdlink"));
-    const dfd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-    try {
-      const st = statAt(dfd, pathFrom("fdwalk"));
-      expect(st).toEqual(statEntry(pathFrom(sub)));
-      expect(statAt(dfd, pathFrom("fdlink"))).toEqual(statEntry(pathFrom(join(dir, "fdlink"))));
-      if (!st.ok) throw new Error(st.message);
-      const seen = { ino: st.attrs.ino, dev: st.dev };
-      const l = openAndList(dfd, pathFrom("fdwalk"), seen);
-      expect(l.listing).toEqual({ ok: true, names: [Buffer.from("x")] });
-      expect(listFd(l.fd!)).toEqual(l.listing);
-      expect(statAt(l.fd!, pathFrom("x"))).toEqual(statEntry(pathFrom(join(sub, "x"))));
-      closeSync(l.fd!);
-      // a symlink where lstat saw the directory: not followed; another directory: not the one seen
-      expect(openSeenDir(dfd, pathFrom("fdlink"), seen)).toMatchObject({ ok: false, code: REPLACED });
-      fs.renameSync(sub, join(dir, "fdwalk.old"));
-      fs.mkdirSync(sub);
-      expect(openAndList(dfd, pathFrom("fdwalk"), seen)).toMatchObject({ fd: null, listing: { ok: false, code: REPLACED } });
-      fs.rmSync(sub, { recursive: true });
-      expect(openSeenDir(dfd, pathFrom("fdwalk"), seen)).toMatchObject({ ok: false, code: REPLACED });
-    } finally {
-      closeSync(dfd);
-    }
   });
 });
