@@ -5,6 +5,7 @@
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config/config.ts";
 import type { CycleBook } from "./cycle.ts";
+import type { OpenDirs } from "./dirs.ts";
 import type { Matcher } from "./exclude.ts";
 import type { Pacer } from "./pace.ts";
 import type { PathBytes } from "./paths.ts";
@@ -14,10 +15,14 @@ import type { Store } from "./store.ts";
 
 export type StepResult = "visited" | "cycle-end" | "idle" | "stopped";
 
-/** Walks elsewhere (the worker pool): visits and lists a path; visits a directory's children in batches. */
+/**
+ * Walks elsewhere (the worker pool): visits (and opens and lists) entry
+ * `name` of the directory open as `dirfd`; visits a directory's children in
+ * batches. The caller keeps `dirfd` open until the answer.
+ */
 export interface Walker {
-  list(path: PathBytes, algo: string): Promise<Listed>;
-  visitMany(dir: PathBytes, names: readonly Uint8Array[], algo: string): Promise<Visited[]>;
+  list(dirfd: number, name: Uint8Array, algo: string): Promise<Listed>;
+  visitMany(dirfd: number, names: readonly Uint8Array[], algo: string): Promise<Visited[]>;
 }
 
 /** A directory's children in scope, each with what the walker found at it (same order). */
@@ -38,6 +43,8 @@ export interface ScannerOptions {
   /** Test hooks. */
   hooks?: {
     visit?(path: PathBytes, why: "traverse" | "stalest"): void;
+    /** A directory was listed; its children are visited or queued next. */
+    listed?(dir: PathBytes): void;
     chunk?(path: PathBytes, bytesSoFar: number): void | Promise<void>;
   };
   /**
@@ -60,7 +67,9 @@ export interface TrickleDriver {
 
 /** The full-speed driver, as the visit sees it. */
 export interface FullDriver {
-  visitChildren(walker: Walker, dir: PathBytes, names: Buffer[]): Promise<Walked | null>;
+  /** The directories kept open through the pass (each one's from its parent's). */
+  readonly dirs: OpenDirs;
+  visitChildren(walker: Walker, dirfd: number, dir: PathBytes, names: Buffer[]): Promise<Walked | null>;
   parentGone(path: PathBytes): boolean;
 }
 

@@ -4,7 +4,8 @@
 // Where things are: scanner.ts (the engine, and where a path goes), trickle.ts
 // and full.ts (the two drivers), visit.ts, compare.ts, record.ts, cycle.ts (the
 // scan.* meta keys), status.ts (the figures --status and the mail footer show),
-// reader.ts / pool.ts / worker.ts / wire.ts (the I/O edge).
+// reader.ts / pool.ts / worker.ts / wire.ts (the I/O edge), dirs.ts / libc.ts
+// (paths reached by directory descriptor, never resolved whole), errors.ts.
 import type { Config } from "../config/config.ts";
 import type { Task, TaskContext } from "../task.ts";
 import { openDatabase } from "../db/db.ts";

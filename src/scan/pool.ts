@@ -1,10 +1,11 @@
 // The walk workers for --scan-once: a pool of threads running worker.ts,
 // which lstat, list and hash with blocking calls, and the main thread helping
-// (see HashPool). Jobs and answers cross as strings (wire.ts). If a worker
+// (see HashPool). Entries are named by a directory descriptor and a name
+// (dirs.ts); the caller keeps the descriptor open until the job is answered. Jobs and answers cross as strings (wire.ts). If a worker
 // cannot be started or dies, its work is redone on the main thread.
 import { log } from "../util/log.ts";
-import { asBuffer, joinPath, type PathBytes } from "./paths.ts";
-import { listDir, toVisited, visitSync, type Listed, type Visited } from "./reader.ts";
+import { openAndList } from "./dirs.ts";
+import { toVisited, visitSync, type Listed, type Visited } from "./reader.ts";
 import { answerId, decodeListing, decodeVisit, listJob, manyJob } from "./wire.ts";
 
 /**
@@ -110,31 +111,37 @@ export class HashPool {
     }
   }
 
-  /** lstat a path (and readlink a symlink, hash a regular file), and list it if it is a directory. */
-  list(path: PathBytes, algo: string): Promise<Listed> {
+  /**
+   * lstat entry `name` of the directory open as `dirfd` (and readlink a
+   * symlink, hash a regular file); a directory is opened (checked against
+   * the lstat) and listed, its descriptor handed to the caller in `fd`.
+   */
+  list(dirfd: number, name: Uint8Array, algo: string): Promise<Listed> {
     const here = (): Listed => {
-      const v = toVisited(visitSync(asBuffer(path), algo, this.local));
-      if (!v.stat.ok || v.stat.attrs.type !== "dir") return { ...v, listing: null };
-      return { ...v, listing: listDir(path) };
+      const raw = visitSync(dirfd, name, algo, this.local);
+      const v = toVisited(raw);
+      if (!raw.ok || !v.stat.ok || v.stat.attrs.type !== "dir") return { ...v, listing: null, fd: null };
+      const l = openAndList(dirfd, name, raw.st);
+      return { ...v, listing: l.listing, fd: l.fd };
     };
     if (this.broken || this.workers.length === 0) return Promise.resolve(here());
     return new Promise((resolve) => {
       this.send(
-        (id) => listJob(id, path, algo),
-        (a) => resolve(a ? { ...decodeVisit(a[0]), listing: a.length > 1 ? decodeListing(a[1]) : null } : here()),
+        (id) => listJob(id, dirfd, name, algo),
+        (a) => resolve(a ? { ...decodeVisit(a[0]), ...(a.length > 1 ? decodeListing(a[1]) : { listing: null, fd: null }) } : here()),
         () => resolve(here()),
       );
     });
   }
 
-  /** lstat (readlink, hash) each of the names in a directory (a few dozen: one job). */
-  visitMany(dir: PathBytes, names: readonly Uint8Array[], algo: string): Promise<Visited[]> {
-    const here = () => names.map((n) => toVisited(visitSync(asBuffer(joinPath(dir, n)), algo, this.local)));
+  /** lstat (readlink, hash) each of the names in the directory open as `dirfd` (a few dozen: one job). */
+  visitMany(dirfd: number, names: readonly Uint8Array[], algo: string): Promise<Visited[]> {
+    const here = () => names.map((n) => toVisited(visitSync(dirfd, n, algo, this.local)));
     if (names.length === 0) return Promise.resolve([]);
     if (this.broken || this.workers.length === 0) return Promise.resolve(here());
     return new Promise((resolve) => {
       this.send(
-        (id) => manyJob(id, dir, names, algo),
+        (id) => manyJob(id, dirfd, names, algo),
         (a) => resolve(a ? a.slice(1).map(decodeVisit) : here()),
         () => resolve(here()),
       );

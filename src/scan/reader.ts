@@ -1,9 +1,13 @@
 // The I/O edge of the scanner: lstat, readdir with raw byte names, readlink,
 // and content hashing of regular files, two ways: paced and async for the
 // daemon (hashFile, on the main thread), blocking for full speed (hashSync and
-// visitSync, run by worker.ts, or here by the pool when it helps). Nothing
+// visitSync, run by worker.ts, or here by the pool when it helps). An entry
+// is named by its directory's descriptor and its name (dirs.ts: no path is
+// resolved through a component a user could swap); a directory is opened
+// without following it and checked against its lstat (dirs.ts's openSeenDir). Nothing
 // here throws for file system trouble: every outcome is a value the scanner
-// records or reports.
+// records or reports. (statEntry and hashFile take a whole path: for tools
+// and benches, never the walk.)
 //
 // A hash is only ever claimed for the file lstat saw: it is opened without
 // following symlinks and without blocking (a FIFO swapped in cannot hang us),
@@ -11,18 +15,13 @@
 // lstat (tornBefore/tornAfter, the one copy of those checks); else the result
 // is "torn" and the scanner retries later.
 import {
-  closeSync, constants, fstatSync, lstatSync, openSync, read, readdirSync, readlinkSync, readSync, type BigIntStats,
+  constants, fstatSync, lstatSync, openSync, read, readlinkSync, readSync, type BigIntStats,
 } from "node:fs";
-import { readdir as readdirAsync } from "node:fs/promises";
 import { yieldToLoop } from "../util/loop.ts";
 import { typeOfMode, type Attrs } from "./attrs.ts";
-import { asBuffer, type PathBytes } from "./paths.ts";
-
-export interface FsProblem {
-  ok: false;
-  code: string; // ENOENT, EACCES, EIO, ...
-  message: string;
-}
+import { at, closeQuietly, lstatAt, openAt } from "./dirs.ts";
+import { describe, problem, rawProblem, type FsProblem } from "./errors.ts";
+import { asBuffer, parentOf, type PathBytes } from "./paths.ts";
 
 export type StatResult = { ok: true; attrs: Attrs; dev: bigint } | FsProblem;
 
@@ -41,44 +40,10 @@ export interface Visited {
   hash: HashResult | null;
 }
 
-/** A visit, and for a directory its listing. */
+/** A visit, and for a directory its listing and its descriptor (the caller closes it; null when not opened). */
 export interface Listed extends Visited {
   listing: Listing | null;
-}
-
-const DESCRIPTIONS: Record<string, string> = {
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  EIO: "input/output error",
-  ENOENT: "no such file or directory",
-  ENOTDIR: "a path component is not a directory",
-  ELOOP: "is a symbolic link now",
-  ENAMETOOLONG: "name too long",
-  EMFILE: "too many open files",
-  ENFILE: "too many open files in system",
-  ENOMEM: "out of memory",
-  EAGAIN: "resource temporarily unavailable",
-  ESTALE: "stale file handle",
-};
-
-/** The message reported for an error code (and the system's message, if the code is not one of ours). */
-export function describe(code: string, message?: string): string {
-  const d = DESCRIPTIONS[code];
-  if (d) return `${d} (${code})`;
-  const first = (message ?? code).split("\n")[0].replace(/, \w+ '.*$/s, "");
-  return first.includes(code) ? first : `${first} (${code})`;
-}
-
-function problem(e: unknown): FsProblem {
-  const err = e as { code?: string; message?: string };
-  const code = err.code ?? "EUNKNOWN";
-  return { ok: false, code, message: describe(code, err.message) };
-}
-
-/** An error's code and the first line of its message, undescribed (it crosses threads as is). */
-function rawProblem(e: unknown): { code: string; message: string } {
-  const err = e as { code?: string; message?: string };
-  return { code: err.code ?? "EUNKNOWN", message: String(err.message ?? e).split("\n")[0] };
+  fd: number | null;
 }
 
 /** The stat fields the scanner keeps (a BigIntStats has them all). */
@@ -104,9 +69,34 @@ export function attrsOf(st: StatFields, target: Uint8Array | null): Attrs {
   };
 }
 
-/** lstat (never follows), plus the link target for symlinks. */
+/** lstat (never follows) of entry `name` of the directory open as `dirfd`, plus the link target for symlinks. */
+export function statAt(dirfd: number, name: Uint8Array): StatResult {
+  let st: StatFields & { dev: bigint };
+  try {
+    st = lstatAt(dirfd, name);
+  } catch (e) {
+    return problem(e);
+  }
+  let target: Uint8Array | null = null;
+  if (typeOfMode(Number(st.mode)) === "symlink") {
+    try {
+      target = new Uint8Array(readlinkSync(at(dirfd, name), { encoding: "buffer" }));
+    } catch (e) {
+      return problem(e);
+    }
+  }
+  return { ok: true, attrs: attrsOf(st, target), dev: st.dev };
+}
+
+/**
+ * The same by a whole path, for tools and benches that name a file
+ * themselves (the walk never does: a path's components could be swapped).
+ */
 export function statEntry(path: PathBytes): StatResult {
-  const p = asBuffer(path);
+  return statPath(asBuffer(path));
+}
+
+function statPath(p: Buffer): StatResult {
   let st: BigIntStats;
   try {
     st = lstatSync(p, { bigint: true });
@@ -124,24 +114,6 @@ export function statEntry(path: PathBytes): StatResult {
   return { ok: true, attrs: attrsOf(st, target), dev: st.dev };
 }
 
-/** Directory listing with names as raw bytes (non-UTF-8 names included). */
-export function listDir(path: PathBytes): Listing {
-  try {
-    return { ok: true, names: readdirSync(asBuffer(path), { encoding: "buffer" }) };
-  } catch (e) {
-    return problem(e);
-  }
-}
-
-/** The same, without holding the event loop while a huge directory is read. */
-export async function listDirAsync(path: PathBytes): Promise<Listing> {
-  try {
-    return { ok: true, names: await readdirAsync(asBuffer(path), { encoding: "buffer" }) };
-  } catch (e) {
-    return problem(e);
-  }
-}
-
 // ---- the checks around every hash ----------------------------------------------
 
 /** What lstat saw of a regular file, to check the opened file against. */
@@ -154,17 +126,10 @@ export interface Seen {
 }
 
 const BASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-const NOATIME = constants.O_NOATIME ?? 0;
 
-/** Open for hashing: no symlink followed, no blocking; O_NOATIME where allowed. Throws. */
-function openForHash(p: Buffer): number {
-  try {
-    return openSync(p, BASE_FLAGS | NOATIME);
-  } catch (e) {
-    // O_NOATIME is only allowed on files we own (or with CAP_FOWNER).
-    if (NOATIME && (e as { code?: string }).code === "EPERM") return openSync(p, BASE_FLAGS);
-    throw e;
-  }
+/** Open entry `name` of `dirfd` for hashing: no symlink followed, no blocking; O_NOATIME where allowed. Throws. */
+function openForHash(dirfd: number, name: Uint8Array): number {
+  return openAt(dirfd, name, BASE_FLAGS);
 }
 
 /** The open failed: the path no longer names a regular file we may open ("vanished"), or an error. */
@@ -220,11 +185,10 @@ function takeBuffer(size: number): { buf: Buffer; shared: boolean } {
  * chunks), checked before and after (see the header), and finally lstat'ed
  * again: a file renamed over the path meanwhile makes the result "torn".
  */
-export async function hashFile(path: PathBytes, seen: Attrs, seenDev: bigint, opts: HashOptions): Promise<HashResult> {
-  const p = asBuffer(path);
+export async function hashFileAt(dirfd: number, name: Uint8Array, seen: Attrs, seenDev: bigint, opts: HashOptions): Promise<HashResult> {
   let fd: number;
   try {
-    fd = openForHash(p);
+    fd = openForHash(dirfd, name);
   } catch (e) {
     const pr = problem(e);
     if (openFailed(pr.code)) return { kind: "vanished" };
@@ -259,9 +223,9 @@ export async function hashFile(path: PathBytes, seen: Attrs, seenDev: bigint, op
     const after = fstatSync(fd, { bigint: true });
     const late = tornAfter(before, after, pos);
     if (late) return { kind: "torn", reason: late };
-    let now: BigIntStats;
+    let now: StatFields & { dev: bigint };
     try {
-      now = lstatSync(p, { bigint: true });
+      now = lstatAt(dirfd, name);
     } catch {
       return { kind: "torn", reason: "vanished while being read" };
     }
@@ -272,11 +236,24 @@ export async function hashFile(path: PathBytes, seen: Attrs, seenDev: bigint, op
     return { kind: "error", code: pr.code, message: pr.message };
   } finally {
     if (leased) sharedBusy = false;
-    try {
-      closeSync(fd);
-    } catch {
-      // nothing sensible to do
-    }
+    closeQuietly(fd);
+  }
+}
+
+/** hashFileAt by a whole path (tools and benches; its directory is opened by path). */
+export async function hashFile(path: PathBytes, seen: Attrs, seenDev: bigint, opts: HashOptions): Promise<HashResult> {
+  const dir = parentOf(path);
+  let dirfd: number;
+  try {
+    dirfd = openSync(asBuffer(dir), constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (e) {
+    const pr = problem(e);
+    return { kind: "error", code: pr.code, message: pr.message };
+  }
+  try {
+    return await hashFileAt(dirfd, path.subarray(dir.length + (dir.length === 1 ? 0 : 1)), seen, seenDev, opts);
+  } finally {
+    closeQuietly(dirfd);
   }
 }
 
@@ -300,10 +277,10 @@ export type RawVisit =
  * file was renamed over it meanwhile, the hash still belongs to the inode
  * recorded with it, and the next visit sees the new one.
  */
-export function hashSync(path: PathBytes, seen: Seen, algo: string, buf: Buffer): RawHash {
+export function hashSync(dirfd: number, name: Uint8Array, seen: Seen, algo: string, buf: Buffer): RawHash {
   let fd: number;
   try {
-    fd = openForHash(asBuffer(path));
+    fd = openForHash(dirfd, name);
   } catch (e) {
     const pr = rawProblem(e);
     if (openFailed(pr.code)) return { kind: "vanished" };
@@ -331,20 +308,15 @@ export function hashSync(path: PathBytes, seen: Seen, algo: string, buf: Buffer)
   } catch (e) {
     return { kind: "error", ...rawProblem(e) };
   } finally {
-    try {
-      closeSync(fd);
-    } catch {
-      // nothing sensible to do
-    }
+    closeQuietly(fd);
   }
 }
 
-/** lstat a path, readlink a symlink, hash a regular file: the whole visit of an entry, blocking. */
-export function visitSync(path: PathBytes, algo: string, buf: Buffer): RawVisit {
-  const p = asBuffer(path);
-  let st: BigIntStats;
+/** lstat, readlink a symlink, hash a regular file: the whole visit of entry `name` of `dirfd`, blocking. */
+export function visitSync(dirfd: number, name: Uint8Array, algo: string, buf: Buffer): RawVisit {
+  let st: StatFields & { dev: bigint };
   try {
-    st = lstatSync(p, { bigint: true });
+    st = lstatAt(dirfd, name);
   } catch (e) {
     return { ok: false, ...rawProblem(e) };
   }
@@ -352,12 +324,12 @@ export function visitSync(path: PathBytes, algo: string, buf: Buffer): RawVisit 
   let target: Uint8Array | null = null;
   if (kind === 0o120000) {
     try {
-      target = new Uint8Array(readlinkSync(p, { encoding: "buffer" }));
+      target = new Uint8Array(readlinkSync(at(dirfd, name), { encoding: "buffer" }));
     } catch (e) {
       return { ok: false, ...rawProblem(e) };
     }
   }
-  const hash = kind === 0o100000 ? hashSync(p, { ino: st.ino, dev: st.dev, size: st.size, mtime: st.mtimeNs, ctime: st.ctimeNs }, algo, buf) : null;
+  const hash = kind === 0o100000 ? hashSync(dirfd, name, { ino: st.ino, dev: st.dev, size: st.size, mtime: st.mtimeNs, ctime: st.ctimeNs }, algo, buf) : null;
   return { ok: true, st, target, hash };
 }
 
@@ -372,3 +344,4 @@ export function toVisited(r: RawVisit): Visited {
   else hash = h;
   return { stat: { ok: true, attrs, dev: r.st.dev }, hash };
 }
+

@@ -1,20 +1,30 @@
 // The visit of one path, shared by both ways of driving the scanner: lstat
 // (and hash, and list) it through the I/O edge (reader.ts, or the walker at
 // full speed), then record it, its listed children and any deletion found, in
-// one transaction (record.ts). A file that changes while it is read is
+// one transaction (record.ts). A path is never resolved as a whole: the visit
+// gets its parent directory's descriptor (dirs.ts: from the full-speed
+// driver's open directories, or a chain opened from the area for this visit
+// in the trickle) and reaches the entry by name; a directory is opened
+// without following it and checked against the lstat, and its children are
+// reached through that descriptor. A component that became a symlink or a
+// non-directory makes the path missing (its own visit reports the change). A file that changes while it is read is
 // visited again after a pause, a few times; one that never holds still is
 // recorded with its old hash and reported as not verified. A path found gone
 // is reported at the top of what went (missing).
 import { log } from "../util/log.ts";
 import type { Attrs } from "./attrs.ts";
 import type { Walked } from "./host.ts";
+import { closeQuietly, listFdAsync, OpenDirs, openSeenDir, REPLACED, type Place } from "./dirs.ts";
+import type { FsProblem } from "./errors.ts";
 import { parentOf, pathKey, samePath, showPath, type PathBytes } from "./paths.ts";
-import { hashFile, listDirAsync, statEntry, type HashResult, type Listed, type StatResult } from "./reader.ts";
+import { hashFileAt, statAt, type HashResult, type Listed, type Listing, type StatResult } from "./reader.ts";
 import type { ScanEvent } from "./record.ts";
 import type { ScanHost } from "./host.ts";
 
 export class Visitor {
   private missingAreas = new Set<string>();
+  /** The trickle's: a chain opened for each visit, closed with it. */
+  private readonly fresh = new OpenDirs(0);
 
   constructor(private readonly s: ScanHost) {}
 
@@ -36,25 +46,47 @@ export class Visitor {
   }
 
   private async visitOnce(path: PathBytes, area: PathBytes, lastAttempt: boolean): Promise<"done" | "retry"> {
+    const full = this.s.full;
+    const place = (full?.dirs ?? this.fresh).placeOf(path, area);
+    if (!place.ok) return this.unreachable(path, area, place);
+    let dirFd: number | null = null;
+    let releaseDir: (() => void) | null = null;
+    try {
+      return await this.visitAt(path, area, place, lastAttempt, (fd) => {
+        dirFd = fd;
+        if (full) releaseDir = full.dirs.adopt(path, fd);
+      });
+    } finally {
+      place.release();
+      if (releaseDir) (releaseDir as () => void)();
+      else if (dirFd !== null) closeQuietly(dirFd);
+    }
+  }
+
+  /** lstat or the parent chain failed: gone (ENOENT, ENOTDIR: a component is no directory now) or a problem. */
+  private unreachable(path: PathBytes, area: PathBytes, st: FsProblem): "done" {
+    if (st.code === "ENOENT" || st.code === "ENOTDIR") this.missing(path, area);
+    else this.commitProblem(path, st.message);
+    return "done";
+  }
+
+  /** The visit proper, the entry being `place.name` in the directory open as `place.fd`; opened: a directory's own descriptor. */
+  private async visitAt(
+    path: PathBytes, area: PathBytes, place: Place, lastAttempt: boolean, opened: (fd: number) => void,
+  ): Promise<"done" | "retry"> {
     let st: StatResult;
     let hashedThere: HashResult | null = null;
     let listed: Listed | null = null;
     const walker = this.s.opts.walker;
     if (walker) {
-      listed = await walker.list(path, this.s.config.hash);
+      listed = await walker.list(place.fd, place.name, this.s.config.hash);
+      if (listed.fd !== null) opened(listed.fd);
       st = listed.stat;
       hashedThere = listed.hash;
     } else {
-      st = statEntry(path);
+      st = statAt(place.fd, place.name);
     }
-    if (!st.ok) {
-      if (st.code === "ENOENT" || st.code === "ENOTDIR") {
-        this.missing(path, area);
-        return "done";
-      }
-      this.commitProblem(path, st.message);
-      return "done";
-    }
+    if (!st.ok) return this.unreachable(path, area, st);
     let attrs: Attrs = st.attrs;
     let error: string | null = null;
     let hashed = 0;
@@ -69,7 +101,7 @@ export class Visitor {
       let sofar = 0;
       const r =
         hashedThere ??
-        (await hashFile(path, attrs, st.dev, {
+        (await hashFileAt(place.fd, place.name, attrs, st.dev, {
           algo: this.s.config.hash,
           small,
           chunkSize: () => this.s.pacer.chunkSize(),
@@ -104,25 +136,44 @@ export class Visitor {
     let walked: Walked | null = null;
     let queued: Set<string> | null = null;
     if (attrs.type === "dir") {
-      const l = listed?.listing ?? (await listDirAsync(path));
+      let dirFd = listed?.fd ?? null;
+      let l: Listing;
+      if (listed?.listing) {
+        l = listed.listing;
+      } else {
+        const o = openSeenDir(place.fd, place.name, { ino: attrs.ino, dev: st.dev });
+        if (o.ok) {
+          dirFd = o.fd;
+          opened(o.fd);
+          l = await listFdAsync(o.fd);
+        } else {
+          l = o;
+        }
+      }
+      // replaced (or made a symlink) between the lstat and the open: look again
+      if (!l.ok && l.code === REPLACED && !lastAttempt) return "retry";
       // at full speed in byte order: the records go into the table's B-trees
       // nearly in key order (less work for SQLite), and reports come out sorted
       if (l.ok) names = this.s.unlimited ? l.names.sort(Buffer.compare) : l.names;
       else error = `cannot list directory: ${l.message}`;
-      if (names && this.s.full && walker) walked = await this.s.full.visitChildren(walker, path, names);
+      if (names) this.s.opts.hooks?.listed?.(path);
+      if (names && this.s.full && walker) walked = await this.s.full.visitChildren(walker, dirFd!, path, names);
       if (names && this.s.trickle) {
         const q = await this.s.trickle.queueBigDirectory(path, names);
         if (q === "stopped") return "done";
         queued = q;
       }
+      this.commitVisit(path, attrs, error, names, hashed, queued, walked, dirFd);
+      return "done";
     }
-    this.commitVisit(path, attrs, error, names, hashed, queued, walked);
+    this.commitVisit(path, attrs, error, null, hashed, null, null, null);
     return "done";
   }
 
+  /** dirFd: the directory's descriptor when it was listed (names), for the lstat of children that look gone. */
   private commitVisit(
     path: PathBytes, attrs: Attrs, error: string | null, names: Buffer[] | null, hashed: number,
-    queued: Set<string> | null, walked: Walked | null,
+    queued: Set<string> | null, walked: Walked | null, dirFd: number | null,
   ): void {
     const now = this.s.now();
     const events: ScanEvent[] = [];
@@ -130,7 +181,7 @@ export class Visitor {
     this.s.recorder.tx(() => {
       if (this.s.full?.parentGone(path)) return;
       newDir = this.s.recorder.entry(path, attrs, error, hashed, now, events);
-      if (names) this.reconcileChildren(path, names, now, events, queued, walked);
+      if (names) this.reconcileChildren(path, dirFd!, names, now, events, queued, walked);
       this.s.cycles.flushSoon(now);
     });
     if (newDir) this.s.trickle?.requestReshuffle();
@@ -162,7 +213,7 @@ export class Visitor {
    * walked: the children in scope already visited on the walker (full speed).
    */
   private reconcileChildren(
-    dir: PathBytes, names: Buffer[], now: number, events: ScanEvent[], queued: Set<string> | null, walked: Walked | null,
+    dir: PathBytes, dirFd: number, names: Buffer[], now: number, events: ScanEvent[], queued: Set<string> | null, walked: Walked | null,
   ): void {
     const cycle = this.s.cycles.number;
     let listed = queued;
@@ -187,7 +238,7 @@ export class Visitor {
         this.s.store.dropTree(c.path); // newly excluded: no report
         continue;
       }
-      const st = statEntry(c.path);
+      const st = statAt(dirFd, c.path.subarray(dir.length + (dir.length === 1 ? 0 : 1)));
       if (st.ok || (st.code !== "ENOENT" && st.code !== "ENOTDIR")) continue; // appeared after the listing
       this.s.recorder.deletion(c.path, now, events);
     }
@@ -201,7 +252,7 @@ export class Visitor {
     let top = path;
     while (!samePath(top, area)) {
       const parent = parentOf(top);
-      const st = statEntry(parent);
+      const st = this.statIn(parent, area);
       if (st.ok && st.attrs.type === "dir") break;
       if (st.ok || (st.code !== "ENOENT" && st.code !== "ENOTDIR")) break; // the parent's own visit reports it
       top = parent;
@@ -221,6 +272,17 @@ export class Visitor {
       }
     }
     this.s.recorder.emit(events);
+  }
+
+  /** lstat a path within an area through a chain opened for the purpose. */
+  private statIn(path: PathBytes, area: PathBytes): StatResult {
+    const place = this.fresh.placeOf(path, area);
+    if (!place.ok) return place;
+    try {
+      return statAt(place.fd, place.name);
+    } finally {
+      place.release();
+    }
   }
 
   private commitProblem(path: PathBytes, message: string): void {

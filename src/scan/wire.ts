@@ -7,45 +7,50 @@
 // Fields are separated by NUL (the one byte no path, name or link target can
 // hold); paths and names travel as latin1 text (one char per byte).
 //
-//   l<id> NUL path NUL algo            visit a path, and list it if it is a directory
+//   l<id> NUL dirfd NUL name NUL algo   visit entry `name` of the directory open as
+//                                       dirfd, and open and list it if it is a directory
 //     -> [visit] or [visit, listing]
-//   s<id> NUL dir NUL algo NUL names   visit names in a directory (names joined by "/")
-//     -> [id, visit, visit, ...]
+//   s<id> NUL dirfd NUL algo NUL names  visit names in the directory open as dirfd
+//     -> [id, visit, visit, ...]          (names joined by "/")
+//
+// Descriptors are the process's, shared by all its threads: the main thread
+// keeps them open while a job uses them (dirs.ts).
 //
 // A visit: id NUL "S" <80 bytes> NUL ("0" | "1" target) [NUL hash kind NUL f1 NUL f2],
 // or id NUL "E" NUL code NUL message. The 80 bytes are the ten numbers of an
 // lstat (mode uid gid size ino nlink mtime ctime rdev dev) as raw 64-bit
 // integers: turning them into decimal text and back cost more than the visit
-// itself. A listing: "N" and the names joined by "/", or "E" code NUL message.
+// itself. A listing: "N" fd NUL and the names joined by "/" (fd: the directory,
+// opened by the worker, now the main thread's to close), or "E" code NUL message.
 import { typeOfMode, type Attrs } from "./attrs.ts";
-import { pathKey, type PathBytes } from "./paths.ts";
-import { describe, type HashResult, type Listing, type RawVisit, type Visited } from "./reader.ts";
+import { pathKey } from "./paths.ts";
+import { describe } from "./errors.ts";
+import type { HashResult, Listing, RawVisit, Visited } from "./reader.ts";
 
 const NUL = "\u0000";
 const SLASH = Buffer.from("/");
 
 // ---- jobs (main thread -> worker) ----------------------------------------------
 
-export function listJob(id: number, path: PathBytes, algo: string): string {
-  return `l${id}${NUL}${pathKey(path)}${NUL}${algo}`;
+export function listJob(id: number, dirfd: number, name: Uint8Array, algo: string): string {
+  return `l${id}${NUL}${dirfd}${NUL}${pathKey(name)}${NUL}${algo}`;
 }
 
-export function manyJob(id: number, dir: PathBytes, names: readonly Uint8Array[], algo: string): string {
-  return `s${id}${NUL}${pathKey(dir)}${NUL}${algo}${NUL}${names.map(pathKey).join("/")}`;
+export function manyJob(id: number, dirfd: number, names: readonly Uint8Array[], algo: string): string {
+  return `s${id}${NUL}${dirfd}${NUL}${algo}${NUL}${names.map(pathKey).join("/")}`;
 }
 
 export type Job =
-  | { kind: "list"; id: string; path: Buffer; algo: string }
-  | { kind: "many"; id: string; paths: Buffer[]; algo: string };
+  | { kind: "list"; id: string; dirfd: number; name: Buffer; algo: string }
+  | { kind: "many"; id: string; dirfd: number; names: Buffer[]; algo: string };
 
 export function decodeJob(text: string): Job {
   if (text.charCodeAt(0) === 108) { // l
-    const [lid, path, algo] = text.split(NUL);
-    return { kind: "list", id: lid.slice(1), path: Buffer.from(path, "latin1"), algo };
+    const [lid, dirfd, name, algo] = text.split(NUL);
+    return { kind: "list", id: lid.slice(1), dirfd: Number(dirfd), name: Buffer.from(name, "latin1"), algo };
   }
-  const [sid, dir, algo, names] = text.split(NUL);
-  const base = dir.endsWith("/") ? dir : `${dir}/`;
-  return { kind: "many", id: sid.slice(1), paths: names.split("/").map((n) => Buffer.from(base + n, "latin1")), algo };
+  const [sid, dirfd, algo, names] = text.split(NUL);
+  return { kind: "many", id: sid.slice(1), dirfd: Number(dirfd), names: names.split("/").map((n) => Buffer.from(n, "latin1")), algo };
 }
 
 /** The job id an answer belongs to. */
@@ -120,22 +125,26 @@ export function decodeVisit(text: string): Visited {
 
 // ---- listings (worker -> main thread) --------------------------------------------
 
-export function encodeListing(names: Buffer[]): string {
+/** A listing and the descriptor of the directory listed (left open for the main thread, which closes it). */
+export function encodeListing(fd: number, names: Buffer[]): string {
   const parts: Buffer[] = [];
   for (let i = 0; i < names.length; i++) {
     if (i > 0) parts.push(SLASH);
     parts.push(names[i]);
   }
-  return `N${Buffer.concat(parts).toString("latin1")}`;
+  return `N${fd}${NUL}${Buffer.concat(parts).toString("latin1")}`;
 }
 
 export function encodeListingError(code: string, message: string): string {
   return `E${code}${NUL}${message}`;
 }
 
-export function decodeListing(s: string): Listing {
-  if (s[0] === "N") return { ok: true, names: s.length === 1 ? [] : s.slice(1).split("/").map((n) => Buffer.from(n, "latin1")) };
+export function decodeListing(s: string): { listing: Listing; fd: number | null } {
   const cut = s.indexOf(NUL);
+  if (s[0] === "N") {
+    const names = s.length === cut + 1 ? [] : s.slice(cut + 1).split("/").map((n) => Buffer.from(n, "latin1"));
+    return { listing: { ok: true, names }, fd: Number(s.slice(1, cut)) };
+  }
   const code = s.slice(1, cut) || "EUNKNOWN";
-  return { ok: false, code, message: describe(code, s.slice(cut + 1)) };
+  return { listing: { ok: false, code, message: describe(code, s.slice(cut + 1)) }, fd: null };
 }

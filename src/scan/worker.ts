@@ -1,8 +1,9 @@
-// The walk worker (a thread of pool.ts): answers jobs to visit paths with
-// blocking calls (reader.ts's visitSync: lstat, readlink, hash) and to list
-// directories. Jobs and answers are strings (wire.ts). Compiled into the
-// binary as its own entry point (build.ts).
-import { readdirSync } from "node:fs";
+// The walk worker (a thread of pool.ts): answers jobs to visit entries of a
+// directory open as a descriptor with blocking calls (reader.ts's visitSync:
+// lstat, readlink, hash), and to open and list a directory (openAndList),
+// leaving its descriptor open for the main thread. Jobs and answers are
+// strings (wire.ts). Compiled into the binary as its own entry point (build.ts).
+import { openAndList } from "./dirs.ts";
 import { visitSync, type RawVisit } from "./reader.ts";
 import { decodeJob, encodeListing, encodeListingError, encodeVisit } from "./wire.ts";
 
@@ -10,35 +11,34 @@ declare const self: Worker;
 
 const buf = Buffer.allocUnsafe(1 << 20);
 
-/** One visit, encoded; dir: whether it found a directory. */
-function visit(id: string, path: Buffer, algo: string): { text: string; dir: boolean } {
-  let v: RawVisit;
+function visit(dirfd: number, name: Buffer, algo: string): RawVisit {
   try {
-    v = visitSync(path, algo, buf);
+    return visitSync(dirfd, name, algo, buf);
   } catch (err) {
-    v = { ok: false, code: "EWORKER", message: String((err as Error)?.message ?? err) };
+    return { ok: false, code: "EWORKER", message: String((err as Error)?.message ?? err) };
   }
-  return { text: encodeVisit(id, v), dir: v.ok && (Number(v.st.mode) & 0o170000) === 0o040000 };
 }
 
 function answer(text: string): string[] {
   const job = decodeJob(text);
   if (job.kind === "many") {
     const out = [job.id];
-    for (const p of job.paths) out.push(visit("", p, job.algo).text);
+    for (const n of job.names) out.push(encodeVisit("", visit(job.dirfd, n, job.algo)));
     return out;
   }
-  const v = visit(job.id, job.path, job.algo);
-  // a directory: its listing follows
-  if (!v.dir) return [v.text];
+  const v = visit(job.dirfd, job.name, job.algo);
+  const text0 = encodeVisit(job.id, v);
+  // a directory: opened, checked against the lstat, and its listing follows
+  if (!v.ok || (Number(v.st.mode) & 0o170000) !== 0o040000) return [text0];
   let listing: string;
   try {
-    listing = encodeListing(readdirSync(job.path, { encoding: "buffer" }));
+    const l = openAndList(job.dirfd, job.name, v.st);
+    listing = l.listing.ok ? encodeListing(l.fd!, l.listing.names) : encodeListingError(l.listing.code, l.listing.message);
   } catch (err) {
     const e = err as { code?: string; message?: string };
     listing = encodeListingError(e?.code ?? "EUNKNOWN", String(e?.message ?? err).split("\n")[0]);
   }
-  return [v.text, listing];
+  return [text0, listing];
 }
 
 self.onmessage = (e: MessageEvent) => {

@@ -1,5 +1,5 @@
 // Shared helpers for the scanner tests: real temp trees and databases.
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultConfig, type Config } from "../../src/config/config.ts";
@@ -71,4 +71,16 @@ export function pacedScanner(env: Env, opts: Partial<ScannerOptions> = {}, time 
 
 export function sha256(data: string | Uint8Array): string {
   return `sha256:${new Bun.CryptoHasher("sha256").update(data).digest("hex")}`;
+}
+
+/** Run f on the entry at path p as the walk names it: its parent directory's descriptor and its name. */
+export function viaParent<T>(p: string | Uint8Array, f: (dirfd: number, name: Buffer) => T): T {
+  const b = Buffer.from(p);
+  const cut = b.lastIndexOf(0x2f);
+  const fd = openSync(cut === 0 ? Buffer.from("/") : b.subarray(0, cut), constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    return f(fd, b.subarray(cut + 1));
+  } finally {
+    closeSync(fd);
+  }
 }

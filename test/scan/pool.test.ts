@@ -1,7 +1,7 @@
 // The walk workers: the pool's answers (worker or this thread) agree with the
 // reader's, odd bytes included, and the main thread helps when workers are busy.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,15 +26,20 @@ describe("pool", () => {
     fs.symlinkSync(Buffer.concat([name("/target\x01"), Buffer.from([0xfe])]), Buffer.concat([sub, name("/"), link]));
     expect(Bun.spawnSync(["mkfifo", Buffer.concat([sub, name("/fifo")]).toString("latin1")]).exitCode).toBe(0);
     // two workers; none (all on this thread); one worker with this thread helping
+    const dfd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    const subName = sub.subarray(dir.length + 1);
     for (const [workers, help] of [[2, false], [0, false], [1, true]] as const) {
       const pool = new HashPool(workers, help);
-      expect((await pool.list(pathFrom(join(dir, "nope")), "sha256")).stat).toMatchObject({ ok: false, code: "ENOENT" });
-      const top = await pool.list(sub, "sha256");
+      expect((await pool.list(dfd, pathFrom("nope"), "sha256")).stat).toMatchObject({ ok: false, code: "ENOENT" });
+      const top = await pool.list(dfd, subName, "sha256");
       const st = statEntry(sub);
       expect(top.stat).toEqual(st);
       expect(top.hash).toBeNull();
       expect(top.listing && top.listing.ok && top.listing.names.map((n) => n.toString("hex")).sort()).toEqual([file, link, name("fifo")].map((n) => n.toString("hex")).sort());
-      const many = await pool.visitMany(sub, [file, link, name("fifo"), name("gone")], "sha256");
+      // the directory's own descriptor comes back open: its children are reached through it
+      const subfd = top.fd!;
+      expect(fs.fstatSync(subfd, { bigint: true }).ino).toBe(st.ok ? st.attrs.ino : -1n);
+      const many = await pool.visitMany(subfd, [file, link, name("fifo"), name("gone")], "sha256");
       expect(many.map((v) => v.stat)).toEqual([file, link, name("fifo"), name("gone")].map((n) => statEntry(Buffer.concat([sub, name("/"), n]))));
       expect(many[0].hash).toMatchObject({ kind: "ok", hash: sha256(data), bytes: data.length });
       expect(many[1].stat.ok && Buffer.from(many[1].stat.attrs.target!).toString("hex")).toBe("2f74617267657401fe");
@@ -42,11 +47,14 @@ describe("pool", () => {
       expect(many.slice(1).map((v) => v.hash)).toEqual([null, null, null]);
       expect(many[3].stat).toMatchObject({ ok: false, code: "ENOENT" });
       // a plain file listed: a visit with its hash, no listing
-      const one = await pool.list(Buffer.concat([sub, name("/"), file]), "sha256");
+      const one = await pool.list(subfd, file, "sha256");
       expect(one.listing).toBeNull();
+      expect(one.fd).toBeNull();
+      closeSync(subfd);
       expect(one.hash).toMatchObject({ kind: "ok", hash: sha256(data) });
       pool.close();
     }
+    closeSync(dfd);
   });
 
   test("with help, jobs beyond what the worker holds run on this thread, and all answers are right", async () => {
@@ -59,9 +67,11 @@ describe("pool", () => {
     }
     const pool = new HashPool(1, true);
     const jobs = [];
-    for (let k = 0; k < names.length; k += 10) jobs.push(pool.visitMany(pathFrom(sub), names.slice(k, k + 10), "sha256"));
+    const sfd = openSync(sub, constants.O_RDONLY | constants.O_DIRECTORY);
+    for (let k = 0; k < names.length; k += 10) jobs.push(pool.visitMany(sfd, names.slice(k, k + 10), "sha256"));
     const all = (await Promise.all(jobs)).flat();
     pool.close();
+    closeSync(sfd);
     expect(pool.ranHere).toBeGreaterThan(0);
     expect(pool.ranHere).toBeLessThan(jobs.length);
     expect(all.map((v) => v.hash && v.hash.kind === "ok" && v.hash.hash)).toEqual(names.map((_, i) => sha256(`content ${i}`)));

@@ -2,14 +2,14 @@
 // both refuse to hash anything but the regular file that lstat saw, and the
 // torn-read checks they share decide as documented.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, constants, mkdtempSync, openSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathFrom } from "../../src/scan/paths.ts";
 import { HashPool } from "../../src/scan/pool.ts";
-import { hashFile, hashSync, listDir, statEntry, toVisited, tornAfter, tornBefore, visitSync } from "../../src/scan/reader.ts";
-import { sha256 } from "./helpers.ts";
+import { hashFile, hashFileAt, hashSync, statEntry, toVisited, tornAfter, tornBefore, visitSync } from "../../src/scan/reader.ts";
+import { sha256, viaParent } from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "integrityd-reader-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,13 +25,17 @@ describe("reader", () => {
     if (!st.ok) throw new Error(st.message);
     const a = await hashFile(pathFrom(p), st.attrs, st.dev, { ...full, small: false, chunkSize: () => 65536 });
     const pool = new HashPool(2);
-    const [b] = await pool.visitMany(pathFrom(dir), [pathFrom("data")], "sha256");
+    const dfd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    const [b] = await pool.visitMany(dfd, [pathFrom("data")], "sha256");
     pool.close();
-    const c = hashSync(pathFrom(p), { ...st.attrs, dev: st.dev }, "sha256", Buffer.alloc(4096));
+    const c = hashSync(dfd, pathFrom("data"), { ...st.attrs, dev: st.dev }, "sha256", Buffer.alloc(4096));
+    const d = await hashFileAt(dfd, pathFrom("data"), st.attrs, st.dev, { ...full, small: false, chunkSize: () => 65536 });
+    closeSync(dfd);
     expect(a).toMatchObject({ kind: "ok", hash: sha256(data), bytes: data.length });
     expect(b.hash).toMatchObject({ kind: "ok", hash: sha256(data), bytes: data.length });
     expect(b.stat).toEqual(st);
     expect(c).toMatchObject({ kind: "ok", hash: sha256(data) });
+    expect(d).toEqual(a);
   });
 
   test("a FIFO or symlink swapped in after lstat is not read (no hang), a vanished file is reported as such", async () => {
@@ -40,7 +44,7 @@ describe("reader", () => {
     const st = statEntry(pathFrom(p));
     if (!st.ok) throw new Error(st.message);
     const seen = { ...st.attrs, dev: st.dev };
-    const core = () => hashSync(pathFrom(p), seen, "sha256", Buffer.alloc(4096));
+    const core = () => viaParent(p, (fd, n) => hashSync(fd, n, seen, "sha256", Buffer.alloc(4096)));
     unlinkSync(p);
     expect(core().kind).toBe("vanished");
     expect((await hashFile(pathFrom(p), st.attrs, st.dev, full)).kind).toBe("vanished");
@@ -58,14 +62,7 @@ describe("reader", () => {
     expect(core()).toMatchObject({ kind: "torn", reason: expect.stringMatching(/^(replaced|changed) before it was opened$/) });
   });
 
-  test("listing returns raw names; errors are values, not exceptions", () => {
-    const sub = join(dir, "list");
-    fs.mkdirSync(sub);
-    writeFileSync(Buffer.concat([Buffer.from(sub + "/"), Buffer.from([0x66, 0xff])]), "");
-    const l = listDir(pathFrom(sub));
-    expect(l.ok && l.names.map((n) => n.toString("hex"))).toEqual(["66ff"]);
-    const missing = listDir(pathFrom(join(dir, "nope")));
-    expect(missing).toMatchObject({ ok: false, code: "ENOENT" });
+  test("lstat by path: errors are values, not exceptions", () => {
     expect(statEntry(pathFrom(join(dir, "nope")))).toMatchObject({ ok: false, code: "ENOENT" });
   });
 
@@ -91,10 +88,10 @@ describe("reader", () => {
     const f = join(dir, "visit");
     writeFileSync(f, "abc");
     const buf = Buffer.alloc(4096);
-    const v = toVisited(visitSync(pathFrom(f), "sha256", buf));
+    const v = toVisited(viaParent(f, (fd, n) => visitSync(fd, n, "sha256", buf)));
     expect(v.stat).toEqual(statEntry(pathFrom(f)));
     expect(v.hash).toMatchObject({ kind: "ok", hash: sha256("abc"), bytes: 3 });
-    const gone = visitSync(pathFrom(join(dir, "nope")), "sha256", buf);
+    const gone = viaParent(join(dir, "nope"), (fd, n) => visitSync(fd, n, "sha256", buf));
     expect(gone).toMatchObject({ ok: false, code: "ENOENT" });
     expect(toVisited(gone).stat).toEqual({ ok: false, code: "ENOENT", message: "no such file or directory (ENOENT)" });
   });

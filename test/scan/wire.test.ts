@@ -5,25 +5,22 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathFrom } from "../../src/scan/paths.ts";
 import { toVisited, visitSync, type RawHash, type RawVisit } from "../../src/scan/reader.ts";
 import {
   answerId, decodeJob, decodeListing, decodeVisit, encodeListing, encodeListingError, encodeVisit, listJob, manyJob,
 } from "../../src/scan/wire.ts";
-import { sha256 } from "./helpers.ts";
+import { sha256, viaParent } from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "integrityd-wire-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const raw = (s: string) => Buffer.from(s, "latin1");
 
 describe("jobs", () => {
-  test("a list job and a job of names come back as paths, odd bytes included", () => {
-    const p = Buffer.concat([raw("/a\x01/"), Buffer.from([0xff, 0x0a])]);
-    expect(decodeJob(listJob(7, p, "sha256"))).toEqual({ kind: "list", id: "7", path: p, algo: "sha256" });
-    const job = decodeJob(manyJob(8, raw("/d"), [raw("x\xff"), raw("y")], "sha512"));
-    expect(job).toEqual({ kind: "many", id: "8", paths: [raw("/d/x\xff"), raw("/d/y")], algo: "sha512" });
-    // the root directory gets no second slash
-    expect(decodeJob(manyJob(9, raw("/"), [raw("etc")], "sha256"))).toMatchObject({ paths: [raw("/etc")] });
+  test("a list job and a job of names come back as a descriptor and names, odd bytes included", () => {
+    const n = Buffer.concat([raw("a\x01"), Buffer.from([0xff, 0x0a])]);
+    expect(decodeJob(listJob(7, 12, n, "sha256"))).toEqual({ kind: "list", id: "7", dirfd: 12, name: n, algo: "sha256" });
+    const job = decodeJob(manyJob(8, 345, [raw("x\xff"), raw("y")], "sha512"));
+    expect(job).toEqual({ kind: "many", id: "8", dirfd: 345, names: [raw("x\xff"), raw("y")], algo: "sha512" });
   });
 });
 
@@ -37,7 +34,7 @@ describe("visits", () => {
     mkdirSync(d);
     const buf = Buffer.alloc(4096);
     for (const p of [f, l, d]) {
-      const v = visitSync(pathFrom(p), "sha256", buf);
+      const v = viaParent(p, (fd, n) => visitSync(fd, n, "sha256", buf));
       const text = encodeVisit("12", v);
       expect(answerId([text])).toBe(12);
       const back = decodeVisit(text);
@@ -58,7 +55,7 @@ describe("visits", () => {
     expect(decodeVisit(encodeVisit("3", failed))).toEqual({ stat: { ok: false, code: "EACCES", message: "permission denied (EACCES)" }, hash: null });
     const f = join(dir, "g");
     writeFileSync(f, "x");
-    const v = visitSync(pathFrom(f), "sha256", Buffer.alloc(16));
+    const v = viaParent(f, (fd, n) => visitSync(fd, n, "sha256", Buffer.alloc(16)));
     if (!v.ok) throw new Error("lstat failed");
     const as = (hash: RawHash) => decodeVisit(encodeVisit("", { ...v, hash })).hash;
     expect(as({ kind: "torn", reason: "changed while being read" })).toEqual({ kind: "torn", reason: "changed while being read" });
@@ -76,9 +73,10 @@ describe("visits", () => {
 describe("listings", () => {
   test("raw names round-trip; an empty directory; an error", () => {
     const names = [raw("a"), Buffer.from([0xff, 0x01, 0x0a]), raw("c d")];
-    const l = decodeListing(encodeListing(names));
+    const { listing: l, fd } = decodeListing(encodeListing(17, names));
+    expect(fd).toBe(17);
     expect(l.ok && l.names.map((n) => n.toString("hex"))).toEqual(names.map((n) => n.toString("hex")));
-    expect(decodeListing(encodeListing([]))).toEqual({ ok: true, names: [] });
-    expect(decodeListing(encodeListingError("EACCES", "EACCES: permission denied"))).toEqual({ ok: false, code: "EACCES", message: "permission denied (EACCES)" });
+    expect(decodeListing(encodeListing(3, []))).toEqual({ listing: { ok: true, names: [] }, fd: 3 });
+    expect(decodeListing(encodeListingError("EACCES", "EACCES: permission denied"))).toEqual({ listing: { ok: false, code: "EACCES", message: "permission denied (EACCES)" }, fd: null });
   });
 });
