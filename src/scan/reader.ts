@@ -128,8 +128,18 @@ export interface Seen {
 const BASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** Open entry `name` of `dirfd` for hashing: no symlink followed, no blocking; O_NOATIME where allowed. Throws. */
-function openForHash(dirfd: number, name: Uint8Array): number {
-  return openAt(dirfd, name, BASE_FLAGS);
+/**
+ * Open a file for hashing: its descriptor, or what the failure means —
+ * "vanished" (the name no longer leads to a regular file we may open) or an
+ * error, in `describe`'s words or raw (a worker's answer).
+ */
+function openForHash(dirfd: number, name: Uint8Array, raw: boolean): number | { kind: "vanished" } | { kind: "error"; code: string; message: string } {
+  try {
+    return openAt(dirfd, name, BASE_FLAGS);
+  } catch (e) {
+    const pr = raw ? rawProblem(e) : problem(e);
+    return openFailed(pr.code) ? { kind: "vanished" } : { kind: "error", code: pr.code, message: pr.message };
+  }
 }
 
 /** The open failed: the path no longer names a regular file we may open ("vanished"), or an error. */
@@ -186,14 +196,8 @@ function takeBuffer(size: number): { buf: Buffer; shared: boolean } {
  * again: a file renamed over the path meanwhile makes the result "torn".
  */
 export async function hashFileAt(dirfd: number, name: Uint8Array, seen: Attrs, seenDev: bigint, opts: HashOptions): Promise<HashResult> {
-  let fd: number;
-  try {
-    fd = openForHash(dirfd, name);
-  } catch (e) {
-    const pr = problem(e);
-    if (openFailed(pr.code)) return { kind: "vanished" };
-    return { kind: "error", code: pr.code, message: pr.message };
-  }
+  const fd = openForHash(dirfd, name, false);
+  if (typeof fd !== "number") return fd;
   let leased = false;
   try {
     const before = fstatSync(fd, { bigint: true });
@@ -278,14 +282,8 @@ export type RawVisit =
  * recorded with it, and the next visit sees the new one.
  */
 export function hashSync(dirfd: number, name: Uint8Array, seen: Seen, algo: string, buf: Buffer): RawHash {
-  let fd: number;
-  try {
-    fd = openForHash(dirfd, name);
-  } catch (e) {
-    const pr = rawProblem(e);
-    if (openFailed(pr.code)) return { kind: "vanished" };
-    return { kind: "error", ...pr };
-  }
+  const fd = openForHash(dirfd, name, true);
+  if (typeof fd !== "number") return fd;
   try {
     const before = fstatSync(fd, { bigint: true });
     const early = tornBefore(before, seen);
