@@ -48,9 +48,14 @@ install: build
 	else install -m 600 etc/integrityd.conf $(DESTDIR)/etc/integrityd.conf; fi
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' etc/integrityd.service > $(DESTDIR)/etc/systemd/system/integrityd.service
 	chmod 644 $(DESTDIR)/etc/systemd/system/integrityd.service
+	install -d -m 755 $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	$(BIN) --print-man > $(DESTDIR)$(PREFIX)/share/man/man8/integrityd.8
+	$(BIN) --print-completion > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/integrityd
+	chmod 644 $(DESTDIR)$(PREFIX)/share/man/man8/integrityd.8 $(DESTDIR)$(PREFIX)/share/bash-completion/completions/integrityd
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/integrityd $(DESTDIR)/etc/systemd/system/integrityd.service
+	rm -f $(DESTDIR)$(PREFIX)/sbin/integrityd $(DESTDIR)/etc/systemd/system/integrityd.service \
+	  $(DESTDIR)$(PREFIX)/share/man/man8/integrityd.8 $(DESTDIR)$(PREFIX)/share/bash-completion/completions/integrityd
 
 clean:
 	rm -rf dist run .cache

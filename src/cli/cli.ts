@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { LEVELS, type Config, type Level } from "../config/config.ts";
 import { formatConfig } from "../config/format.ts";
+import { bashCompletion, helpText, manPage } from "./help.ts";
 import { install, uninstall, unitText } from "./install.ts";
 import { join } from "node:path";
 import { ConfigError, DEFAULT_CONFIG_PATH, formatWarning, LOCAL_SENDMAIL, loadConfig, pinnedFingerprint } from "../config/load.ts";
@@ -18,38 +19,9 @@ import { diagText, setVerbose, stderrIsJournal } from "../util/log.ts";
 const journal = () => stderrIsJournal();
 import { VERSION } from "../version.ts";
 
-export const HELP = `usage: integrityd [MODE] [OPTIONS]
+export const HELP = helpText();
 
-Modes (at most one; without one, the daemon runs in the foreground):
-  (none)                 run the daemon in the foreground (what systemd runs)
-  --init-db              create or upgrade the database named in the config
-  --check-config         validate the config and print it with defaults filled in
-  --scan-once            one full-speed integrity pass, print changes, exit 1|2|4 bitmask
-  --test-rules [FILE|-]  classify log lines like logcheck and print the report
-  --status               a summary, then the details, read-only (safe while the daemon runs)
-  --example-config       print the documented example config (for /etc/integrityd.conf)
-  --install              set up this host: systemd unit, example config (if none), database
-  --uninstall            remove the unit (stop and disable it); --purge also config and database
-  --print-unit           print the systemd unit for this binary
-  --version              print the version
-  --help                 print this help
-
-Options:
-  -c, --config FILE      config file (default ${DEFAULT_CONFIG_PATH})
-  --stdout               also print every report to stdout
-  --rules DIR            --test-rules: logcheck rules home (default: config's logrules, else embedded)
-  --level LEVEL          --test-rules: paranoid, server or workstation (default server)
-  --explain              --test-rules: show which rule FILE:LINE decided each line
-  -q, --quiet            --check-config: print problems only, not the configuration
-  --json                 --status: the figures as one JSON object (stable field names)
-  --root DIR             --install/--uninstall: into a staging tree instead of /
-  --purge                --uninstall: remove the config and the database too
-  -v, --verbose          debug diagnostics on stderr
-
-Exit codes: 0 ok, 64 usage, 74 I/O error (database), 75 database in use by the daemon, 78 configuration error.
-`;
-
-const MODES = ["init-db", "check-config", "scan-once", "test-rules", "status", "example-config", "install", "uninstall", "print-unit", "version", "help"] as const;
+const MODES = ["init-db", "check-config", "scan-once", "test-rules", "status", "example-config", "install", "uninstall", "print-unit", "print-man", "print-completion", "version", "help"] as const;
 type Mode = (typeof MODES)[number] | "daemon";
 
 export interface Io {
@@ -118,6 +90,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         install: { type: "boolean" },
         uninstall: { type: "boolean" },
         "print-unit": { type: "boolean" },
+        "print-man": { type: "boolean" },
+        "print-completion": { type: "boolean" },
         "init-db": { type: "boolean" },
         "check-config": { type: "boolean" },
         "scan-once": { type: "boolean" },
@@ -161,10 +135,16 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case "print-unit":
         io.out(unitText(process.execPath));
         return EX_OK;
+      case "print-man":
+        io.out(manPage(VERSION));
+        return EX_OK;
+      case "print-completion":
+        io.out(bashCompletion());
+        return EX_OK;
       case "install": {
         const root = v.root ?? "/";
         const steps = install({
-          root, binary: process.execPath, configPath,
+          root, binary: process.execPath, configPath, man: manPage(VERSION), completion: bashCompletion(),
           initDb: (file) => {
             const c = config(file, io);
             const dbPath = join(root, c.database);
@@ -183,7 +163,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         } catch {
           database = null; // no readable config: only the unit goes
         }
-        const steps = uninstall({ root, configPath, database, purge: !!v.purge });
+        const steps = uninstall({ root, binary: process.execPath, configPath, database, purge: !!v.purge });
         io.out(`${steps.done.join("\n")}\n`);
         return EX_OK;
       }

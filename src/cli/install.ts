@@ -2,7 +2,8 @@
 // alone (the unit and the example config are embedded in it).
 //
 // --install, idempotent: the systemd unit to /etc/systemd/system (its
-// ExecStart naming this binary), /etc/integrityd.conf from the example when
+// ExecStart naming this binary), the manual page integrityd(8) and the bash
+// completion under the binary's prefix (share/man, share/bash-completion), /etc/integrityd.conf from the example when
 // there is none (0600; an existing one is never touched), the database
 // (--init-db), and `systemctl daemon-reload` when systemd runs. It does not
 // enable or start the service: the admin edits the config first, and the
@@ -37,7 +38,24 @@ function systemctl(args: string[]): string {
   return r.exitCode === 0 ? "" : r.stderr.toString().trim().split("\n")[0];
 }
 
-export function install(opts: { root: string; binary: string; configPath: string; initDb: (configFile: string) => string }): InstallSteps {
+/** Where the manual and the completion go: beside the binary's prefix (/usr/local/sbin -> /usr/local/share). */
+export function docPaths(binary: string): { man: string; completion: string } {
+  const prefix = dirname(dirname(binary));
+  const share = prefix === "/" ? "/usr/share" : join(prefix, "share");
+  return { man: join(share, "man/man8/integrityd.8"), completion: join(share, "bash-completion/completions/integrityd") };
+}
+
+function writeIfChanged(path: string, text: string, done: string[]): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  if (existsSync(path) && readFileSync(path, "utf8") === text) done.push(`${path}: up to date`);
+  else {
+    writeFileSync(path, text, { mode: 0o644 });
+    chmodSync(path, 0o644);
+    done.push(`${path}: written`);
+  }
+}
+
+export function install(opts: { root: string; binary: string; configPath: string; initDb: (configFile: string) => string; man: string; completion: string }): InstallSteps {
   const at = (p: string) => join(opts.root, p);
   const out: InstallSteps = { done: [], next: [] };
   const unit = at(UNIT_PATH);
@@ -49,6 +67,9 @@ export function install(opts: { root: string; binary: string; configPath: string
     chmodSync(unit, 0o644);
     out.done.push(`${unit}: written (ExecStart=${opts.binary})`);
   }
+  const docs = docPaths(opts.binary);
+  writeIfChanged(at(docs.man), opts.man, out.done);
+  writeIfChanged(at(docs.completion), opts.completion, out.done);
   const conf = at(opts.configPath);
   if (existsSync(conf)) out.done.push(`${conf}: kept as it is`);
   else {
@@ -66,7 +87,7 @@ export function install(opts: { root: string; binary: string; configPath: string
   return out;
 }
 
-export function uninstall(opts: { root: string; configPath: string; database: string | null; purge: boolean }): InstallSteps {
+export function uninstall(opts: { root: string; binary: string; configPath: string; database: string | null; purge: boolean }): InstallSteps {
   const at = (p: string) => join(opts.root, p);
   const out: InstallSteps = { done: [], next: [] };
   if (systemdRuns(opts.root)) {
@@ -79,6 +100,13 @@ export function uninstall(opts: { root: string; configPath: string; database: st
     out.done.push(`${unit}: removed`);
   } else out.done.push(`${unit}: not there`);
   if (systemdRuns(opts.root)) systemctl(["daemon-reload"]);
+  const docs = docPaths(opts.binary);
+  for (const p of [at(docs.man), at(docs.completion)]) {
+    if (existsSync(p)) {
+      rmSync(p);
+      out.done.push(`${p}: removed`);
+    }
+  }
   const conf = at(opts.configPath);
   const db = opts.database === null ? null : at(opts.database);
   if (opts.purge) {

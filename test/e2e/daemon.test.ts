@@ -158,5 +158,5 @@ test("sendmail transport hands the report to a local MTA program", async () => {
   d.kill("SIGTERM");
   expect(await d.exited).toBe(0);
   expect(readFileSync(`${out}.args`, "utf8")).toContain("root@example.org");
-  expect(readFileSync(out, "utf8")).toMatch(/^Subject: integrityd /m);
+  expect(readFileSync(out, "utf8")).toMatch(/^Subject: integrityd: 1 log line on /m);
 }, 60000);

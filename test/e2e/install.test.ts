@@ -1,7 +1,7 @@
 // Installing: `make install` into a DESTDIR, and `--install` from the binary alone.
 import { expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { BIN, ROOT, ensureBinary, tempDir } from "../support/binary.ts";
 
 test("make install honours DESTDIR and PREFIX and keeps an existing config", () => {
@@ -20,6 +20,8 @@ test("make install honours DESTDIR and PREFIX and keeps an existing config", () 
     const unit = readFileSync(join(dir, "etc/systemd/system/integrityd.service"), "utf8");
     expect(unit).toContain("ExecStart=/opt/ids/sbin/integrityd\n");
     expect(unit).not.toContain("@SBINDIR@");
+    expect(readFileSync(join(dir, "opt/ids/share/man/man8/integrityd.8"), "utf8")).toStartWith(".TH INTEGRITYD 8");
+    expect(statSync(join(dir, "opt/ids/share/bash-completion/completions/integrityd")).mode & 0o777).toBe(0o644);
 
     writeFileSync(conf, "email = none\n");
     const again = make([]);
@@ -47,6 +49,9 @@ test("--install from the binary alone: unit, example config, database; idempoten
     const db = join(dir, "var/lib/integrityd/integrityd.sqlite");
     expect(statSync(db).mode & 0o777).toBe(0o600);
     expect(first.stdout.toString()).toContain("systemctl enable --now integrityd");
+    const share = join(dir, dirname(dirname(BIN)), "share");
+    expect(readFileSync(join(share, "man/man8/integrityd.8"), "utf8")).toStartWith(".TH INTEGRITYD 8");
+    expect(readFileSync(join(share, "bash-completion/completions/integrityd"), "utf8")).toContain("complete -F _integrityd integrityd");
 
     writeFileSync(conf, readFileSync(conf, "utf8") + "# edited by the admin\n", { mode: 0o600 });
     const again = Bun.spawnSync([BIN, "--install", "--root", dir], { stdout: "pipe", stderr: "pipe" });
@@ -57,6 +62,7 @@ test("--install from the binary alone: unit, example config, database; idempoten
     const un = Bun.spawnSync([BIN, "--uninstall", "--root", dir], { stdout: "pipe", stderr: "pipe" });
     expect(un.exitCode).toBe(0);
     expect(existsSync(join(dir, "etc/systemd/system/integrityd.service"))).toBe(false);
+    expect(existsSync(join(dir, dirname(dirname(BIN)), "share/man/man8/integrityd.8"))).toBe(false);
     expect(existsSync(conf)).toBe(true);
     expect(existsSync(db)).toBe(true);
     expect(Bun.spawnSync([BIN, "--uninstall", "--purge", "--root", dir]).exitCode).toBe(0);
