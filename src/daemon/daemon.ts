@@ -12,7 +12,7 @@ import { createTailTask } from "../logs/tailer.ts";
 import { createPidTask } from "../pids/pids.ts";
 import { createReportTask } from "../report/reporter.ts";
 import { createScanTask } from "../scan/index.ts";
-import { scanCoverage } from "../scan/status.ts";
+import { scanCoverage, scanStatus } from "../scan/status.ts";
 import { deletedOpenFiles, fileId, HEALTH_EVERY_MS, isCorruption, judgeIdentity, QUICK_CHECK_EVERY_MS, quickCheck } from "../db/health.ts";
 import { emergencyNotice } from "../report/emergency.ts";
 import { EX_IOERR, EX_OK, ExitError } from "../util/exit.ts";
@@ -32,6 +32,15 @@ const HEALTH_SUBJECT = {
   "wal-deleted": "database journal deleted",
   corrupt: "database is corrupt",
 } as const;
+
+/** The mail footer's figures: the scan's, and how long a cycle takes at the current rates. */
+function footerFigures(db: Database, config: Config) {
+  const now = Date.now();
+  const cov = scanCoverage(db, now);
+  const entries = scanStatus(db, now).entries;
+  const rate = config.filerate * (cov.speed ?? 1);
+  return { ...cov, entries, cycleSeconds: entries !== undefined && rate > 0 ? entries / rate : undefined };
+}
 
 export interface DaemonOptions {
   config: Config;
@@ -80,7 +89,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   areaNotice(config);
   // start order: the reporter first (nothing queued at start waits), then PID watch, logs, scanner
   const factories: TaskFactory[] = [
-    (c) => createReportTask(c, { stdout: opts.stdout, coverage: () => scanCoverage(c.db, Date.now()) }),
+    (c) => createReportTask(c, { stdout: opts.stdout, coverage: () => footerFigures(c.db, ctx.config) }),
     (c) => createPidTask(c),
     (c) => createTailTask(c),
     (c) => createScanTask(c),

@@ -67,3 +67,8 @@ export function eventsAfter(db: Database, id: number, limit = 1000): EventRow[] 
 export function lastEventId(db: Database): number {
   return (db.query("SELECT coalesce(max(id), 0) AS m FROM events").get() as { m: number }).m;
 }
+
+/** Events not yet mailed (a count over the pending-events index). */
+export function pendingCount(db: Database): number {
+  return (db.query("SELECT count(*) AS n FROM events WHERE mailed IS NULL").get() as { n: number }).n;
+}

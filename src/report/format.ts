@@ -52,6 +52,11 @@ export interface Coverage {
   coverage?: number;
   oldestCheckAgeSec?: number;
   speed?: number;
+  /** entries tracked, and how long a full cycle takes at the current rates */
+  entries?: number;
+  cycleSeconds?: number;
+  /** events still waiting after this mail (other groups, not yet due) */
+  waiting?: number;
 }
 
 export interface FormatInput {
@@ -162,11 +167,16 @@ export function localTime(ms: number): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+/** The footer in plain words: how stale a file can get, how far this cycle is, what still waits. */
 export function formatCoverage(c: Coverage | undefined): string {
-  const share = c?.coverage !== undefined && Number.isFinite(c.coverage) ? `${(Math.min(Math.max(c.coverage, 0), 1) * 100).toFixed(1)}%` : "unknown";
-  const age = c?.oldestCheckAgeSec !== undefined && Number.isFinite(c.oldestCheckAgeSec) && c.oldestCheckAgeSec >= 0 ? `oldest check ${formatSeconds(c.oldestCheckAgeSec)} ago` : "oldest check age unknown";
-  const speed = c?.speed !== undefined && Number.isFinite(c.speed) ? String(Math.round(c.speed * 100) / 100) : "unknown";
-  return `scan coverage: ${share} of entries checked in this cycle; ${age}; speed factor ${speed}`;
+  const ok = (v: number | undefined): v is number => v !== undefined && Number.isFinite(v) && v >= 0;
+  const parts: string[] = [];
+  if (ok(c?.cycleSeconds)) parts.push(`every file is re-checked about every ${formatSeconds(c!.cycleSeconds!)} at the current rates${ok(c?.entries) ? ` (${c!.entries} entries)` : ""}`);
+  parts.push(ok(c?.oldestCheckAgeSec) ? `the oldest check was ${formatSeconds(c!.oldestCheckAgeSec!)} ago` : "the age of the oldest check is not known yet");
+  if (ok(c?.coverage)) parts.push(`${(Math.min(c!.coverage!, 1) * 100).toFixed(1)}% of this cycle done`);
+  if (ok(c?.speed) && c!.speed! > 1) parts.push(`checking ${Math.round(c!.speed! * 100) / 100} times faster after a change`);
+  const waiting = ok(c?.waiting) && c!.waiting! > 0 ? `\n${c!.waiting} more event${c!.waiting === 1 ? " is" : "s are"} waiting for a later mail.` : "";
+  return `Files: ${parts.join("; ")}.${waiting}`;
 }
 
 const byTime = (a: ReportEvent, b: ReportEvent) => a.time - b.time || a.id - b.id;

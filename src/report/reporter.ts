@@ -32,7 +32,7 @@ import type { Config } from "../config/config.ts";
 import type { Task, TaskContext } from "../task.ts";
 import { yieldToLoop } from "../util/loop.ts";
 import { getMeta, setMeta } from "../db/db.ts";
-import { type EventRow, onQueued } from "../db/events.ts";
+import { type EventRow, onQueued, pendingCount } from "../db/events.ts";
 import { log } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { type Coverage, formatReport, LINE_LIMIT } from "./format.ts";
@@ -205,7 +205,7 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
     if (sel.total === 0) return false;
     let cov: Coverage | undefined;
     try {
-      cov = coverage();
+      cov = { ...coverage(), waiting: Math.max(0, pendingCount(db) - sel.total) };
     } catch {
       cov = undefined;
     }

@@ -88,11 +88,11 @@ describe("body", () => {
   });
 
   test("footer: host, version, coverage", () => {
-    const { text } = formatReport({ ...base, events: [ev({})], coverage: { coverage: 0.425, oldestCheckAgeSec: 7320, speed: 1.5 } });
+    const { text } = formatReport({ ...base, events: [ev({})], coverage: { coverage: 0.425, oldestCheckAgeSec: 7320, speed: 1.5, entries: 74000, cycleSeconds: 74000, waiting: 3 } });
     expect(text).toContain("\n-- \nintegrityd 9.9.9 on web1\n");
-    expect(text).toContain("scan coverage: 42.5% of entries checked in this cycle; oldest check 2h 2m ago; speed factor 1.5");
-    expect(formatCoverage(undefined)).toContain("unknown");
-    expect(formatCoverage({ coverage: 1 })).toBe("scan coverage: 100.0% of entries checked in this cycle; oldest check age unknown; speed factor unknown");
+    expect(text).toContain("Files: every file is re-checked about every 20h 33m at the current rates (74000 entries); the oldest check was 2h 2m ago; 42.5% of this cycle done; checking 1.5 times faster after a change.\n3 more events are waiting for a later mail.");
+    expect(formatCoverage(undefined)).toBe("Files: the age of the oldest check is not known yet.");
+    expect(formatCoverage({ coverage: 1, speed: 1 })).toBe("Files: the age of the oldest check is not known yet; 100.0% of this cycle done.");
   });
 
   test("line limit says how many lines were left out", () => {

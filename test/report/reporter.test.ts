@@ -81,7 +81,7 @@ describe("reporter with a real SMTP server", () => {
     expect(first.body).toContain("changed: /etc/passwd #1");
     expect(first.body).toContain("new: /etc/evil\\x0d");
     expect(first.headers).not.toMatch(/^Bcc:/m);
-    expect(first.body).toMatch(/\n-- \nintegrityd \S+ on testhost\nscan coverage: /);
+    expect(first.body).toMatch(/\n-- \nintegrityd \S+ on testhost\nFiles: /);
     await until(() => mailedIds(db).length === 3, 5000, "marked");
     expect(mailedIds(db)).toEqual([1, 2, 3]);
     const row = db.query("SELECT events, ok FROM mails").all();
@@ -338,4 +338,14 @@ test("a violation right after other log mail goes out after logreporttime, not a
   enqueue(db, { channel: "log", kind: "violation", section: "Security Events", subject: "/var/log/auth.log", text: "sshd[9]: Failed password for bob" });
   await Bun.sleep(2500); // the next one of the burst waits for the violations' own hold-off
   expect(smtp.mails.length).toBe(2);
+});
+
+test("the footer says in plain words how many events still wait for a later mail", async () => {
+  const { db, smtp, start } = await setup({ reporttime: 3600, reportholdoff: 3600 });
+  enqueue(db, fileEv("/etc/pooled-for-an-hour"));
+  enqueue(db, { channel: "log", kind: "alert", urgent: true, subject: "/var/log/auth.log", section: "Security Alerts", text: "sshd[1]: cracking" });
+  start({ coverage: () => ({ entries: 7200, cycleSeconds: 7200, oldestCheckAgeSec: 60 }) });
+  await until(() => smtp.mails.length === 1, 5000, "the urgent mail");
+  expect(smtp.mails[0].body).toContain("Files: every file is re-checked about every 2h 0m at the current rates (7200 entries); the oldest check was 1m 0s ago.");
+  expect(smtp.mails[0].body).toContain("1 more event is waiting for a later mail.");
 });
