@@ -24,9 +24,11 @@
 // - Ride-along: when a mail goes out (some group is due), every pending urgent
 //   event goes in, and every other group whose pooling window has elapsed goes
 //   in too, even if its hold-off has not: the mail is sent anyway, so this adds
-//   no mail, and it brings the news earlier. A group still inside its pooling
-//   window stays out (its burst is not split). A group that rode along counts
-//   as mailed for its own hold-off.
+//   no mail, and it brings the news earlier. So does a group whose pooling
+//   window ends within RIDE_ALONG_SLACK (the daemon's start notice and the
+//   baseline, queued a moment apart, go in one mail, not two 0.1 s apart). A
+//   group still well inside its pooling window stays out (its burst is not
+//   split). A group that rode along counts as mailed for its own hold-off.
 // - Retry: after a failed delivery nothing is sent before the backoff has
 //   passed (RETRY_FIRST doubling per consecutive failure, capped at RETRY_MAX),
 //   urgent events included: a dead server must not be hammered.
@@ -66,6 +68,7 @@ export type Decision =
   | { action: "send"; groups: Group[]; reason: string };
 
 export const URGENT_INTERVAL = 60_000;
+export const RIDE_ALONG_SLACK = 2_000;
 export const RETRY_FIRST = 30_000;
 export const RETRY_MAX = 30 * 60_000;
 
@@ -117,6 +120,6 @@ export function decide(input: PolicyInput): Decision {
     return { action: "wait", at: earliest, reason: `${which.join("+")} due` };
   }
   const trigger = GROUPS.filter((g) => due[g] !== undefined && due[g]! <= now);
-  const groups = GROUPS.filter((g) => has(g) && (due[g]! <= now || poolEnd[g]! <= now));
+  const groups = GROUPS.filter((g) => has(g) && (due[g]! <= now || poolEnd[g]! <= now + RIDE_ALONG_SLACK));
   return { action: "send", groups, reason: `${trigger.join("+")} due` };
 }

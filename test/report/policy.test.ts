@@ -174,3 +174,13 @@ describe("violations (failed logins, sudo failures)", () => {
     expect(decide(input({ now: T0 + 10 * S, pending, lastMail: { violation: T0 - 60 * S } }))).toMatchObject(wait(T0 - 60 * S + 300 * S));
   });
 });
+
+test("a group whose pooling ends within a few seconds rides along: two news a moment apart make one mail", () => {
+  // file events queued 0.1 s after a log event; both pools are 10 s/30 s long
+  const cfg = { reporttime: 10, reportholdoff: 900, logreporttime: 10, logreportholdoff: 900 };
+  const pending = { log: { count: 1, first: T0 }, file: { count: 1, first: T0 + 100 } };
+  expect(decide({ now: T0 + 10 * S, pending, lastMail: {}, failures: { count: 0 }, config: cfg })).toMatchObject(send(["file", "log"]));
+  // one still well inside its pooling window stays out
+  const later = { log: { count: 1, first: T0 }, file: { count: 1, first: T0 + 8 * S } };
+  expect(decide({ now: T0 + 10 * S, pending: later, lastMail: {}, failures: { count: 0 }, config: cfg })).toMatchObject(send(["log"]));
+});
