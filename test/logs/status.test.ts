@@ -4,35 +4,30 @@ import type { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { initDatabase, openDatabase } from "../../src/db/db.ts";
+import { tempDatabase, type TempDatabase } from "../support/db.ts";
 import { logStatus } from "../../src/logs/status.ts";
 import { newRow, saveLog } from "../../src/logs/store.ts";
 
-let dir = "";
-let db: Database | null = null;
+let current: TempDatabase | null = null;
 afterEach(() => {
-  db?.close();
-  db = null;
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  current?.cleanup();
+  current = null;
 });
 
 function open(): Database {
-  dir = mkdtempSync(join(tmpdir(), "integrityd-logstatus-"));
-  const p = join(dir, "db.sqlite");
-  initDatabase(p);
-  db = openDatabase(p);
-  return db;
+  current = tempDatabase("integrityd-logstatus-");
+  return current.db;
 }
 
 describe("logStatus", () => {
   test("one row per log, ordered by path, with the size of the file at the path now", () => {
     const d = open();
-    const present = join(dir, "present.log");
+    const present = join(current!.dir, "present.log");
     writeFileSync(present, "12345");
     saveLog(d, { ...newRow(present), ino: 1, offset: 3, missing: 0 }, [], 7);
-    saveLog(d, newRow(join(dir, "absent.log")), [], 8);
+    saveLog(d, newRow(join(current!.dir, "absent.log")), [], 8);
     expect(logStatus(d)).toEqual([
-      { path: join(dir, "absent.log"), offset: 0, size: null, missing: true, updated: 8 },
+      { path: join(current!.dir, "absent.log"), offset: 0, size: null, missing: true, updated: 8 },
       { path: present, offset: 3, size: 5, missing: false, updated: 7 },
     ]);
   });
