@@ -12,7 +12,20 @@ import { statAt, statEntry } from "../../src/scan/reader.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "integrityd-dirs-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const openFds = () => readdirSync("/proc/self/fd").length;
+/**
+ * Descriptors this test's code holds: those open on its temp tree or on "/".
+ * (All of the process's would count whatever else the test runner closes or
+ * opens meanwhile, e.g. a finalised file handle of an earlier test file.)
+ */
+const openFds = () =>
+  readdirSync("/proc/self/fd").filter((fd) => {
+    try {
+      const t = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      return t === "/" || t === dir || t.startsWith(`${dir}/`);
+    } catch {
+      return false;
+    }
+  }).length;
 
 describe("names and components", () => {
   test("one component: not empty, no slash, not . or ..", () => {
