@@ -117,6 +117,7 @@ export function createScanTask(ctx: TaskContext): Task {
       running = false;
       scanner.stop();
       await loop;
+      await scanner.settled(); // the big-file lane writes nothing after this
     },
   };
 }

@@ -24,7 +24,8 @@ import { baselineReport } from "./compare.ts";
 import { CycleBook } from "./cycle.ts";
 import { makeExcluder, type Matcher } from "./exclude.ts";
 import { FullSpeed } from "./full.ts";
-import type { ScanHost, ScannerOptions, StepResult } from "./host.ts";
+import type { ScanHost, ScannerOptions, StepResult, VisitWhy } from "./host.ts";
+import { BigFileLane } from "./lane.ts";
 import { Pacer } from "./pace.ts";
 import { isWithin, joinPath, pathFrom, showPath, type PathBytes } from "./paths.ts";
 import { Recorder, type ScanEvent } from "./record.ts";
@@ -61,12 +62,14 @@ export class Scanner implements ScanHost {
   excluded!: Matcher;
   private readonly sleepFn: (ms: number) => Promise<void>;
   private stopping = false;
-  private wake: (() => void) | null = null;
-  private wakeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Each sleep in progress (the trickle's and the lane's may overlap): its wake-up. */
+  private readonly sleepers = new Set<() => void>();
   private sweepCursor: Uint8Array | null = null;
   /** The driver: paced steps (daemon) or the full-speed runner (--scan-once). */
   readonly trickle: Trickle | null;
   readonly full: FullSpeed | null;
+  /** Big files in the daemon (lane.ts); null at full speed. */
+  readonly lane: BigFileLane | null;
   private readonly visitor: Visitor;
 
   constructor(opts: ScannerOptions) {
@@ -83,6 +86,13 @@ export class Scanner implements ScanHost {
     this.trickle = this.unlimited ? null : new Trickle(this);
     this.full = this.unlimited ? new FullSpeed(this) : null;
     this.visitor = new Visitor(this);
+    const scanner = this;
+    this.lane = this.unlimited ? null : new BigFileLane({
+      get stopped() {
+        return scanner.stopping;
+      },
+      visitBig: (p) => this.visit(p, "lane"),
+    });
     // a restart re-checks what the configuration now excludes
     this.sweepCursor = new Uint8Array(0);
   }
@@ -123,8 +133,12 @@ export class Scanner implements ScanHost {
   /** Stop: wakes any wait; a hash in progress is abandoned without writing. */
   stop(): void {
     this.stopping = true;
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.wake?.();
+    for (const wake of [...this.sleepers]) wake();
+  }
+
+  /** Resolves when the big-file lane has let go (after stop(): nothing more is written). */
+  async settled(): Promise<void> {
+    await this.lane?.idle();
   }
 
   get stopped(): boolean {
@@ -134,12 +148,13 @@ export class Scanner implements ScanHost {
   private realSleep(ms: number): Promise<void> {
     if (ms <= 0 || this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
-      this.wake = () => {
-        this.wake = null;
-        this.wakeTimer = null;
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
         resolve();
       };
-      this.wakeTimer = setTimeout(() => this.wake?.(), ms);
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
     });
   }
 
@@ -277,7 +292,7 @@ export class Scanner implements ScanHost {
   }
 
   /** Visit one path: compare with the record, report, store, queue children. */
-  visit(path: PathBytes, why: "traverse" | "stalest"): Promise<void> {
+  visit(path: PathBytes, why: VisitWhy): Promise<void> {
     return this.visitor.visit(path, why);
   }
 }

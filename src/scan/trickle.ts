@@ -8,6 +8,13 @@
 // ends when nothing is pending and every recorded entry was visited. Waits
 // come from the pacer (pace.ts) and go through the scanner's sleep, so a test
 // runs this with a fake clock and stop() cuts any wait short.
+//
+// Big files are read by the big-file lane (lane.ts) beside these steps; the
+// paths it holds are passed over by the draw and the stalest re-check. A
+// cycle does not end while the lane holds a path: until it is done, each step
+// re-checks the entry checked longest ago of all (not only of this cycle;
+// big files excepted, the lane reads those once a cycle), so new and changed
+// small files keep being found while a big file is read.
 import { yieldToLoop } from "../util/loop.ts";
 import { joinPath, pathKey, type PathBytes } from "./paths.ts";
 import type { ScanHost, StepResult, TrickleDriver } from "./host.ts";
@@ -45,8 +52,10 @@ export class Trickle implements TrickleDriver {
     if (s.cycles.number === 0) s.startCycle();
     this.reshuffleStep();
 
-    let path = s.store.draw(randomProbe());
-    if (!path && s.requeueUnvisited()) path = s.store.draw(randomProbe());
+    const held = s.lane?.held;
+    let path = s.store.draw(randomProbe(), held);
+    if (!path && s.requeueUnvisited()) path = s.store.draw(randomProbe(), held);
+    if (!path && s.lane?.busy) return this.whileLaneBusy();
     if (!path) {
       s.endCycle();
       return "cycle-end";
@@ -56,12 +65,30 @@ export class Trickle implements TrickleDriver {
     if (s.stopped) return "stopped";
     await s.visit(path, "traverse");
     if (!s.stopped) {
-      const stale = s.store.stalest(s.cycles.number);
+      const stale = s.store.stalest(s.cycles.number, held);
       if (stale) {
         await s.sleep(s.pacer.entryWait(s.now()));
         if (s.stopped) return "stopped";
         await s.visit(stale, "stalest");
       }
+    }
+    return s.stopped ? "stopped" : "visited";
+  }
+
+  /**
+   * Nothing left in this cycle but the lane's files: re-check the entry
+   * checked longest ago (paced like any visit), or, with none, wait for the
+   * lane to finish a file.
+   */
+  private async whileLaneBusy(): Promise<StepResult> {
+    const s = this.s;
+    const stale = s.store.stalest(null, s.lane!.held, s.pacer.config.smallfiles);
+    if (stale) {
+      await s.sleep(s.pacer.entryWait(s.now()));
+      if (s.stopped) return "stopped";
+      await s.visit(stale, "stalest");
+    } else {
+      await s.lane!.nextDone();
     }
     return s.stopped ? "stopped" : "visited";
   }
