@@ -36,6 +36,8 @@ export class Trickle implements TrickleDriver {
   private lastReshuffle = 0;
   private reshuffleCursor: Uint8Array | null = null;
   private reshuffleAgain = false;
+  /** Waiting for the lane at the end of a cycle (unvisited entries already queued). */
+  private laneWait = false;
 
   constructor(private readonly s: ScanHost) {}
 
@@ -54,8 +56,12 @@ export class Trickle implements TrickleDriver {
 
     const held = s.lane?.held;
     let path = s.store.draw(randomProbe(), held);
-    if (!path && s.requeueUnvisited()) path = s.store.draw(randomProbe(), held);
-    if (!path && s.lane?.busy) return this.whileLaneBusy();
+    if (!path && !this.laneWait && s.requeueUnvisited()) path = s.store.draw(randomProbe(), held);
+    if (!path && s.lane?.busy) {
+      this.laneWait = true;
+      return this.whileLaneBusy();
+    }
+    this.laneWait = false;
     if (!path) {
       s.endCycle();
       return "cycle-end";

@@ -110,7 +110,7 @@ export class Visitor {
       if (!small && !hashedThere && lane && !inLane) {
         const offer = lane.offer(path);
         if (offer !== "full") return "done"; // the lane reads and records it
-        const unread = `content not read this time: ${lane.held.size} big files already waiting to be read`;
+        const unread = "content not read this time: too many big files waiting to be read";
         this.commitVisit(path, { ...attrs, hash: oldHash() }, unread, null, 0, null, null, null);
         return "done";
       }
