@@ -2,8 +2,22 @@
 // fake host, and the attacks for real: a 1 TiB sparse file and a 200 MiB
 // dense one, read beside a trickle that goes on finding small-file changes.
 import { afterEach, describe, expect, test } from "bun:test";
+import { chmodSync, closeSync, openSync, readSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import { BigFileLane, LaneQueue } from "../../src/scan/lane.ts";
 import { pathFrom, type PathBytes } from "../../src/scan/paths.ts";
+import { sparseDigest } from "../../src/scan/sparse.ts";
+import { throwawayUser, type User } from "../support/users.ts";
+import { liveScanner, makeEnv, until, type Env } from "./helpers.ts";
+
+let env: Env | null = null;
+let user: User | null = null;
+afterEach(() => {
+  user?.remove();
+  user = null;
+  env?.cleanup();
+  env = null;
+});
 
 const p = (s: string) => pathFrom(s);
 const str = (b: PathBytes | null) => (b === null ? null : Buffer.from(b).toString());
@@ -94,4 +108,108 @@ describe("lane runner (fake host)", () => {
     expect(lane.busy).toBe(false);
     expect(lane.held.size).toBe(0);
   });
+});
+
+describe("attacks, for real (real timers)", () => {
+  const TiB = 2 ** 40;
+  const K64 = 65536;
+
+  test("a 1 TiB sparse file made by a user: read from its data only, beside a trickle that keeps finding small changes; a byte in a hole is a change", async () => {
+    user = throwawayUser("sparse file attack");
+    if (!user) return;
+    env = makeEnv({ filerate: 200, speedup: 1, smallfiles: 4096, byterate: 32 * 1024 });
+    chmodSync(env.dir, 0o755);
+    chmodSync(env.area, 0o1777);
+    for (let i = 0; i < 5; i++) writeFileSync(join(env.area, `s${i}`), `small ${i}`);
+    const huge = join(env.area, "huge");
+    let most = 0;
+    const live = liveScanner(env, { hooks: { chunk: (p, sofar) => void (Buffer.from(p).toString() === huge && (most = Math.max(most, sofar))) } });
+    try {
+      expect(await until(() => live.scanner.firstPassComplete, 10_000)).toBe(true);
+      // the attack: 1 TiB apparent, four 64 KiB data extents far apart
+      expect(user.run(["truncate", "-s", "1T", huge]).code).toBe(0);
+      const offsets = [1 << 20, 2 ** 38, 2 ** 39, TiB - K64];
+      for (const off of offsets) {
+        const r = user.run(["dd", "if=/dev/urandom", `of=${huge}`, `bs=${K64}`, "count=1", `seek=${off / K64}`, "conv=notrunc", "status=none"]);
+        expect(r).toMatchObject({ code: 0 });
+      }
+      expect(Number(statSync(huge, { bigint: true }).blocks) * 512).toBeLessThan(1 << 20);
+      // 256 KiB of data at 32 KiB/s: the lane is busy for ~8 s
+      expect(await until(() => live.scanner.lane!.busy, 5000)).toBe(true);
+      const t0 = performance.now();
+      writeFileSync(join(env.area, "fresh"), "new small file");
+      writeFileSync(join(env.area, "s1"), "changed small file");
+      const found = () => live.events.some((e) => e.text.startsWith(`New: ${join(env!.area, "fresh")}`)) && live.events.some((e) => e.text.startsWith(`Changed: ${join(env!.area, "s1")}`));
+      expect(await until(found, 3000)).toBe(true);
+      expect(performance.now() - t0).toBeLessThan(3000);
+      expect(live.scanner.lane!.busy).toBe(true); // found while the big file was still being read
+      const hugeEvents = () => live.events.filter((e) => e.text.split("\n")[0].endsWith(huge));
+      expect(await until(() => hugeEvents().length > 0, 20_000)).toBe(true);
+      expect(hugeEvents().map((e) => e.kind)).toEqual(["new"]);
+      // recorded with the sparse digest of exactly its data extents (the holes never read)
+      const fd = openSync(huge, "r");
+      const layout = offsets.map((offset) => {
+        const data = Buffer.alloc(K64);
+        readSync(fd, data, 0, K64, offset);
+        return { offset, data };
+      });
+      closeSync(fd);
+      const row = live.scanner.store.get(pathFrom(huge))!;
+      expect(row.hash).toBe(sparseDigest("sha256", layout, TiB));
+      expect(most).toBeLessThan(offsets.length * K64); // bytes read before the last chunk: data only
+
+      // one byte written into a hole by the user: reported as changed (faster now)
+      live.scanner.setConfig({ ...env.config, byterate: 1 << 20 });
+      expect(user.run(["dd", "if=/dev/zero", `of=${huge}`, "bs=1", "count=1", `seek=${2 ** 37}`, "conv=notrunc", "status=none"]).code).toBe(0);
+      expect(await until(() => hugeEvents().length > 1, 20_000)).toBe(true);
+      const ch = hugeEvents()[1];
+      expect(ch.kind).toBe("changed");
+      expect(ch.text).toMatch(/hash: sparse-sha256:[0-9a-f]{64} => sparse-sha256:[0-9a-f]{64}/);
+    } finally {
+      await live.stop();
+    }
+  }, 60_000);
+
+  test("a 200 MiB dense file at 1 MiB/s: small changes keep being found while it is read; its hash is right; reported once", async () => {
+    env = makeEnv({ filerate: 200, speedup: 1, smallfiles: 65536, byterate: 1 << 20 });
+    for (let i = 0; i < 5; i++) writeFileSync(join(env.area, `s${i}`), `small ${i}`);
+    const big = join(env.area, "big");
+    const live = liveScanner(env);
+    try {
+      expect(await until(() => live.scanner.firstPassComplete, 10_000)).toBe(true);
+      const block = Buffer.alloc(1 << 20);
+      crypto.getRandomValues(block.subarray(0, 65536));
+      const fd = openSync(join(env.dir, "big.tmp"), "w");
+      for (let i = 0; i < 200; i++) {
+        block.writeUInt32LE(i, 65536); // every MiB different
+        writeSync(fd, block);
+      }
+      closeSync(fd);
+      Bun.spawnSync(["mv", join(env.dir, "big.tmp"), big]);
+      const want = Bun.spawnSync(["sha256sum", big]).stdout.toString().split(" ")[0];
+      expect(want).toMatch(/^[0-9a-f]{64}$/);
+      expect(await until(() => live.scanner.lane!.busy, 5000)).toBe(true);
+      // two rounds of small changes while the lane reads (200 s of work at this rate)
+      for (const [i, name] of [[2, "fresh1"], [3, "fresh2"]] as const) {
+        const t0 = performance.now();
+        writeFileSync(join(env.area, name), name);
+        writeFileSync(join(env.area, `s${i}`), `changed ${i}`);
+        const found = () => live.events.some((e) => e.text.startsWith(`New: ${join(env!.area, name)}`)) && live.events.some((e) => e.text.startsWith(`Changed: ${join(env!.area, `s${i}`)}`));
+        expect(await until(found, 3000)).toBe(true);
+        expect(performance.now() - t0).toBeLessThan(3000);
+        expect(live.scanner.lane!.busy).toBe(true);
+      }
+      // finish the read quickly: the lane takes the new rate at its next chunk
+      live.scanner.setConfig({ ...env.config, byterate: 1 << 30 });
+      const bigEvents = () => live.events.filter((e) => e.text.split("\n")[0].endsWith(big));
+      expect(await until(() => bigEvents().length > 0, 30_000)).toBe(true);
+      expect(live.scanner.store.get(pathFrom(big))!.hash).toBe(`sha256:${want}`);
+      // a later cycle reads it again and finds nothing to report
+      const cycle = live.scanner.cycleNumber;
+      expect(await until(() => live.scanner.cycleNumber >= cycle + 2, 30_000)).toBe(true);
+      expect(bigEvents().map((e) => e.kind)).toEqual(["new"]);
+    } finally {
+      await live.stop();
+    }
+  }, 90_000);
 });
