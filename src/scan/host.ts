@@ -15,8 +15,8 @@ import type { Store } from "./store.ts";
 
 export type StepResult = "visited" | "cycle-end" | "idle" | "stopped";
 
-/** Why a path is visited: drawn from the queue, re-checked as the stalest, or read by the big-file lane. */
-export type VisitWhy = "traverse" | "stalest" | "lane";
+/** Why a path is visited: drawn from the queue, re-checked as the stalest or early (its ctime moved, soon.ts), or read by the big-file lane. */
+export type VisitWhy = "traverse" | "stalest" | "soon" | "lane";
 
 /** The big-file lane (lane.ts), as the visit and the trickle see it. */
 export interface LaneDriver {
@@ -74,6 +74,8 @@ export interface ScannerOptions {
 export interface TrickleDriver {
   queueBigDirectory(dir: PathBytes, names: Buffer[]): Promise<Set<string> | null | "stopped">;
   requestReshuffle(): void;
+  /** A recorded non-directory's ctime moved: check it again early (soon.ts). */
+  recheckSoon(path: PathBytes): void;
 }
 
 /** The full-speed driver, as the visit sees it. */

@@ -15,9 +15,13 @@
 // re-checks the entry checked longest ago of all (not only of this cycle;
 // big files excepted, the lane reads those once a cycle), so new and changed
 // small files keep being found while a big file is read.
+//
+// A path whose ctime moved is re-checked early (soon.ts): a step's second
+// visit is such a due re-check when there is one, else the stalest.
 import { yieldToLoop } from "../util/loop.ts";
 import { joinPath, pathKey, type PathBytes } from "./paths.ts";
 import type { ScanHost, StepResult, TrickleDriver } from "./host.ts";
+import { SoonChecks } from "./soon.ts";
 
 const RESHUFFLE_CHUNK = 128;
 const RESHUFFLE_EVERY_DRAWS = 2000;
@@ -38,6 +42,7 @@ export class Trickle implements TrickleDriver {
   private reshuffleAgain = false;
   /** Waiting for the lane at the end of a cycle (unvisited entries already queued). */
   private laneWait = false;
+  private readonly soon = new SoonChecks();
 
   constructor(private readonly s: ScanHost) {}
 
@@ -70,15 +75,26 @@ export class Trickle implements TrickleDriver {
     await s.sleep(s.pacer.entryWait(s.now()));
     if (s.stopped) return "stopped";
     await s.visit(path, "traverse");
-    if (!s.stopped) {
-      const stale = s.store.stalest(s.cycles.number, held);
-      if (stale) {
-        await s.sleep(s.pacer.entryWait(s.now()));
-        if (s.stopped) return "stopped";
-        await s.visit(stale, "stalest");
-      }
-    }
+    if (!s.stopped) await this.recheck(s.store.stalest(s.cycles.number, held));
     return s.stopped ? "stopped" : "visited";
+  }
+
+  /** The step's second visit: an early re-check that is due (soon.ts), else `stale`; false when neither. */
+  private async recheck(stale: Uint8Array | null): Promise<boolean> {
+    const s = this.s;
+    let early = this.soon.take(s.now());
+    if (early && s.lane?.held.has(pathKey(early))) early = null; // the lane is reading it anyway
+    const path = early ?? stale;
+    if (!path) return false;
+    await s.sleep(s.pacer.entryWait(s.now()));
+    if (s.stopped) return true;
+    await s.visit(path, early ? "soon" : "stalest");
+    return true;
+  }
+
+  /** A recorded non-directory's ctime moved: re-check it early. */
+  recheckSoon(path: Uint8Array): void {
+    this.soon.note(path, this.s.now());
   }
 
   /**
@@ -88,14 +104,7 @@ export class Trickle implements TrickleDriver {
    */
   private async whileLaneBusy(): Promise<StepResult> {
     const s = this.s;
-    const stale = s.store.stalest(null, s.lane!.held, s.pacer.config.smallfiles);
-    if (stale) {
-      await s.sleep(s.pacer.entryWait(s.now()));
-      if (s.stopped) return "stopped";
-      await s.visit(stale, "stalest");
-    } else {
-      await s.lane!.nextDone();
-    }
+    if (!(await this.recheck(s.store.stalest(null, s.lane!.held, s.pacer.config.smallfiles)))) await s.lane!.nextDone();
     return s.stopped ? "stopped" : "visited";
   }
 

@@ -15,7 +15,8 @@
 // In the daemon a regular file above `smallfiles` is not read by the visit
 // that finds it: the path is offered to the big-file lane (lane.ts) and
 // nothing is recorded; the lane's own visit (why "lane") reads and records
-// it. A visit after stop() records nothing.
+// it. A visit after stop() records nothing. A recorded non-directory whose
+// ctime moved is handed to the trickle for early re-checks (soon.ts).
 import { log } from "../util/log.ts";
 import type { Attrs } from "./attrs.ts";
 import type { Walked } from "./host.ts";
@@ -195,14 +196,15 @@ export class Visitor {
   ): void {
     const now = this.s.now();
     const events: ScanEvent[] = [];
-    let newDir = false;
+    let found = { newDir: false, ctimeMoved: false };
     this.s.recorder.tx(() => {
       if (this.s.full?.parentGone(path)) return;
-      newDir = this.s.recorder.entry(path, attrs, error, hashed, now, events);
+      found = this.s.recorder.entry(path, attrs, error, hashed, now, events);
       if (names) this.reconcileChildren(path, dirFd!, names, now, events, queued, walked);
       this.s.cycles.flushSoon(now);
     });
-    if (newDir) this.s.trickle?.requestReshuffle();
+    if (found.newDir) this.s.trickle?.requestReshuffle();
+    if (found.ctimeMoved) this.s.trickle?.recheckSoon(path);
     this.s.recorder.emit(events);
   }
 
