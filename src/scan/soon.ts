@@ -6,6 +6,7 @@
 // so a visit that finds a non-directory's ctime moved since its last check
 // (reported as a change, as always) has the path checked again SOON_AFTER_MS
 // later: after 10 s, 1 min and 5 min, well ahead of its turn a cycle later.
+// (Not after a visit that could not verify the content: it reports that.)
 // A re-check that finds ctime moved again starts the schedule anew.
 //
 // Bounded: at most SOON_CAPACITY paths are remembered (the one noted longest
