@@ -16,8 +16,7 @@
 // is "torn" and the scanner retries later.
 //
 // A sparse file (sparse.ts says which, and defines its digest) is read extent
-// by extent as the kernel reports them (lseek SEEK_DATA/SEEK_HOLE), its holes
-// never read; `bytes` then counts the data read. Both ways (paced and
+// by extent as the kernel reports them (extents.ts), its holes never read; `bytes` then counts the data read. Both ways (paced and
 // blocking) use the same rule and digest, so they always agree.
 import {
   constants, fstatSync, lstatSync, openSync, read, readlinkSync, readSync, type BigIntStats,
@@ -26,9 +25,9 @@ import { yieldToLoop } from "../util/loop.ts";
 import { typeOfMode, type Attrs } from "./attrs.ts";
 import { at, closeQuietly, lstatAt, openAt } from "./dirs.ts";
 import { describe, problem, rawProblem, type FsProblem } from "./errors.ts";
-import { nativeAt } from "./libc.ts";
+import { planFor } from "./extents.ts";
 import { asBuffer, parentOf, type PathBytes } from "./paths.ts";
-import { extentHeader, isSparse, sizeTrailer, sparsePrefix, unreadSparseMessage } from "./sparse.ts";
+import { extentHeader, sizeTrailer, sparsePrefix } from "./sparse.ts";
 
 export type StatResult = { ok: true; attrs: Attrs; dev: bigint } | FsProblem;
 
@@ -165,41 +164,6 @@ export function tornBefore(before: BigIntStats, seen: Seen): string | null {
 export function tornAfter(before: BigIntStats, after: BigIntStats, read: number): string | null {
   const same = after.ino === before.ino && after.dev === before.dev && after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs;
   return same && read === Number(before.size) ? null : "changed while being read";
-}
-
-// ---- what is read of a file ------------------------------------------------------
-
-/**
- * The ranges of a file to hash: the whole file (plain digest), or its data
- * extents one by one (sparse digest), or a reason it cannot be read. `next`
- * gives the extent at or after `pos` ([start, end)), or null at the end.
- */
-type Plan =
-  | { sparse: false }
-  | { sparse: true; next(pos: number): { start: number; end: number } | null }
-  | { unread: string };
-
-function planFor(fd: number, before: BigIntStats): Plan {
-  const size = Number(before.size);
-  const blocks = Number(before.blocks);
-  if (!isSparse(size, blocks)) return { sparse: false };
-  const native = nativeAt();
-  if (!native) return { unread: unreadSparseMessage(size, blocks) };
-  try {
-    native.seek(fd, 0, "data"); // EINVAL: the file system cannot locate holes
-  } catch {
-    return { unread: unreadSparseMessage(size, blocks) };
-  }
-  return {
-    sparse: true,
-    next(pos) {
-      if (pos >= size) return null;
-      const start = native.seek(fd, pos, "data");
-      if (start === null || start >= size) return null;
-      const end = native.seek(fd, start, "hole") ?? size;
-      return { start, end: Math.min(end, size) };
-    },
-  };
 }
 
 // ---- paced hashing (the daemon) ---------------------------------------------------
