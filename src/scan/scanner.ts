@@ -12,8 +12,10 @@
 // walker), its recording record.ts's (with the verdicts of compare.ts).
 //
 // Where a path goes: trickle.ts or full.ts draws it from the queue (store.ts)
-// -> visit.ts lstats/hashes/lists it -> compare.ts decides -> record.ts writes
-// entry, report and history in one transaction -> onEvent after the commit.
+// -> visit.ts lstats/hashes/lists it (in the daemon a file above smallfiles
+// is handed to lane.ts, whose own visit reads it) -> compare.ts decides ->
+// record.ts writes entry, report and history in one transaction -> onEvent
+// after the commit.
 //
 // Members without `private` that are not part of the API (constructor,
 // setConfig, step, runCycle, sweepAll, freshCycle, stop, pause and the
