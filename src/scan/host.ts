@@ -68,6 +68,8 @@ export interface ScannerOptions {
   tornAttempts?: number;
   /** Pause before re-reading a file that changed while read (ms, times the attempt number). */
   tornPauseMs?: number;
+  /** Big files that may wait for the lane (default lane.ts's LANE_CAPACITY). */
+  laneCapacity?: number;
 }
 
 /** The paced driver, as the visit sees it. */

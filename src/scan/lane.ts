@@ -18,10 +18,12 @@
 // queue here can live in memory: a restarted daemon draws those paths again
 // and offers them anew.
 //
-// Bounded: at most LANE_CAPACITY paths wait. A big file offered to a full
-// lane is not read in that visit; the visit records it with its old hash and
-// the error "content not read this time: ..." (an error report: never
-// silently unverified), and a later visit offers it again.
+// Bounded: at most LANE_CAPACITY paths wait (a path is a few hundred bytes:
+// about a megabyte at most). A big file offered to a full lane is not read in
+// that visit; the visit records it with its old hash and the error "content
+// not read this time: ..." (an error report: never silently unverified), and
+// its next visit (next cycle, or an early re-check) offers it again. Only a
+// flood of big files (thousands offered while one is read) fills it.
 //
 // A cycle does not end while the lane holds a path (so the first pass's
 // baseline holds every file); meanwhile the trickle keeps re-checking the
@@ -32,7 +34,7 @@ import { log } from "../util/log.ts";
 import { pathKey, type PathBytes } from "./paths.ts";
 
 /** Big files that may wait for the lane at once. */
-export const LANE_CAPACITY = 256;
+export const LANE_CAPACITY = 4096;
 
 export type Offer = "queued" | "held" | "full";
 

@@ -94,7 +94,7 @@ export class Scanner implements ScanHost {
         return scanner.stopping;
       },
       visitBig: (p) => this.visit(p, "lane"),
-    });
+    }, opts.laneCapacity);
     // a restart re-checks what the configuration now excludes
     this.sweepCursor = new Uint8Array(0);
   }

@@ -2,13 +2,13 @@
 // fake host, and the attacks for real: a 1 TiB sparse file and a 200 MiB
 // dense one, read beside a trickle that goes on finding small-file changes.
 import { afterEach, describe, expect, test } from "bun:test";
-import { chmodSync, closeSync, openSync, readSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, openSync, readSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { BigFileLane, LaneQueue } from "../../src/scan/lane.ts";
 import { pathFrom, type PathBytes } from "../../src/scan/paths.ts";
 import { sparseDigest } from "../../src/scan/sparse.ts";
 import { throwawayUser, type User } from "../support/users.ts";
-import { liveScanner, makeEnv, until, type Env } from "./helpers.ts";
+import { liveScanner, makeEnv, pacedScanner, scanOnce, sha256, until, type Env } from "./helpers.ts";
 
 let env: Env | null = null;
 let user: User | null = null;
@@ -107,6 +107,51 @@ describe("lane runner (fake host)", () => {
     expect(host.seen).toEqual(["/bad", "/one"]);
     expect(lane.busy).toBe(false);
     expect(lane.held.size).toBe(0);
+  });
+});
+
+describe("in the trickle (fake clock)", () => {
+  test("a big file deleted while the lane reads it: reported deleted once, nothing else", async () => {
+    env = makeEnv({ smallfiles: 4096, byterate: 65536, speedup: 1 });
+    const f = join(env.area, "big");
+    writeFileSync(f, "b".repeat(65536));
+    writeFileSync(join(env.area, "small"), "s");
+    await scanOnce(env.config);
+    let gone = false;
+    const s = pacedScanner(env, {
+      hooks: {
+        chunk: (p, sofar) => {
+          if (!gone && str(p) === f && sofar >= 16384) {
+            gone = true;
+            unlinkSync(f);
+          }
+        },
+      },
+    });
+    await s.scanner.runCycle();
+    expect(gone).toBe(true);
+    expect(s.events.map((e) => e.text)).toEqual([`Deleted: ${f}`]);
+    expect(s.scanner.store.get(pathFrom(f))).toBeNull();
+    expect(s.scanner.lane!.busy).toBe(false);
+    s.close();
+  });
+
+  test("a full lane: the big file it refuses is reported as not read, never silently skipped, and read on a later visit", async () => {
+    env = makeEnv({ smallfiles: 4096, byterate: 1 << 20, speedup: 1 });
+    const big = ["b1", "b2", "b3"].map((n) => join(env!.area, n));
+    big.forEach((p, i) => writeFileSync(p, String(i).repeat(65536)));
+    const s = pacedScanner(env, { laneCapacity: 1 });
+    await s.scanner.runCycle(); // first pass: one read at once, one waiting, the third refused
+    const refused = big.filter((p) => s.scanner.store.get(pathFrom(p))!.error !== null);
+    expect(refused).toHaveLength(1);
+    expect(s.scanner.store.get(pathFrom(refused[0]))!.error).toBe("content not read this time: too many big files waiting to be read");
+    expect(s.events.filter((e) => e.kind === "error").map((e) => e.subject)).toEqual([refused[0]]);
+    // with room in the lane again (the other two gone), its next visit reads it
+    for (const p of big) if (p !== refused[0]) unlinkSync(p);
+    await s.scanner.runCycle();
+    const i = big.indexOf(refused[0]);
+    expect(s.scanner.store.get(pathFrom(refused[0]))).toMatchObject({ error: null, hash: sha256(String(i).repeat(65536)) });
+    s.close();
   });
 });
 
