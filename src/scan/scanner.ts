@@ -27,7 +27,7 @@ import { CycleBook } from "./cycle.ts";
 import { makeExcluder, type Matcher } from "./exclude.ts";
 import { FullSpeed } from "./full.ts";
 import type { ScanHost, ScannerOptions, StepResult, VisitWhy } from "./host.ts";
-import { BigFileLane } from "./lane.ts";
+import { BigFileLane, type LaneHost } from "./lane.ts";
 import { Pacer } from "./pace.ts";
 import { isWithin, joinPath, pathFrom, showPath, type PathBytes } from "./paths.ts";
 import { Recorder, type ScanEvent } from "./record.ts";
@@ -50,7 +50,7 @@ export function normalizeAreas(areas: readonly string[]): PathBytes[] {
 
 export type { ScannerOptions, StepResult } from "./host.ts";
 
-export class Scanner implements ScanHost {
+export class Scanner implements ScanHost, LaneHost {
   readonly db: Database;
   readonly store: Store;
   readonly pacer: Pacer;
@@ -88,13 +88,7 @@ export class Scanner implements ScanHost {
     this.trickle = this.unlimited ? null : new Trickle(this);
     this.full = this.unlimited ? new FullSpeed(this) : null;
     this.visitor = new Visitor(this);
-    const scanner = this;
-    this.lane = this.unlimited ? null : new BigFileLane({
-      get stopped() {
-        return scanner.stopping;
-      },
-      visitBig: (p) => this.visit(p, "lane"),
-    }, opts.laneCapacity);
+    this.lane = this.unlimited ? null : new BigFileLane(this, opts.laneCapacity);
     // a restart re-checks what the configuration now excludes
     this.sweepCursor = new Uint8Array(0);
   }
@@ -296,6 +290,11 @@ export class Scanner implements ScanHost {
   /** Visit one path: compare with the record, report, store, queue children. */
   visit(path: PathBytes, why: VisitWhy): Promise<void> {
     return this.visitor.visit(path, why);
+  }
+
+  /** The lane's visit of a big file: read in full, paced (lane.ts). */
+  visitBig(path: PathBytes): Promise<void> {
+    return this.visitor.visit(path, "lane");
   }
 }
 
