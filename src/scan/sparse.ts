@@ -14,7 +14,9 @@
 // little-endian) followed by its bytes; then the file's total size (8 bytes,
 // little-endian). The result is written `sparse-<algo>:<hex>`, a different
 // prefix from a plain `<algo>:<hex>`, so the two are never mistaken for each
-// other (a file that turns sparse or dense is reported Changed once). A byte
+// other; both are of the same algorithm (hashAlgorithm), so a file that turns
+// sparse or dense is reported Changed with its hash line, never passed over as
+// a change of algorithm (a new baseline, attrs.ts). A byte
 // written into a hole adds (or grows) an extent and so changes the digest; so
 // does any change to the data, to where it lies, or to the size. The work,
 // and the byte pacing, is proportional to the allocated data only.
@@ -29,6 +31,12 @@ export const SPARSE_MIN_SIZE = 1 << 20;
 /** Whether a file of this apparent size with this many 512-byte blocks gets the sparse digest. */
 export function isSparse(size: number, blocks: number): boolean {
   return size >= SPARSE_MIN_SIZE && blocks * 512 <= size / 2;
+}
+
+/** The algorithm a recorded hash was made with, sparse digest or plain ("sha256" for both sha256: and sparse-sha256:). */
+export function hashAlgorithm(hash: string): string {
+  const prefix = hash.slice(0, hash.indexOf(":"));
+  return prefix.startsWith("sparse-") ? prefix.slice("sparse-".length) : prefix;
 }
 
 /** The prefix of a sparse digest for hash algorithm `algo`. */

@@ -1,7 +1,7 @@
 // The sparse digest's rule and framing (sparse.ts): which files get it, and
 // that it changes with the data, with where the data lies, and with the size.
 import { describe, expect, test } from "bun:test";
-import { extentHeader, isSparse, sizeTrailer, sparseDigest, sparsePrefix, SPARSE_MIN_SIZE, unreadSparseMessage } from "../../src/scan/sparse.ts";
+import { extentHeader, hashAlgorithm, isSparse, sizeTrailer, sparseDigest, sparsePrefix, SPARSE_MIN_SIZE, unreadSparseMessage } from "../../src/scan/sparse.ts";
 
 const TiB = 2 ** 40;
 const hex = (b: Buffer) => b.toString("hex");
@@ -31,6 +31,9 @@ describe("the digest", () => {
     const d = sparseDigest("sha256", [{ offset: 4096, data: Buffer.from("abc") }, { offset: 1 << 30, data: Buffer.from("de") }], TiB);
     expect(d).toBe(`sparse-sha256:${manual}`);
     expect(sparsePrefix("sha512")).toBe("sparse-sha512:");
+    expect(hashAlgorithm("sparse-sha512:ab")).toBe("sha512");
+    expect(hashAlgorithm("sha512:ab")).toBe("sha512");
+    expect(hashAlgorithm("sha512-256:ab")).toBe("sha512-256");
   });
 
   test("changes with the data, with where it lies, and with the size; never equals a plain hash", () => {
