@@ -2,6 +2,7 @@
 // text. Pure: no I/O, no clock.
 import { formatBytes, formatMillis } from "../util/duration.ts";
 import { escapeBytes } from "../util/escape.ts";
+import { hashAlgorithm } from "./sparse.ts";
 
 export const TYPES = ["file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev", "unknown"] as const;
 export type EntryType = (typeof TYPES)[number];
@@ -84,7 +85,8 @@ export function compareAttrs(before: Attrs, after: Attrs): Difference[] {
     if (k === "hash" && before.type === after.type) {
       if (before.hash === null || after.hash === null) continue;
       // a different algorithm (config change) is a new baseline, not a change
-      if (before.hash.slice(0, before.hash.indexOf(":")) !== after.hash.slice(0, after.hash.indexOf(":"))) continue;
+      // (a sparse digest is of its algorithm too: sparse.ts)
+      if (hashAlgorithm(before.hash) !== hashAlgorithm(after.hash)) continue;
     }
     if (!sameValue(before, after, k)) out.push({ attr: k, before: showAttr(before, k), after: showAttr(after, k) });
   }

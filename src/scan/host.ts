@@ -15,6 +15,17 @@ import type { Store } from "./store.ts";
 
 export type StepResult = "visited" | "cycle-end" | "idle" | "stopped";
 
+/** Why a path is visited: drawn from the queue, re-checked as the stalest or early (its ctime moved, soon.ts), or read by the big-file lane. */
+export type VisitWhy = "traverse" | "stalest" | "soon" | "lane";
+
+/** The big-file lane (lane.ts), as the visit and the trickle see it. */
+export interface LaneDriver {
+  offer(path: PathBytes): "queued" | "held" | "full";
+  readonly held: ReadonlySet<string>;
+  readonly busy: boolean;
+  nextDone(): Promise<void>;
+}
+
 /**
  * Walks elsewhere (the worker pool): visits (and opens and lists) entry
  * `name` of the directory open as `dirfd`; visits a directory's children in
@@ -42,7 +53,7 @@ export interface ScannerOptions {
   onEvent?: (ev: ScanEvent) => void;
   /** Test hooks. */
   hooks?: {
-    visit?(path: PathBytes, why: "traverse" | "stalest"): void;
+    visit?(path: PathBytes, why: VisitWhy): void;
     /** A directory was listed; its children are visited or queued next. */
     listed?(dir: PathBytes): void;
     chunk?(path: PathBytes, bytesSoFar: number): void | Promise<void>;
@@ -57,12 +68,16 @@ export interface ScannerOptions {
   tornAttempts?: number;
   /** Pause before re-reading a file that changed while read (ms, times the attempt number). */
   tornPauseMs?: number;
+  /** Big files that may wait for the lane (default lane.ts's LANE_CAPACITY). */
+  laneCapacity?: number;
 }
 
 /** The paced driver, as the visit sees it. */
 export interface TrickleDriver {
   queueBigDirectory(dir: PathBytes, names: Buffer[]): Promise<Set<string> | null | "stopped">;
   requestReshuffle(): void;
+  /** A recorded non-directory's ctime moved: check it again early (soon.ts). */
+  recheckSoon(path: PathBytes): void;
 }
 
 /** The full-speed driver, as the visit sees it. */
@@ -88,10 +103,12 @@ export interface ScanHost {
   readonly stopped: boolean;
   readonly trickle: TrickleDriver | null;
   readonly full: FullDriver | null;
+  /** The daemon's big-file lane (null at full speed: no pacing, files read where they are visited). */
+  readonly lane: LaneDriver | null;
   sleep(ms: number): Promise<void>;
   areaOf(path: PathBytes): PathBytes | null;
   childrenInScope(dir: PathBytes, names: Buffer[]): { names: Buffer[]; children: PathBytes[] };
-  visit(path: PathBytes, why: "traverse" | "stalest"): Promise<void>;
+  visit(path: PathBytes, why: VisitWhy): Promise<void>;
   startCycle(): void;
   endCycle(): void;
   requeueUnvisited(): boolean;

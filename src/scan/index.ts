@@ -2,9 +2,11 @@
 //   runScanOnce(config, io)  --scan-once: one full-speed pass, exit status bitmask
 //   createScanTask(ctx)      the daemon task that trickles forever at the configured rates
 // Where things are: scanner.ts (the engine, and where a path goes), trickle.ts
-// and full.ts (the two drivers), visit.ts, compare.ts, record.ts, cycle.ts (the
-// scan.* meta keys), status.ts (the figures --status and the mail footer show),
-// reader.ts / pool.ts / worker.ts / wire.ts (the I/O edge), dirs.ts / libc.ts
+// and full.ts (the two drivers), lane.ts (big files, read beside the trickle),
+// soon.ts (early re-checks after a ctime move), visit.ts, compare.ts,
+// record.ts, cycle.ts (the scan.* meta keys), status.ts (the figures --status
+// and the mail footer show), reader.ts / extents.ts / pool.ts / worker.ts /
+// wire.ts (the I/O edge; sparse.ts the sparse digest), dirs.ts / libc.ts
 // (paths reached by directory descriptor, never resolved whole), errors.ts.
 import type { Config } from "../config/config.ts";
 import type { Task, TaskContext } from "../task.ts";
@@ -117,6 +119,7 @@ export function createScanTask(ctx: TaskContext): Task {
       running = false;
       scanner.stop();
       await loop;
+      await scanner.settled(); // the big-file lane writes nothing after this
     },
   };
 }

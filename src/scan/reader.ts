@@ -14,6 +14,10 @@
 // and fstat before and after the read must agree with each other and with the
 // lstat (tornBefore/tornAfter, the one copy of those checks); else the result
 // is "torn" and the scanner retries later.
+//
+// A sparse file (sparse.ts says which, and defines its digest) is read extent
+// by extent as the kernel reports them (extents.ts), its holes never read; `bytes` then counts the data read. Both ways (paced and
+// blocking) use the same rule and digest, so they always agree.
 import {
   constants, fstatSync, lstatSync, openSync, read, readlinkSync, readSync, type BigIntStats,
 } from "node:fs";
@@ -21,7 +25,9 @@ import { yieldToLoop } from "../util/loop.ts";
 import { typeOfMode, type Attrs } from "./attrs.ts";
 import { at, closeQuietly, lstatAt, openAt } from "./dirs.ts";
 import { describe, problem, rawProblem, type FsProblem } from "./errors.ts";
+import { planFor } from "./extents.ts";
 import { asBuffer, parentOf, type PathBytes } from "./paths.ts";
+import { extentHeader, sizeTrailer, sparsePrefix } from "./sparse.ts";
 
 export type StatResult = { ok: true; attrs: Attrs; dev: bigint } | FsProblem;
 
@@ -203,29 +209,42 @@ export async function hashFileAt(dirfd: number, name: Uint8Array, seen: Attrs, s
     const before = fstatSync(fd, { bigint: true });
     const early = tornBefore(before, { ino: seen.ino, dev: seenDev, size: seen.size, mtime: seen.mtime, ctime: seen.ctime });
     if (early) return { kind: "torn", reason: early };
+    const plan = planFor(fd, before);
+    if ("unread" in plan) return { kind: "error", code: "ESPARSE", message: plan.unread };
     const hasher = new Bun.CryptoHasher(opts.algo as "sha256");
     const total = Number(before.size);
-    let pos = 0;
+    let read = 0;
     const lease = takeBuffer(Math.min(Math.max(opts.small ? total + 1 : opts.chunkSize(), 4096), 1 << 20));
     leased = lease.shared;
     let buf = lease.buf;
-    for (;;) {
-      if (opts.stopped()) return { kind: "stopped" };
-      const want = opts.small ? buf.length : Math.min(opts.chunkSize(), 1 << 20);
-      if (want > buf.length) buf = Buffer.allocUnsafe(want);
-      if (!opts.small) await opts.pace(Math.min(want, Math.max(0, total - pos)) || 1);
-      if (opts.stopped()) return { kind: "stopped" };
-      const n = await readAt(fd, buf, want, pos);
-      if (n === 0) break;
-      hasher.update(buf.subarray(0, n));
-      pos += n;
-      if (pos > total) return { kind: "torn", reason: "grew while being read" };
-      // at the recorded size: done (growth after this shows in the fstat below)
-      if (pos === total) break;
-      await yieldToLoop();
+    // the ranges: [0, total) for a plain digest, else each data extent in turn
+    let range: { start: number; end: number } | null = plan.sparse ? plan.next(0) : { start: 0, end: total };
+    while (range) {
+      if (plan.sparse) hasher.update(extentHeader(range.start, range.end - range.start));
+      let pos = range.start;
+      for (;;) {
+        if (opts.stopped()) return { kind: "stopped" };
+        const want = Math.min(opts.small ? buf.length : Math.min(opts.chunkSize(), 1 << 20), plan.sparse ? range.end - pos : Infinity);
+        if (want > buf.length) buf = Buffer.allocUnsafe(want);
+        if (!opts.small) await opts.pace(Math.min(want, Math.max(0, range.end - pos)) || 1);
+        if (opts.stopped()) return { kind: "stopped" };
+        const n = want > 0 ? await readAt(fd, buf, want, pos) : 0;
+        if (n === 0) break;
+        hasher.update(buf.subarray(0, n));
+        pos += n;
+        read += n;
+        if (pos > total) return { kind: "torn", reason: "grew while being read" };
+        // at the recorded size (or the extent's end): done (growth after this shows in the fstat below)
+        if (pos === range.end) break;
+        await yieldToLoop();
+      }
+      if (!plan.sparse) break;
+      if (pos < range.end) return { kind: "torn", reason: "changed while being read" };
+      range = plan.next(range.end);
     }
+    if (plan.sparse) hasher.update(sizeTrailer(total));
     const after = fstatSync(fd, { bigint: true });
-    const late = tornAfter(before, after, pos);
+    const late = tornAfter(before, after, plan.sparse ? total : read);
     if (late) return { kind: "torn", reason: late };
     let now: StatFields & { dev: bigint };
     try {
@@ -234,7 +253,8 @@ export async function hashFileAt(dirfd: number, name: Uint8Array, seen: Attrs, s
       return { kind: "torn", reason: "vanished while being read" };
     }
     if (now.ino !== before.ino || now.dev !== before.dev) return { kind: "torn", reason: "replaced while being read" };
-    return { kind: "ok", hash: `${opts.algo}:${hasher.digest("hex")}`, bytes: pos, attrs: attrsOf(after, null) };
+    const prefix = plan.sparse ? sparsePrefix(opts.algo) : `${opts.algo}:`;
+    return { kind: "ok", hash: `${prefix}${hasher.digest("hex")}`, bytes: read, attrs: attrsOf(after, null) };
   } catch (e) {
     const pr = problem(e);
     return { kind: "error", code: pr.code, message: pr.message };
@@ -288,21 +308,35 @@ export function hashSync(dirfd: number, name: Uint8Array, seen: Seen, algo: stri
     const before = fstatSync(fd, { bigint: true });
     const early = tornBefore(before, seen);
     if (early) return { kind: "torn", reason: early };
+    const plan = planFor(fd, before);
+    if ("unread" in plan) return { kind: "error", code: "ESPARSE", message: plan.unread };
     const hasher = new Bun.CryptoHasher(algo as "sha256");
     const total = Number(before.size);
-    let pos = 0;
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, pos);
-      if (n === 0) break;
-      hasher.update(buf.subarray(0, n));
-      pos += n;
-      if (pos > total) return { kind: "torn", reason: "grew while being read" };
-      if (pos === total) break;
+    let read = 0;
+    let range: { start: number; end: number } | null = plan.sparse ? plan.next(0) : { start: 0, end: total };
+    while (range) {
+      if (plan.sparse) hasher.update(extentHeader(range.start, range.end - range.start));
+      let pos = range.start;
+      for (;;) {
+        const want = plan.sparse ? Math.min(buf.length, range.end - pos) : buf.length;
+        const n = want > 0 ? readSync(fd, buf, 0, want, pos) : 0;
+        if (n === 0) break;
+        hasher.update(buf.subarray(0, n));
+        pos += n;
+        read += n;
+        if (pos > total) return { kind: "torn", reason: "grew while being read" };
+        if (pos === range.end) break;
+      }
+      if (!plan.sparse) break;
+      if (pos < range.end) return { kind: "torn", reason: "changed while being read" };
+      range = plan.next(range.end);
     }
+    if (plan.sparse) hasher.update(sizeTrailer(total));
     const after = fstatSync(fd, { bigint: true });
-    const late = tornAfter(before, after, pos);
+    const late = tornAfter(before, after, plan.sparse ? total : read);
     if (late) return { kind: "torn", reason: late };
-    return { kind: "ok", hash: `${algo}:${hasher.digest("hex")}`, bytes: pos, st: after };
+    const prefix = plan.sparse ? sparsePrefix(algo) : `${algo}:`;
+    return { kind: "ok", hash: `${prefix}${hasher.digest("hex")}`, bytes: read, st: after };
   } catch (e) {
     return { kind: "error", ...rawProblem(e) };
   } finally {

@@ -107,9 +107,12 @@ export class Recorder {
    * An entry found by a visit: compare with its record, report, store its new
    * state. queued: whether it was in the queue (a child recorded with its
    * directory's listing was not). Returns whether it is a directory seen for
-   * the first time.
+   * the first time, and whether a recorded non-directory's ctime moved in a
+   * visit without error (soon.ts: checked again early).
    */
-  entry(path: PathBytes, attrs: Attrs, error: string | null, hashed: number, now: number, events: ScanEvent[], queued = true): boolean {
+  entry(
+    path: PathBytes, attrs: Attrs, error: string | null, hashed: number, now: number, events: ScanEvent[], queued = true,
+  ): { newDir: boolean; ctimeMoved: boolean } {
     const old = this.freshTable ? null : this.store.get(path);
     const below = old && losesChildren(old, attrs) ? this.store.dropBelow(path) : 0;
     const v = compareVisit(old, attrs, error, { baseline: !this.cycles.firstPassComplete, shown: lazyShow(path), below });
@@ -120,7 +123,9 @@ export class Recorder {
     if (queued) this.store.unqueue(path);
     this.cycles.count(hashed);
     if (this.batch) this.batch.count++;
-    return v.newDir;
+    // (not after a visit that could not verify the content: that is reported as such already)
+    const ctimeMoved = error === null && !!old && !old.placeholder && old.type === attrs.type && attrs.type !== "dir" && old.ctime !== attrs.ctime;
+    return { newDir: v.newDir, ctimeMoved };
   }
 
   /** A recorded entry is gone: report it (with the count of what went below it) and forget it. */

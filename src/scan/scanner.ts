@@ -12,8 +12,10 @@
 // walker), its recording record.ts's (with the verdicts of compare.ts).
 //
 // Where a path goes: trickle.ts or full.ts draws it from the queue (store.ts)
-// -> visit.ts lstats/hashes/lists it -> compare.ts decides -> record.ts writes
-// entry, report and history in one transaction -> onEvent after the commit.
+// -> visit.ts lstats/hashes/lists it (in the daemon a file above smallfiles
+// is handed to lane.ts, whose own visit reads it) -> compare.ts decides ->
+// record.ts writes entry, report and history in one transaction -> onEvent
+// after the commit.
 //
 // Members without `private` that are not part of the API (constructor,
 // setConfig, step, runCycle, sweepAll, freshCycle, stop, pause and the
@@ -24,7 +26,8 @@ import { baselineReport } from "./compare.ts";
 import { CycleBook } from "./cycle.ts";
 import { makeExcluder, type Matcher } from "./exclude.ts";
 import { FullSpeed } from "./full.ts";
-import type { ScanHost, ScannerOptions, StepResult } from "./host.ts";
+import type { ScanHost, ScannerOptions, StepResult, VisitWhy } from "./host.ts";
+import { BigFileLane, type LaneHost } from "./lane.ts";
 import { Pacer } from "./pace.ts";
 import { isWithin, joinPath, pathFrom, showPath, type PathBytes } from "./paths.ts";
 import { Recorder, type ScanEvent } from "./record.ts";
@@ -47,7 +50,7 @@ export function normalizeAreas(areas: readonly string[]): PathBytes[] {
 
 export type { ScannerOptions, StepResult } from "./host.ts";
 
-export class Scanner implements ScanHost {
+export class Scanner implements ScanHost, LaneHost {
   readonly db: Database;
   readonly store: Store;
   readonly pacer: Pacer;
@@ -61,12 +64,14 @@ export class Scanner implements ScanHost {
   excluded!: Matcher;
   private readonly sleepFn: (ms: number) => Promise<void>;
   private stopping = false;
-  private wake: (() => void) | null = null;
-  private wakeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Each sleep in progress (the trickle's and the lane's may overlap): its wake-up. */
+  private readonly sleepers = new Set<() => void>();
   private sweepCursor: Uint8Array | null = null;
   /** The driver: paced steps (daemon) or the full-speed runner (--scan-once). */
   readonly trickle: Trickle | null;
   readonly full: FullSpeed | null;
+  /** Big files in the daemon (lane.ts); null at full speed. */
+  readonly lane: BigFileLane | null;
   private readonly visitor: Visitor;
 
   constructor(opts: ScannerOptions) {
@@ -83,6 +88,7 @@ export class Scanner implements ScanHost {
     this.trickle = this.unlimited ? null : new Trickle(this);
     this.full = this.unlimited ? new FullSpeed(this) : null;
     this.visitor = new Visitor(this);
+    this.lane = this.unlimited ? null : new BigFileLane(this, opts.laneCapacity);
     // a restart re-checks what the configuration now excludes
     this.sweepCursor = new Uint8Array(0);
   }
@@ -123,8 +129,12 @@ export class Scanner implements ScanHost {
   /** Stop: wakes any wait; a hash in progress is abandoned without writing. */
   stop(): void {
     this.stopping = true;
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.wake?.();
+    for (const wake of [...this.sleepers]) wake();
+  }
+
+  /** Resolves when the big-file lane has let go (after stop(): nothing more is written). */
+  async settled(): Promise<void> {
+    await this.lane?.idle();
   }
 
   get stopped(): boolean {
@@ -134,12 +144,13 @@ export class Scanner implements ScanHost {
   private realSleep(ms: number): Promise<void> {
     if (ms <= 0 || this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
-      this.wake = () => {
-        this.wake = null;
-        this.wakeTimer = null;
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
         resolve();
       };
-      this.wakeTimer = setTimeout(() => this.wake?.(), ms);
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
     });
   }
 
@@ -277,8 +288,13 @@ export class Scanner implements ScanHost {
   }
 
   /** Visit one path: compare with the record, report, store, queue children. */
-  visit(path: PathBytes, why: "traverse" | "stalest"): Promise<void> {
+  visit(path: PathBytes, why: VisitWhy): Promise<void> {
     return this.visitor.visit(path, why);
+  }
+
+  /** The lane's visit of a big file: read in full, paced (lane.ts). */
+  visitBig(path: PathBytes): Promise<void> {
+    return this.visitor.visit(path, "lane");
   }
 }
 

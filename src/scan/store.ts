@@ -61,6 +61,8 @@ function toRow(r: RawRow): EntryRow {
  * anyway, so it keeps the queue in memory (memQueue: memqueue.ts, whose
  * removals cost what they remove, not the queue's size) and spares the writes.
  */
+const NONE: ReadonlySet<string> = new Set();
+
 export class Store {
   private readonly mem: { queue: MemQueue; persisted: Set<string> } | null;
 
@@ -172,18 +174,25 @@ export class Store {
     this.db.query("DELETE FROM pending WHERE path = ?").run(path); // a no-op write when absent
   }
 
-  /** A pending path drawn at random: the first at or after a random point of the shuffled order. */
-  draw(probe: bigint): Uint8Array | null {
+  /**
+   * A pending path drawn at random: the first at or after a random point of
+   * the shuffled order, passing over the paths in `held` (by pathKey: those
+   * in the big-file lane, lane.ts).
+   */
+  draw(probe: bigint, held: ReadonlySet<string> = NONE): Uint8Array | null {
     if (this.mem) {
       // Depth first (last queued first): a one-shot full-speed pass gains
       // nothing from a random order, and locality keeps the B-tree writes few.
       void probe;
       return this.mem.queue.peek();
     }
-    const r =
-      (this.db.query("SELECT path FROM pending WHERE rnd >= ? ORDER BY rnd LIMIT 1").get(probe) as { path: Uint8Array } | null) ??
-      (this.db.query("SELECT path FROM pending ORDER BY rnd LIMIT 1").get() as { path: Uint8Array } | null);
-    return r?.path ?? null;
+    // held.size + 1 rows always include one not held, when there is one
+    const n = held.size + 1;
+    const free = (rows: { path: Uint8Array }[]) => rows.find((r) => !held.has(pathKey(r.path)))?.path ?? null;
+    return (
+      free(this.db.query("SELECT path FROM pending WHERE rnd >= ? ORDER BY rnd LIMIT ?").all(probe, n) as { path: Uint8Array }[]) ??
+      free(this.db.query("SELECT path FROM pending ORDER BY rnd LIMIT ?").all(n) as { path: Uint8Array }[])
+    );
   }
 
   /** In-memory queue only: remove and return the next path (depth first). */
@@ -213,10 +222,18 @@ export class Store {
     return rows.length < limit ? null : last;
   }
 
-  /** The entry checked longest ago that has not been visited in this cycle. */
-  stalest(cycle: number): Uint8Array | null {
-    const r = this.db.query("SELECT path FROM entries WHERE cycle < ? ORDER BY checked LIMIT 1").get(cycle) as { path: Uint8Array } | null;
-    return r?.path ?? null;
+  /**
+   * The entry checked longest ago that has not been visited in this cycle,
+   * passing over `held`; or (cycle null) the one checked longest ago of all
+   * but the files above `smallfiles` bytes (read once a cycle, by the lane).
+   */
+  stalest(cycle: number | null, held: ReadonlySet<string> = NONE, smallfiles = 0): Uint8Array | null {
+    const rows = (
+      cycle === null
+        ? this.db.query("SELECT path FROM entries WHERE NOT (type = 'file' AND size > ?) ORDER BY checked LIMIT ?").all(smallfiles, held.size + 1)
+        : this.db.query("SELECT path FROM entries WHERE cycle < ? ORDER BY checked LIMIT ?").all(cycle, held.size + 1)
+    ) as { path: Uint8Array }[];
+    return rows.find((r) => !held.has(pathKey(r.path)))?.path ?? null;
   }
 
   /** Entries not visited in this cycle (e.g. never reached): queued before a cycle may end. */

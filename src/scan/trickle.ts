@@ -8,9 +8,20 @@
 // ends when nothing is pending and every recorded entry was visited. Waits
 // come from the pacer (pace.ts) and go through the scanner's sleep, so a test
 // runs this with a fake clock and stop() cuts any wait short.
+//
+// Big files are read by the big-file lane (lane.ts) beside these steps; the
+// paths it holds are passed over by the draw and the stalest re-check. A
+// cycle does not end while the lane holds a path: until it is done, each step
+// re-checks the entry checked longest ago of all (not only of this cycle;
+// big files excepted, the lane reads those once a cycle), so new and changed
+// small files keep being found while a big file is read.
+//
+// A path whose ctime moved is re-checked early (soon.ts): a step's second
+// visit is such a due re-check when there is one, else the stalest.
 import { yieldToLoop } from "../util/loop.ts";
 import { joinPath, pathKey, type PathBytes } from "./paths.ts";
 import type { ScanHost, StepResult, TrickleDriver } from "./host.ts";
+import { SoonChecks } from "./soon.ts";
 
 const RESHUFFLE_CHUNK = 128;
 const RESHUFFLE_EVERY_DRAWS = 2000;
@@ -29,6 +40,9 @@ export class Trickle implements TrickleDriver {
   private lastReshuffle = 0;
   private reshuffleCursor: Uint8Array | null = null;
   private reshuffleAgain = false;
+  /** Waiting for the lane at the end of a cycle (unvisited entries already queued). */
+  private laneWait = false;
+  private readonly soon = new SoonChecks();
 
   constructor(private readonly s: ScanHost) {}
 
@@ -45,8 +59,14 @@ export class Trickle implements TrickleDriver {
     if (s.cycles.number === 0) s.startCycle();
     this.reshuffleStep();
 
-    let path = s.store.draw(randomProbe());
-    if (!path && s.requeueUnvisited()) path = s.store.draw(randomProbe());
+    const held = s.lane?.held;
+    let path = s.store.draw(randomProbe(), held);
+    if (!path && !this.laneWait && s.requeueUnvisited()) path = s.store.draw(randomProbe(), held);
+    if (!path && s.lane?.busy) {
+      this.laneWait = true;
+      return this.whileLaneBusy();
+    }
+    this.laneWait = false;
     if (!path) {
       s.endCycle();
       return "cycle-end";
@@ -55,14 +75,36 @@ export class Trickle implements TrickleDriver {
     await s.sleep(s.pacer.entryWait(s.now()));
     if (s.stopped) return "stopped";
     await s.visit(path, "traverse");
-    if (!s.stopped) {
-      const stale = s.store.stalest(s.cycles.number);
-      if (stale) {
-        await s.sleep(s.pacer.entryWait(s.now()));
-        if (s.stopped) return "stopped";
-        await s.visit(stale, "stalest");
-      }
-    }
+    if (!s.stopped) await this.recheck(s.store.stalest(s.cycles.number, held));
+    return s.stopped ? "stopped" : "visited";
+  }
+
+  /** The step's second visit: an early re-check that is due (soon.ts), else `stale`; false when neither. */
+  private async recheck(stale: Uint8Array | null): Promise<boolean> {
+    const s = this.s;
+    let early = this.soon.take(s.now());
+    if (early && s.lane?.held.has(pathKey(early))) early = null; // the lane is reading it anyway
+    const path = early ?? stale;
+    if (!path) return false;
+    await s.sleep(s.pacer.entryWait(s.now()));
+    if (s.stopped) return true;
+    await s.visit(path, early ? "soon" : "stalest");
+    return true;
+  }
+
+  /** A recorded non-directory's ctime moved: re-check it early. */
+  recheckSoon(path: Uint8Array): void {
+    this.soon.note(path, this.s.now());
+  }
+
+  /**
+   * Nothing left in this cycle but the lane's files: re-check the entry
+   * checked longest ago (paced like any visit), or, with none, wait for the
+   * lane to finish a file.
+   */
+  private async whileLaneBusy(): Promise<StepResult> {
+    const s = this.s;
+    if (!(await this.recheck(s.store.stalest(null, s.lane!.held, s.pacer.config.smallfiles)))) await s.lane!.nextDone();
     return s.stopped ? "stopped" : "visited";
   }
 

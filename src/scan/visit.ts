@@ -11,6 +11,12 @@
 // visited again after a pause, a few times; one that never holds still is
 // recorded with its old hash and reported as not verified. A path found gone
 // is reported at the top of what went (missing).
+//
+// In the daemon a regular file above `smallfiles` is not read by the visit
+// that finds it: the path is offered to the big-file lane (lane.ts) and
+// nothing is recorded; the lane's own visit (why "lane") reads and records
+// it. A visit after stop() records nothing. A recorded non-directory whose
+// ctime moved is handed to the trickle for early re-checks (soon.ts).
 import { log } from "../util/log.ts";
 import type { Attrs } from "./attrs.ts";
 import type { Walked } from "./host.ts";
@@ -19,7 +25,7 @@ import type { FsProblem } from "./errors.ts";
 import { parentOf, pathKey, samePath, showPath, type PathBytes } from "./paths.ts";
 import { hashFileAt, statAt, type HashResult, type Listed, type Listing, type StatResult } from "./reader.ts";
 import type { ScanEvent } from "./record.ts";
-import type { ScanHost } from "./host.ts";
+import type { ScanHost, VisitWhy } from "./host.ts";
 
 export class Visitor {
   private missingAreas = new Set<string>();
@@ -29,7 +35,7 @@ export class Visitor {
   constructor(private readonly s: ScanHost) {}
 
   /** Visit one path: compare with the record, report, store, queue children. */
-  async visit(path: PathBytes, why: "traverse" | "stalest"): Promise<void> {
+  async visit(path: PathBytes, why: VisitWhy): Promise<void> {
     this.s.opts.hooks?.visit?.(path, why);
     const area = this.s.areaOf(path);
     if (!area || this.s.excluded(path)) {
@@ -38,21 +44,21 @@ export class Visitor {
     }
     const attempts = this.s.opts.tornAttempts ?? 3;
     for (let attempt = 1; ; attempt++) {
-      const r = await this.visitOnce(path, area, attempt >= attempts);
+      const r = await this.visitOnce(path, area, attempt >= attempts, why === "lane");
       if (r !== "retry" || this.s.stopped) return;
       await this.s.sleep((this.s.opts.tornPauseMs ?? 200) * attempt);
       if (this.s.stopped) return;
     }
   }
 
-  private async visitOnce(path: PathBytes, area: PathBytes, lastAttempt: boolean): Promise<"done" | "retry"> {
+  private async visitOnce(path: PathBytes, area: PathBytes, lastAttempt: boolean, inLane: boolean): Promise<"done" | "retry"> {
     const full = this.s.full;
     const place = (full?.dirs ?? this.fresh).placeOf(path, area);
     if (!place.ok) return this.unreachable(path, area, place);
     let dirFd: number | null = null;
     let releaseDir: (() => void) | null = null;
     try {
-      return await this.visitAt(path, area, place, lastAttempt, (fd) => {
+      return await this.visitAt(path, area, place, lastAttempt, inLane, (fd) => {
         dirFd = fd;
         if (full) releaseDir = full.dirs.adopt(path, fd);
       });
@@ -70,9 +76,13 @@ export class Visitor {
     return "done";
   }
 
-  /** The visit proper, the entry being `place.name` in the directory open as `place.fd`; opened: a directory's own descriptor. */
+  /**
+   * The visit proper, the entry being `place.name` in the directory open as
+   * `place.fd`; opened: a directory's own descriptor. inLane: the lane's
+   * visit (a big file is read here, not offered to the lane).
+   */
   private async visitAt(
-    path: PathBytes, area: PathBytes, place: Place, lastAttempt: boolean, opened: (fd: number) => void,
+    path: PathBytes, area: PathBytes, place: Place, lastAttempt: boolean, inLane: boolean, opened: (fd: number) => void,
   ): Promise<"done" | "retry"> {
     let st: StatResult;
     let hashedThere: HashResult | null = null;
@@ -97,6 +107,14 @@ export class Visitor {
     };
     if (attrs.type === "file") {
       const small = this.s.pacer.isSmall(Number(attrs.size));
+      const lane = this.s.lane;
+      if (!small && !hashedThere && lane && !inLane) {
+        const offer = lane.offer(path);
+        if (offer !== "full") return "done"; // the lane reads and records it
+        const unread = "content not read this time: too many big files waiting to be read";
+        this.commitVisit(path, { ...attrs, hash: oldHash() }, unread, null, 0, null, null, null);
+        return "done";
+      }
       const hooks = this.s.opts.hooks;
       let sofar = 0;
       const r =
@@ -113,6 +131,7 @@ export class Visitor {
           stopped: () => this.s.stopped,
         }));
       if (small && hooks?.chunk) await hooks.chunk(path, Number(attrs.size));
+      if (this.s.stopped) return "done"; // a hash finished after stop(): abandoned, nothing written
       switch (r.kind) {
         case "stopped":
           return "done";
@@ -177,14 +196,15 @@ export class Visitor {
   ): void {
     const now = this.s.now();
     const events: ScanEvent[] = [];
-    let newDir = false;
+    let found = { newDir: false, ctimeMoved: false };
     this.s.recorder.tx(() => {
       if (this.s.full?.parentGone(path)) return;
-      newDir = this.s.recorder.entry(path, attrs, error, hashed, now, events);
+      found = this.s.recorder.entry(path, attrs, error, hashed, now, events);
       if (names) this.reconcileChildren(path, dirFd!, names, now, events, queued, walked);
       this.s.cycles.flushSoon(now);
     });
-    if (newDir) this.s.trickle?.requestReshuffle();
+    if (found.newDir) this.s.trickle?.requestReshuffle();
+    if (found.ctimeMoved) this.s.trickle?.recheckSoon(path);
     this.s.recorder.emit(events);
   }
 

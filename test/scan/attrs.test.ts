@@ -22,6 +22,13 @@ describe("compare and report text", () => {
     expect(compareAttrs(file({ hash: null }), file({ hash: "sha256:bb" }))).toEqual([]);
     expect(compareAttrs(file(), file({ hash: null }))).toEqual([]);
     expect(compareAttrs(file(), file({ hash: "sha512:cc" }))).toEqual([]);
+    expect(compareAttrs(file(), file({ hash: "sparse-sha512:cc" }))).toEqual([]);
+  });
+  test("a file turned sparse (or dense) under the same algorithm: its hash line is reported", () => {
+    const d = compareAttrs(file(), file({ hash: "sparse-sha256:bb" }));
+    expect(d.map((x) => x.attr)).toEqual(["hash"]);
+    expect(changedText("/x", d)).toBe("Changed: /x\n  hash: sha256:aa => sparse-sha256:bb");
+    expect(compareAttrs(file({ hash: "sparse-sha256:bb" }), file())).toHaveLength(1);
   });
   test("directories ignore mtime/size/nlink (children are reported themselves) but not mode or owner", () => {
     const dir = file({ type: "dir", hash: null });

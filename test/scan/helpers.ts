@@ -84,3 +84,41 @@ export function viaParent<T>(p: string | Uint8Array, f: (dirfd: number, name: Bu
     closeSync(fd);
   }
 }
+
+/**
+ * A paced scanner on real timers, stepping in the background as the daemon's
+ * task does, collecting its reports; stop() ends it and waits for its lane.
+ */
+export function liveScanner(env: Env, opts: Partial<ScannerOptions> = {}) {
+  const db = openDatabase(env.config.database);
+  const events: { kind: string; subject: string; text: string; at: number }[] = [];
+  const scanner = new Scanner({ db, config: env.config, onEvent: (e) => events.push({ ...e, at: performance.now() }), ...opts });
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const r = await scanner.step();
+      if (r === "stopped") break;
+      if (r === "idle") await scanner.pause(50);
+    }
+  })();
+  return {
+    db, scanner, events,
+    async stop() {
+      running = false;
+      scanner.stop();
+      await loop;
+      await scanner.settled();
+      db.close();
+    },
+  };
+}
+
+/** Poll until cond() holds (true) or ms pass (false). */
+export async function until(cond: () => boolean, ms: number, every = 20): Promise<boolean> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    if (cond()) return true;
+    await Bun.sleep(every);
+  }
+  return cond();
+}

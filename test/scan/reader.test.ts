@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { pathFrom } from "../../src/scan/paths.ts";
 import { HashPool } from "../../src/scan/pool.ts";
 import { hashFile, hashFileAt, hashSync, statEntry, toVisited, tornAfter, tornBefore, visitSync } from "../../src/scan/reader.ts";
+import { sparseDigest } from "../../src/scan/sparse.ts";
 import { sha256, viaParent } from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "integrityd-reader-"));
@@ -94,5 +95,43 @@ describe("reader", () => {
     const gone = viaParent(join(dir, "nope"), (fd, n) => visitSync(fd, n, "sha256", buf));
     expect(gone).toMatchObject({ ok: false, code: "ENOENT" });
     expect(toVisited(gone).stat).toEqual({ ok: false, code: "ENOENT", message: "no such file or directory (ENOENT)" });
+  });
+
+  test("a sparse file is hashed from its data extents only: holes never read, paced and blocking agree, a byte in a hole changes it", async () => {
+    const p = join(dir, "sparse");
+    const TiB = 2 ** 40;
+    const chunk = (c: number) => Buffer.alloc(65536, c);
+    // three 64 KiB extents at block-aligned offsets far apart, in a 1 TiB file
+    const layout = [{ offset: 1 << 20, data: chunk(1) }, { offset: 2 ** 39, data: chunk(2) }, { offset: TiB - 65536, data: chunk(3) }];
+    const fd = openSync(p, "w");
+    fs.ftruncateSync(fd, TiB);
+    for (const e of layout) fs.writeSync(fd, e.data, 0, e.data.length, e.offset);
+    fs.fsyncSync(fd);
+    closeSync(fd);
+    expect(Number(fs.statSync(p, { bigint: true }).blocks) * 512).toBeLessThan(1 << 20);
+    const st = statEntry(pathFrom(p));
+    if (!st.ok) throw new Error(st.message);
+    let paced = 0;
+    const a = await hashFile(pathFrom(p), st.attrs, st.dev, { ...full, small: false, chunkSize: () => 16384, pace: async (n) => void (paced += n) });
+    const b = viaParent(p, (dfd, n) => hashSync(dfd, n, { ...st.attrs, dev: st.dev }, "sha256", Buffer.alloc(1 << 20)));
+    const want = sparseDigest("sha256", layout, TiB);
+    expect(a).toMatchObject({ kind: "ok", hash: want, bytes: 3 * 65536 });
+    expect(paced).toBe(3 * 65536); // the byte pacing sees the data only
+    expect(b).toMatchObject({ kind: "ok", hash: want, bytes: 3 * 65536 });
+
+    // one byte written into a hole: a new extent, a new digest
+    const w = openSync(p, "r+");
+    fs.writeSync(w, Buffer.from("x"), 0, 1, 2 ** 38);
+    closeSync(w);
+    const st2 = statEntry(pathFrom(p));
+    if (!st2.ok) throw new Error(st2.message);
+    const c = await hashFile(pathFrom(p), st2.attrs, st2.dev, { ...full, small: false });
+    expect(c.kind).toBe("ok");
+    if (c.kind !== "ok") return;
+    expect(c.hash).toStartWith("sparse-sha256:");
+    expect(c.hash).not.toBe(want);
+    expect(c.bytes).toBeGreaterThan(3 * 65536); // the new block, and no more than a few blocks of it
+    expect(c.bytes).toBeLessThan(3 * 65536 + (1 << 20));
+    unlinkSync(p);
   });
 });
