@@ -88,7 +88,12 @@ export function compareAttrs(before: Attrs, after: Attrs): Difference[] {
       // (a sparse digest is of its algorithm too: sparse.ts)
       if (hashAlgorithm(before.hash) !== hashAlgorithm(after.hash)) continue;
     }
-    if (!sameValue(before, after, k)) out.push({ attr: k, before: showAttr(before, k), after: showAttr(after, k) });
+    if (sameValue(before, after, k)) continue;
+    if (k === "mtime" || k === "ctime") {
+      // to the second, unless the two differ only below it
+      const precise = before[k] / 1_000_000_000n === after[k] / 1_000_000_000n;
+      out.push({ attr: k, before: formatTime(before[k], precise), after: formatTime(after[k], precise) });
+    } else out.push({ attr: k, before: showAttr(before, k), after: showAttr(after, k) });
   }
   return out;
 }
@@ -97,14 +102,14 @@ export function formatMode(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, "0");
 }
 
-/** ns since the epoch → 2026-11-25T22:08:27.123456789Z */
-export function formatTime(ns: bigint): string {
+/** ns since the epoch → 2026-11-25T22:08:27.123456789Z, or to the second (2026-11-25T22:08:27Z) unless `precise` */
+export function formatTime(ns: bigint, precise = true): string {
   const neg = ns < 0n;
   const sec = neg ? -((-ns + 999_999_999n) / 1_000_000_000n) : ns / 1_000_000_000n;
   const frac = ns - sec * 1_000_000_000n;
   const d = new Date(Number(sec) * 1000);
   if (Number.isNaN(d.getTime())) return `${ns}ns`;
-  return d.toISOString().replace(/\.\d{3}Z$/, `.${frac.toString().padStart(9, "0")}Z`);
+  return d.toISOString().replace(/\.\d{3}Z$/, precise ? `.${frac.toString().padStart(9, "0")}Z` : "Z");
 }
 
 export function formatDev(rdev: bigint): string {
@@ -147,9 +152,15 @@ export function newText(shown: string, a: Attrs): string {
   return `New: ${shown}\n  ${parts.join(", ")}`;
 }
 
+/**
+ * ctime is shown only when nothing else changed: then it is the only trace
+ * (content swapped and restored between two checks); beside other changes it
+ * says nothing more. The JSON details keep every difference.
+ */
 export function changedText(shown: string, diffs: readonly Difference[], note?: string): string {
   const lines = [`Changed: ${shown}`];
-  for (const d of diffs) lines.push(`  ${d.attr}: ${d.before} => ${d.after}`);
+  const alone = diffs.every((d) => d.attr === "ctime");
+  for (const d of diffs) if (alone || d.attr !== "ctime") lines.push(`  ${d.attr}: ${d.before} => ${d.after}`);
   if (note) lines.push(`  ${note}`);
   return lines.join("\n");
 }

@@ -58,3 +58,22 @@ describe("compare and report text", () => {
     expect(formatTime(0n)).toBe("1970-01-01T00:00:00.000000000Z");
   });
 });
+
+describe("the words of a Changed report", () => {
+  const base: Attrs = { type: "file", mode: 0o644, uid: 0, gid: 0, size: 10n, ino: 1n, nlink: 1, mtime: 1_700_000_000_123_456_789n, ctime: 1_700_000_000_123_456_789n, rdev: 0n, target: null, hash: "sha256:aa" };
+  test("times to the second, unless the two differ only below it", () => {
+    const later = compareAttrs(base, { ...base, mtime: base.mtime + 5_000_000_000n });
+    expect(later[0]).toEqual({ attr: "mtime", before: "2023-11-14T22:13:20Z", after: "2023-11-14T22:13:25Z" });
+    const sub = compareAttrs(base, { ...base, mtime: base.mtime + 1000n });
+    expect(sub[0]).toEqual({ attr: "mtime", before: "2023-11-14T22:13:20.123456789Z", after: "2023-11-14T22:13:20.123457789Z" });
+  });
+  test("ctime only when nothing else changed; the details keep it", () => {
+    const both = compareAttrs(base, { ...base, hash: "sha256:bb", ctime: base.ctime + 7_000_000_000n });
+    expect(both.map((d) => d.attr).sort()).toEqual(["ctime", "hash"]); // the details keep ctime
+    const text = changedText("/etc/x", both);
+    expect(text).toContain("hash: sha256:aa => sha256:bb");
+    expect(text).not.toContain("ctime");
+    const alone = changedText("/etc/x", compareAttrs(base, { ...base, ctime: base.ctime + 7_000_000_000n }));
+    expect(alone).toBe("Changed: /etc/x\n  ctime: 2023-11-14T22:13:20Z => 2023-11-14T22:13:27Z");
+  });
+});
