@@ -53,6 +53,8 @@ export interface LoadedRules {
   problems: string[];
   /** "PREFIX FILE:LINE: kind: note" for every rule not on the fast native engine */
   risky: string[];
+  /** one line about the whole set: rules, how many on the linear-time matcher, load time, RSS after the load */
+  summary: string;
 }
 
 export const EMBEDDED_PREFIX = "embedded:";
@@ -77,7 +79,20 @@ async function compileInSlices(c: Classifier, sliceMs: number): Promise<void> {
   }
 }
 
-async function compile(tree: RuleTree, level: Level, crackingIgnore: boolean, readProblems: RuleProblem[], prefix: string, sliceMs: number): Promise<Pick<LoadedRules, "classifier" | "problems" | "risky">> {
+/** "1545 rules, 288 on the linear-time matcher, 3 with back-references; loaded in 0.41 s (CPU 0.52 s), RSS 71 MiB" */
+export function ruleSetSummary(c: Classifier, wallMs: number, cpuMs: number, rssBytes: number): string {
+  let linear = 0;
+  let backref = 0;
+  for (const r of c.rules) {
+    if (r.kind === "linear") linear++;
+    else if (r.kind === "backref") backref++;
+  }
+  return `${c.rules.length} rules, ${linear} on the linear-time matcher, ${backref} with back-references; loaded in ${(wallMs / 1000).toFixed(2)} s (CPU ${(cpuMs / 1000).toFixed(2)} s), RSS ${Math.round(rssBytes / 1048576)} MiB`;
+}
+
+async function compile(tree: RuleTree, level: Level, crackingIgnore: boolean, readProblems: RuleProblem[], prefix: string, sliceMs: number): Promise<Pick<LoadedRules, "classifier" | "problems" | "risky" | "summary">> {
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const set = selectRules(tree, level, crackingIgnore);
   set.problems.unshift(...readProblems);
   const c = new Classifier(set, true);
@@ -87,6 +102,10 @@ async function compile(tree: RuleTree, level: Level, crackingIgnore: boolean, re
     classifier: c,
     problems: c.problems.map((p) => `${prefix}${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`),
     risky: c.riskyRules().map((r) => `${prefix}${r.where}: ${r.kind}: ${r.note}`),
+    summary: (() => {
+      const cpu = process.cpuUsage(cpu0);
+      return ruleSetSummary(c, performance.now() - t0, (cpu.user + cpu.system) / 1000, process.memoryUsage.rss());
+    })(),
   };
 }
 
@@ -122,7 +141,7 @@ export async function loadRuleSet(source: RuleSource, level: Level, options: Loa
     // cannot happen with a sane build; never lose lines over it: report everything
     return {
       classifier: new Classifier(selectRules({}, level, false)),
-      from, homeMissing, layered: false, homeError, prefix: EMBEDDED_PREFIX, risky: [],
+      from, homeMissing, layered: false, homeError, prefix: EMBEDDED_PREFIX, risky: [], summary: "no rules",
       problems: [`embedded rules could not be loaded (${(e as Error).message}); every line is reported`],
     };
   }

@@ -1,7 +1,10 @@
-// `integrityd --test-rules [FILE|-] [--rules DIR] [--level L] [--explain]`:
+// `integrityd --test-rules [FILE|-] [--rules DIR] [--level L] [--explain [--list-risky]]`:
 // classify log lines with a rule tree and print the report logcheck would
 // print. The CLI wiring lives in src/cli; this is the whole behaviour: the
 // rules come from loadRuleSet (load.ts), the report text from report.ts.
+// --explain prints one summary line about the rule set; the rules on a slower
+// engine (risky for backtracking, back-references) are listed one by one only
+// with --list-risky, or next to a line one of them decided.
 
 import { escapeLatin1 } from "../util/escape.ts";
 import { readFileSync } from "node:fs";
@@ -17,6 +20,8 @@ export interface TestRulesOptions {
   level: Level;
   crackingIgnore: boolean;
   explain: boolean;
+  /** with explain: list every rule on a slower engine up front */
+  listRisky?: boolean;
   out: (s: string) => void;
   err: (s: string) => void;
 }
@@ -72,9 +77,12 @@ export async function runTestRules(opts: TestRulesOptions): Promise<number> {
   if (opts.explain) {
     const where = r.from === "home" ? `${opts.rulesHome}${r.layered ? " with the embedded default rules layered under it" : ""}` : opts.rulesHome !== null && opts.rulesHome !== "builtin" ? `the embedded default rules (${opts.rulesHome} does not exist)` : "the embedded default rules";
     out(`# rules: ${where}, level ${opts.level}${opts.crackingIgnore ? ", cracking.ignore.d on" : ""}\n`);
-    if (r.risky.length === 0) out("# rules: all on the native engine\n");
-    for (const line of r.risky) out(`# rule ${line}\n`);
+    out(`# rules: ${r.summary}\n`);
+    if (opts.listRisky) for (const line of r.risky) out(`# rule ${line}\n`);
   }
+  // "PREFIX FILE:LINE" -> its risky line, to name a risky rule that decided a line
+  const riskyAt = new Map<string, string>();
+  if (opts.explain) for (const line of r.risky) riskyAt.set(line.slice(0, line.indexOf(": ")), line);
 
   const report = new ReportBuilder(c.sectionTitles());
   const lines = splitLines(data);
@@ -83,6 +91,14 @@ export async function runTestRules(opts: TestRulesOptions): Promise<number> {
       const x = c.explain(lines[i]);
       report.add(lines[i], x.verdict);
       out(`# line ${i + 1}: ${visible(x.line)}\n#   ${x.why.join("; ")}\n`);
+      if (riskyAt.size > 0 && !opts.listRisky) {
+        for (const w of x.why) {
+          for (const m of w.matchAll(/(?:by|matched) (.+?:\d+)(?=,|$)/g)) {
+            const risky = riskyAt.get(m[1]);
+            if (risky !== undefined) out(`#   rule ${risky}\n`);
+          }
+        }
+      }
     } else {
       report.add(lines[i], c.classify(lines[i]));
     }

@@ -110,14 +110,28 @@ test("a missing rules home falls back to the embedded tree and says so; bad rule
   expect(bad.code).toBe(1);
 });
 
-test("--explain: every line says which rule decided; risky rules are listed", async () => {
+test("--explain: every line says which rule decided; risky rules are listed with --list-risky", async () => {
   const input = write("explain.log", LINES.join("\n") + "\n");
+  const listed = await run(input, { explain: true, listRisky: true });
   const r = await run(input, { explain: true });
-  for (let i = 1; i <= LINES.length; i++) expect(r.out).toContain(`# line ${i}: `);
-  expect(r.out).toContain("ignored by embedded:ignore.d.server/ssh:2");
-  expect(r.out).toContain("Security Events for auth: violation by embedded:violations.d/auth:2");
-  expect(r.out).toContain("NUL\\x00byte");
-  expect(r.out).toMatch(/# rule embedded:cracking\.d\/attacks:\d+: linear: risky for backtracking/);
+  for (const x of [r, listed]) {
+    for (let i = 1; i <= LINES.length; i++) expect(x.out).toContain(`# line ${i}: `);
+    expect(x.out).toContain("ignored by embedded:ignore.d.server/ssh:2");
+    expect(x.out).toContain("Security Events for auth: violation by embedded:violations.d/auth:2");
+    expect(x.out).toContain("NUL\\x00byte");
+    expect(x.out).toMatch(/^# rules: \d+ rules, \d+ on the linear-time matcher, \d+ with back-references; loaded in [\d.]+ s \(CPU [\d.]+ s\), RSS \d+ MiB$/m);
+  }
+  expect(listed.out).toMatch(/# rule embedded:cracking\.d\/attacks:\d+: linear: risky for backtracking/);
+  expect(r.out).not.toMatch(/^# rule embedded:cracking\.d\/attacks:/m);
+});
+
+test("--explain without --list-risky names a risky rule only next to a line it decided", async () => {
+  const line = "Jan  1 00:00:00 host systemd-logind[42]: New session 7 of user bob.";
+  const r = await run(write("risky.log", line + "\n"), { explain: true });
+  expect(r.out).toContain("ignored by embedded:ignore.d.server/systemd:2");
+  expect(r.out).toMatch(/^#   rule embedded:ignore\.d\.server\/systemd:2: linear: risky for backtracking/m);
+  expect(r.out.match(/^#   rule /gm)).toHaveLength(1);
+  expect(r.out).not.toContain("cracking.d/attacks");
 });
 
 test("reads standard input with \"-\"", async () => {
