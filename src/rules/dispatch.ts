@@ -124,14 +124,19 @@ export class RuleIndex {
   /** The build, one rule per step (lets callers yield to the event loop). */
   *steps(): Generator<void> {
     const rules = this.rules;
+    const astOf = (r: CompiledRule): Node => {
+      if (r.ast === null) throw new Error("RuleIndex: rule " + r.id + " has no syntax tree (its index was built already)");
+      return r.ast;
+    };
     for (const r of rules) {
-      const lit = requiredLiteral(r.ast);
+      const lit = requiredLiteral(astOf(r));
       if (lit.length >= 3) this.need[r.id] = lit;
     }
     for (const r of rules) {
       yield;
       // a top-level `a|b` rule is a candidate when one of its branches is
-      const branches = r.ast.t === "alt" ? r.ast.alts : [r.ast];
+      const ast = astOf(r);
+      const branches = ast.t === "alt" ? ast.alts : [ast];
       for (const b of branches) {
         const d = toPaths(b);
         if (d === null) {

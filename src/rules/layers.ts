@@ -179,6 +179,8 @@ export class Classifier {
     const index = new RuleIndex(this.rules, true);
     yield* index.steps();
     this.index = index;
+    // the syntax trees are needed no more: ~150,000 small objects for Debian's server level
+    for (const r of this.rules) r.ast = null;
   }
 
   /** Rules not on the native engine (risky for backtracking, or back-reference fallback). */
