@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readRuleHome } from "../../src/rules/home.ts";
 import { sectionHeader } from "../../src/rules/report.ts";
-import { runTestRules } from "../../src/rules/testrules.ts";
+import { LineSplitter, runTestRules, splitLines } from "../../src/rules/testrules.ts";
 import { REPO_ROOT } from "../../bench/support/logcheck-db.ts";
 import { grepPipeline } from "../../bench/support/grep-pipeline.ts";
 import { classifierOf, reportOf, titles } from "./helpers.ts";
@@ -146,4 +146,27 @@ process.exit(code);`;
   const out = await new Response(p.stdout).text();
   expect(await p.exited).toBe(1);
   expect(out).toBe(sectionHeader("Security Events for auth") + LINES[1] + "\n\n");
+});
+
+test("input is cut into lines chunk by chunk: any chunk boundaries give the lines of the whole", () => {
+  const text = Buffer.from("a\r\n\nb\xff\x00c\nlast without newline", "latin1");
+  const whole = splitLines(text);
+  expect(whole).toEqual(["a\r", "", "b\xff\x00c", "last without newline"]);
+  expect(splitLines(Buffer.from("x\n", "latin1"))).toEqual(["x"]);
+  expect(splitLines(Buffer.alloc(0))).toEqual([]);
+  for (let size = 1; size <= text.length; size++) {
+    const s = new LineSplitter();
+    const got: string[] = [];
+    for (let i = 0; i < text.length; i += size) got.push(...s.push(text.subarray(i, i + size)));
+    got.push(...s.end());
+    expect(got).toEqual(whole);
+  }
+});
+
+test("a large input streams through: same report as the lines given at once", async () => {
+  const many: string[] = [];
+  for (let i = 0; i < 20_000; i++) many.push(LINES[i % LINES.length]);
+  const r = await run(write("many.log", many.join("\n") + "\n"));
+  const c = classifierOf(embedded, "server");
+  expect(r.out).toBe(reportOf(c, many).format());
 });
