@@ -34,6 +34,13 @@ export const EXIT_REPORTED = 1;
 export const EXIT_NOINPUT = 74; // EX_IOERR
 
 const READ_CHUNK = 256 * 1024;
+/** Input bytes between two garbage collections (see classifyStream). */
+const GC_EVERY_BYTES = 4 * 1024 * 1024;
+
+function collectGarbage(): void {
+  const bun = (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun;
+  bun?.gc(true);
+}
 
 /**
  * Cut byte chunks into lines (latin1 strings): "\n" ends a line; a last line
@@ -122,6 +129,7 @@ async function classifyStream(opts: TestRulesOptions, fd: number | null): Promis
     else for (const line of r.risky) riskyAt.set(line.slice(0, line.indexOf(": ")), line);
   }
 
+  collectGarbage(); // the load's garbage, before the lines' garbage adds to it
   const report = new SpooledReport(c.sectionTitles());
   let n = 0;
   const take = (lines: string[]): void => {
@@ -146,7 +154,14 @@ async function classifyStream(opts: TestRulesOptions, fd: number | null): Promis
   try {
     const split = new LineSplitter();
     try {
-      for await (const chunk of inputChunks(opts.input, fd)) take(split.push(chunk));
+      let sinceGc = 0;
+      for await (const chunk of inputChunks(opts.input, fd)) {
+        take(split.push(chunk));
+        // the garbage of classified lines is collected as it goes: left to
+        // its own pace the collector let 1M lines grow the process by 200 MB
+        sinceGc += chunk.length;
+        if (sinceGc >= GC_EVERY_BYTES) { sinceGc = 0; collectGarbage(); }
+      }
     } catch (e) {
       err(`integrityd: cannot read ${opts.input === "-" ? "standard input" : opts.input}: ${(e as Error).message}`);
       return EXIT_NOINPUT;
