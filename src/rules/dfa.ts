@@ -80,6 +80,7 @@ const END = 256;
 const ACCEPT = -2;
 const UNKNOWN = -1;
 const DEAD = -3;
+const NO_TABLE = new Int32Array(0);
 
 class Nfa {
   kind: number[] = [];
@@ -201,8 +202,9 @@ export class LazyDfa {
   private start: number;
   private kernels: Int32Array[] = [];
   private keyToId = new Map<string, number>();
-  // transitions, 257 per state (256 bytes + end of line), flat for speed
-  private table: Int32Array = new Int32Array(8 * 257).fill(UNKNOWN);
+  // transitions, 257 per state (256 bytes + end of line), flat for speed;
+  // allocated with the first state (most rules' DFAs never run)
+  private table: Int32Array = NO_TABLE;
   private generation = 0; // bumped when the state cache is dropped
   private prevWord: number[] = [];
   private stamp: Int32Array;
@@ -234,7 +236,7 @@ export class LazyDfa {
     this.kernels = [];
     this.prevWord = [];
     this.keyToId.clear();
-    this.table = new Int32Array(8 * 257).fill(UNKNOWN);
+    this.table = NO_TABLE;
     this.generation++;
   }
 
@@ -260,7 +262,7 @@ export class LazyDfa {
     this.kernels.push(kernel);
     this.prevWord.push(this.nfa.usesWord ? prevWord : 0);
     if ((id + 1) * 257 > this.table.length) {
-      const bigger = new Int32Array(Math.min(MAX_DFA_STATES, (id + 1) * 2) * 257).fill(UNKNOWN);
+      const bigger = new Int32Array(Math.min(MAX_DFA_STATES, Math.max(8, (id + 1) * 2)) * 257).fill(UNKNOWN);
       bigger.set(this.table);
       this.table = bigger;
     }

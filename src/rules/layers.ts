@@ -130,7 +130,7 @@ export class Classifier {
   displayPrefix = "";
 
   /**
-   * Compile a rule set. This takes about 1-2 s for Debian's ~1,900 rules;
+   * Compile a rule set. This takes about 1 s for Debian's server level;
    * with `lazy`, nothing is compiled yet: call step() until it returns true
    * (load.ts does that in time slices, yielding to the event loop in between).
    */
