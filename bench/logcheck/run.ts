@@ -3,22 +3,25 @@
 // templates with random fields + the fail2ban corpus fetched from Debian). Verifies that
 // both produce identical sections, then prints both rates and the ratio;
 // then the same for adversarial lines. The rules are loaded with loadRuleSet,
-// as the daemon and --test-rules load them.
+// as the daemon and --test-rules load them. Also printed: the load (wall, CPU,
+// RSS after it and the rule set's share) and a whole `dist/integrityd
+// --test-rules` process on the corpus against the same grep pipeline run
+// (start-up included; needs `make build`).
 //
 //   bun bench/logcheck/run.ts [LINES=500000]
 
 import { cpus } from "node:os";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Classifier } from "../../src/rules/layers.ts";
 import { loadRuleSet } from "../../src/rules/load.ts";
 import { parseEre } from "../../src/rules/parse.ts";
-import { ReportBuilder } from "../../src/rules/report.ts";
+import { ReportBuilder, sectionHeader } from "../../src/rules/report.ts";
 import { rng, sample } from "../support/gen.ts";
 import { grepPipeline } from "../support/grep-pipeline.ts";
 import { fail2banCorpus } from "../support/fail2ban-corpus.ts";
-import { getLogcheckDb } from "../support/logcheck-db.ts";
+import { getLogcheckDb, REPO_ROOT } from "../support/logcheck-db.ts";
 
 const N = Number(process.argv[2] ?? 500_000);
 const LEVEL = "server" as const;
@@ -81,11 +84,29 @@ function machine(): string {
   return `${cpus().length} CPUs (nproc), ${model}, Bun ${Bun.version}, load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`;
 }
 
-async function load(): Promise<{ c: Classifier; secs: number }> {
+async function load(): Promise<{ c: Classifier; secs: number; summary: string }> {
   const t0 = performance.now();
   const r = await loadRuleSet({ home: db.rulesHome }, LEVEL, { fallback: {} });
   if (r.from !== "home") throw new Error(`${db.rulesHome}: rules not loaded`);
-  return { c: r.classifier, secs: (performance.now() - t0) / 1000 };
+  return { c: r.classifier, secs: (performance.now() - t0) / 1000, summary: r.summary };
+}
+
+/** The whole `integrityd --test-rules` process on a file (start-up and load included), or null without a build. */
+function wholeRun(file: string): { secs: number; out: string; maxRssKiB: number } | null {
+  const bin = join(REPO_ROOT, "dist", "integrityd");
+  if (!existsSync(bin)) return null;
+  // the report goes to a file: on a pipe, the process exits before Bun has
+  // written all of it (a known limit of the CLI's stdout, not of the rules)
+  const outFile = join(tmp, "whole-run.txt");
+  const t0 = performance.now();
+  const p = Bun.spawnSync(["/usr/bin/time", "-f", "%M", bin, "--test-rules", file, "--rules", db.rulesHome, "--level", LEVEL], { stdout: Bun.file(outFile), stderr: "pipe" });
+  const secs = (performance.now() - t0) / 1000;
+  const maxRssKiB = Number(p.stderr.toString().trim().split("\n").pop());
+  return { secs, out: readFileSync(outFile).toString("latin1"), maxRssKiB };
+}
+
+function reportText(entries: Array<[string, string[]]>): string {
+  return entries.map(([t, l]) => sectionHeader(t) + l.join("\n") + "\n\n").join("");
 }
 
 async function ours(file: string): Promise<{ secs: number; loadSecs: number; entries: Array<[string, string[]]>; reported: number }> {
@@ -121,12 +142,28 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 console.log(`machine: ${machine()}`);
 console.log(`rules: Debian logcheck-database ${db.version}, level ${LEVEL}`);
 console.log(`corpus: ${fmt(N)} lines, ${(bytes / 1e6).toFixed(1)} MB (templates + 10% of the fail2ban corpus from Debian)`);
+{
+  Bun.gc(true);
+  const rss0 = process.memoryUsage.rss();
+  const cpu0 = process.cpuUsage();
+  const l = await load();
+  const cpu = process.cpuUsage(cpu0);
+  Bun.gc(true);
+  const rss1 = process.memoryUsage.rss();
+  console.log(`load: ${l.secs.toFixed(2)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU; RSS after load ${(rss1 / 1048576).toFixed(0)} MiB, of which the rule set ${((rss1 - rss0) / 1048576).toFixed(0)} MiB (${l.summary})`);
+}
 const a = await ours(corpusFile);
 const b = theirs(corpusFile);
 const ok = same(a.entries, b.entries);
 console.log(`ordinary: integrityd ${fmt(N / a.secs)} lines/s (rules loaded in ${a.loadSecs.toFixed(2)} s; ${fmt(a.reported)} lines reported)`);
 console.log(`ordinary: logcheck grep pipeline ${fmt(N / b.secs)} lines/s (${b.secs.toFixed(1)} s)`);
 console.log(`ordinary: ratio ${(b.secs / a.secs).toFixed(1)}x, identical output: ${ok ? "yes" : "NO"}`);
+const whole = wholeRun(corpusFile);
+if (whole === null) console.log("whole run: skipped (no dist/integrityd: make build)");
+else {
+  const wholeOk = whole.out === reportText(b.entries);
+  console.log(`whole run: integrityd --test-rules ${whole.secs.toFixed(2)} s (start-up and load included, peak RSS ${(whole.maxRssKiB / 1024).toFixed(0)} MiB) vs logcheck grep pipeline ${b.secs.toFixed(1)} s: ratio ${(b.secs / whole.secs).toFixed(1)}x, identical output: ${wholeOk ? "yes" : "NO"}`);
+}
 
 // ---------------------------------------------------------------- adversarial
 const adv: string[] = [];

@@ -82,6 +82,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         rules: { type: "string" },
         level: { type: "string" },
         explain: { type: "boolean" },
+        "list-risky": { type: "boolean" },
         verbose: { type: "boolean", short: "v" },
         quiet: { type: "boolean", short: "q" },
         json: { type: "boolean" },
@@ -112,8 +113,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   if (parsed.positionals.length > (mode === "test-rules" ? 1 : 0)) {
     return usage(io, `unexpected argument '${parsed.positionals[mode === "test-rules" ? 1 : 0]}'`);
   }
-  if (mode !== "test-rules" && (v.rules !== undefined || v.level !== undefined || v.explain)) {
-    return usage(io, "--rules, --level and --explain go with --test-rules");
+  if (mode !== "test-rules" && (v.rules !== undefined || v.level !== undefined || v.explain || v["list-risky"])) {
+    return usage(io, "--rules, --level, --explain and --list-risky go with --test-rules");
   }
   if (v.level !== undefined && !(LEVELS as readonly string[]).includes(v.level)) {
     return usage(io, `--level: expected ${LEVELS.join(", ")}, not '${v.level}'`);
@@ -226,7 +227,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
           embedded: embeddedRules(),
           level: level ?? "server",
           crackingIgnore,
-          explain: !!v.explain,
+          explain: !!v.explain || !!v["list-risky"],
+          listRisky: !!v["list-risky"],
           out: io.outBytes,
           err: io.err,
         });

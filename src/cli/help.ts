@@ -36,6 +36,7 @@ export const OPTION_FLAGS: Flag[] = [
   { name: "--rules", arg: "DIR", text: "--test-rules: logcheck rules home (default: the config's logrules, else the embedded rules)" },
   { name: "--level", arg: "LEVEL", text: "--test-rules: paranoid, server or workstation (default server)" },
   { name: "--explain", text: "--test-rules: show which rule FILE:LINE decided each line" },
+  { name: "--list-risky", text: "--test-rules --explain: also list every rule on a slower engine (risky for backtracking)" },
   { name: "--quiet", short: "-q", text: "--check-config: print problems only, not the configuration" },
   { name: "--json", text: "--status: the figures as one JSON object (stable field names)" },
   { name: "--root", arg: "DIR", text: "--install/--uninstall: into a staging tree instead of /" },

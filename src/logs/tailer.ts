@@ -106,11 +106,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
         /* nothing to forget */
       }
     }
-    for (const r of s.risky) {
-      if (reportedProblems.has(r)) continue;
-      reportedProblems.add(r);
-      log.info(`rules: slower engine for ${r}`);
-    }
+    log.info(`rules: ${s.home} (${s.level}): ${s.summary}`);
     if (fresh.length === 0) return;
     for (const p of fresh) {
       reportedProblems.add(p);

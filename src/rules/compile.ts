@@ -82,7 +82,8 @@ export interface CompiledRule {
   kind: EngineKind;
   note: string; // why the rule is not on the native engine ("" when it is)
   test: (line: string) => boolean;
-  ast: Node;
+  /** the parsed rule, for building the dispatch index; null once the index is built (layers.ts drops it) */
+  ast: Node | null;
 }
 
 /** Compile one rule; `positive` = cracking/violations (affects back-reference fallback). */

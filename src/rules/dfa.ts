@@ -27,6 +27,52 @@ const CHAR = 0, SPLIT = 1, ASSERT = 2, MATCH = 3;
 type AssertKind = "bol" | "eol" | "wordb" | "nwordb" | "wstart" | "wend";
 
 export const MAX_NFA_STATES = 20000;
+/**
+ * One budget of cached DFA states for the whole process (every rule of every
+ * loaded rule set): at most GLOBAL_DFA_STATES * 257 * 4 bytes = 4 MiB of
+ * transition tables. A DFA that needs a new state when the budget is spent
+ * drops the caches of other DFAs, round robin, until there is room; each
+ * rebuilds what it needs on its next line. Same answers, bounded memory: a
+ * per-rule cap alone allowed ~300 rules * 263 KiB.
+ */
+export const GLOBAL_DFA_STATES = 4096;
+
+class StateBudget {
+  live = 0;
+  private dfas: Array<WeakRef<LazyDfa>> = [];
+  private cursor = 0;
+  private readonly gone = new FinalizationRegistry<{ n: number }>((held) => {
+    this.live -= held.n;
+    held.n = 0;
+  });
+
+  constructor(readonly limit: number) {}
+
+  register(d: LazyDfa, held: { n: number }): void {
+    this.dfas.push(new WeakRef(d));
+    this.gone.register(d, held);
+  }
+
+  /** Make room for one more state of `self`, dropping other DFAs' caches. */
+  reserve(self: LazyDfa): void {
+    let scanned = 0;
+    while (this.live >= this.limit && scanned < this.dfas.length) {
+      if (this.cursor >= this.dfas.length) this.cursor = 0;
+      const d = this.dfas[this.cursor].deref();
+      if (d === undefined) {
+        this.dfas[this.cursor] = this.dfas[this.dfas.length - 1];
+        this.dfas.pop();
+        continue;
+      }
+      this.cursor++;
+      scanned++;
+      if (d !== self) d.dropCache();
+    }
+  }
+}
+
+/** The process-wide budget (exported for tests and the bench). */
+export const dfaBudget = new StateBudget(GLOBAL_DFA_STATES);
 const MAX_DFA_STATES = 256; // at most 256 * 257 * 4 bytes = 263 KiB of tables per rule
 /** New states one line may build before its rest runs uncached (see the header). */
 export const MAX_BUILT_PER_LINE = 2 * MAX_DFA_STATES;
@@ -34,6 +80,7 @@ const END = 256;
 const ACCEPT = -2;
 const UNKNOWN = -1;
 const DEAD = -3;
+const NO_TABLE = new Int32Array(0);
 
 class Nfa {
   kind: number[] = [];
@@ -155,8 +202,9 @@ export class LazyDfa {
   private start: number;
   private kernels: Int32Array[] = [];
   private keyToId = new Map<string, number>();
-  // transitions, 257 per state (256 bytes + end of line), flat for speed
-  private table: Int32Array = new Int32Array(8 * 257).fill(UNKNOWN);
+  // transitions, 257 per state (256 bytes + end of line), flat for speed;
+  // allocated with the first state (most rules' DFAs never run)
+  private table: Int32Array = NO_TABLE;
   private generation = 0; // bumped when the state cache is dropped
   private prevWord: number[] = [];
   private stamp: Int32Array;
@@ -164,6 +212,8 @@ export class LazyDfa {
   private stack: number[] = [];
 
   private readonly builtPerLine: number;
+  /** states this DFA holds of the global budget (shared with the finalizer) */
+  private readonly held = { n: 0 };
 
   /** `builtPerLine`: override MAX_BUILT_PER_LINE (tests). */
   constructor(ast: Node, builtPerLine = MAX_BUILT_PER_LINE) {
@@ -174,6 +224,25 @@ export class LazyDfa {
     patch(this.nfa, f.outs, m);
     this.start = f.start;
     this.stamp = new Int32Array(this.nfa.kind.length);
+    dfaBudget.register(this, this.held);
+  }
+
+  /** Forget every cached state (the next line rebuilds what it needs). */
+  dropCache(): void {
+    if (this.kernels.length === 0) return;
+    dfaBudget.live -= this.held.n;
+    this.held.n = 0;
+    this.pre = [null, null, null, null, null, null, null, null];
+    this.kernels = [];
+    this.prevWord = [];
+    this.keyToId.clear();
+    this.table = NO_TABLE;
+    this.generation++;
+  }
+
+  /** Cached states now. */
+  get cachedStates(): number {
+    return this.kernels.length;
   }
 
   get nfaSize(): number {
@@ -184,19 +253,16 @@ export class LazyDfa {
     const key = (search ? "s" : "a") + (this.nfa.usesWord ? prevWord : 0) + ":" + kernel.join(",");
     let id = this.keyToId.get(key);
     if (id !== undefined) return id;
-    if (this.kernels.length >= MAX_DFA_STATES) {
-      this.pre = [null, null, null, null, null, null, null, null];
-      this.kernels = [];
-      this.prevWord = [];
-      this.keyToId.clear();
-      this.table.fill(UNKNOWN);
-      this.generation++;
-    }
+    if (this.kernels.length >= MAX_DFA_STATES) this.dropCache();
+    dfaBudget.reserve(this);
+    if (dfaBudget.live >= dfaBudget.limit && this.kernels.length > 0) this.dropCache();
     id = this.kernels.length;
+    this.held.n++;
+    dfaBudget.live++;
     this.kernels.push(kernel);
     this.prevWord.push(this.nfa.usesWord ? prevWord : 0);
     if ((id + 1) * 257 > this.table.length) {
-      const bigger = new Int32Array(Math.min(MAX_DFA_STATES, (id + 1) * 2) * 257).fill(UNKNOWN);
+      const bigger = new Int32Array(Math.min(MAX_DFA_STATES, Math.max(8, (id + 1) * 2)) * 257).fill(UNKNOWN);
       bigger.set(this.table);
       this.table = bigger;
     }

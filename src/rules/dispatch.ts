@@ -24,28 +24,34 @@ import type { Node } from "./parse.ts";
 import { type Dispatch, type Elem, requiredLiteral, toPaths } from "./paths.ts";
 import { backtrackSafety } from "./safety.ts";
 
-// The build trie: one node per path step (literal bytes by value, other steps by key).
-interface TNode {
-  rules: number[];
-  lit: Map<number, TNode> | null;
-  other: Array<{ elem: Elem; node: TNode }>;
-  otherByKey: Map<string, { elem: Elem; node: TNode }>;
-}
-
-function newNode(): TNode {
-  return { rules: [], lit: null, other: [], otherByKey: new Map() };
-}
-
-// Compressed trie edge: a sequence of byte sets, or a deterministic run.
+// The trie is built compressed (a radix trie): an edge holds a whole run of
+// set elements and is split only where two paths part, so a node exists only
+// where paths branch or a rule's path ends. (A trie of one node per path
+// element, compressed afterwards, held ~205,000 nodes with a Map each for
+// Debian's server level - 150 MB and most of the load time - and 256-slot
+// byte tables on every compressed node.)
 interface CEdge {
-  seq: CharSet[]; // checked from index `from` (1 for edges reached through the lit map)
+  /** the elements of a set edge, by key while building; [] for a run edge */
+  elems: Elem[];
+  seq: CharSet[]; // checked from index `from` (1 for edges reached through the byte table)
   run: { set: CharSet; min: number } | null;
   node: CNode;
 }
 interface CNode {
   rules: number[]; // rule ids whose path ends here
-  lit: Array<CEdge | null> | null; // 256 entries: edge by first byte
+  /** edges whose first element is one byte: by byte while building */
+  litMap: Map<number, CEdge> | null;
+  /** the same for the walk: a 256-slot table on wide nodes (more than SPARSE_MAX edges)... */
+  lit: Array<CEdge | null> | null;
+  /** ...else parallel lists of first bytes and edges, scanned */
+  litBytes: number[];
+  litEdges: CEdge[];
   other: CEdge[];
+}
+const SPARSE_MAX = 8;
+
+function newNode(): CNode {
+  return { rules: [], litMap: null, lit: null, litBytes: [], litEdges: [], other: [] };
 }
 
 type RestTest = (line: string, pos: number) => boolean;
@@ -94,8 +100,7 @@ function restMatcher(d: Dispatch): RestTest | null {
 }
 
 export class RuleIndex {
-  private build = newNode();
-  private root: CNode = { rules: [], lit: null, other: [] };
+  private root: CNode = newNode();
   private generic: Array<{ id: number; lit: string }> = [];
   private genericAny: RegExp | null = null;
   private genericAlways: number[] = [];
@@ -119,14 +124,19 @@ export class RuleIndex {
   /** The build, one rule per step (lets callers yield to the event loop). */
   *steps(): Generator<void> {
     const rules = this.rules;
+    const astOf = (r: CompiledRule): Node => {
+      if (r.ast === null) throw new Error("RuleIndex: rule " + r.id + " has no syntax tree (its index was built already)");
+      return r.ast;
+    };
     for (const r of rules) {
-      const lit = requiredLiteral(r.ast);
+      const lit = requiredLiteral(astOf(r));
       if (lit.length >= 3) this.need[r.id] = lit;
     }
     for (const r of rules) {
       yield;
       // a top-level `a|b` rule is a candidate when one of its branches is
-      const branches = r.ast.t === "alt" ? r.ast.alts : [r.ast];
+      const ast = astOf(r);
+      const branches = ast.t === "alt" ? ast.alts : [ast];
       for (const b of branches) {
         const d = toPaths(b);
         if (d === null) {
@@ -148,7 +158,7 @@ export class RuleIndex {
         }
       }
     }
-    this.root = yield* compress(this.build);
+    finish(this.root);
     // one scan for all the literals of unanchored rules; individual indexOf only on a hit
     const lits = [...new Set(this.generic.filter((g) => g.lit.length > 0).map((g) => g.lit))];
     this.genericAny = lits.length > 0 ? new RegExp(lits.map((l) => l.replace(/[^A-Za-z0-9_ ]/g, (ch) => "\\x" + ch.charCodeAt(0).toString(16).padStart(2, "0"))).join("|")) : null;
@@ -156,19 +166,45 @@ export class RuleIndex {
   }
 
   private insert(elems: Elem[], id: number): void {
-    let node = this.build;
-    for (const e of elems) {
-      const c = e.k === "set" ? singleChar(e.set) : -1;
-      if (c >= 0) {
-        if (!node.lit) node.lit = new Map();
-        let nx = node.lit.get(c);
-        if (!nx) { nx = newNode(); node.lit.set(c, nx); }
-        node = nx;
+    let node = this.root;
+    let i = 0;
+    while (i < elems.length) {
+      const e = elems[i];
+      if (e.k === "run") {
+        let edge = node.other.find((o) => o.run !== null && o.elems.length === 1 && o.elems[0].key === e.key);
+        if (!edge) { edge = { elems: [e], seq: [], run: { set: e.set, min: e.min }, node: newNode() }; node.other.push(edge); }
+        node = edge.node;
+        i++;
         continue;
       }
-      let found = node.otherByKey.get(e.key);
-      if (!found) { found = { elem: e, node: newNode() }; node.other.push(found); node.otherByKey.set(e.key, found); }
-      node = found.node;
+      const c = singleChar(e.set);
+      let edge = c >= 0 ? node.litMap?.get(c) : node.other.find((o) => o.run === null && o.elems[0].key === e.key);
+      if (!edge) {
+        // a new edge takes every set element up to the next run
+        let j = i + 1;
+        while (j < elems.length && elems[j].k === "set") j++;
+        edge = { elems: elems.slice(i, j), seq: [], run: null, node: newNode() };
+        if (c >= 0) (node.litMap ??= new Map()).set(c, edge);
+        else node.other.push(edge);
+        node = edge.node;
+        i = j;
+        continue;
+      }
+      const es = edge.elems;
+      let k = 1;
+      while (k < es.length && i + k < elems.length && elems[i + k].k === "set" && (elems[i + k].set === es[k].set || elems[i + k].key === es[k].key)) k++;
+      if (k < es.length) {
+        // split the edge where this path parts from it
+        const mid = newNode();
+        const tail: CEdge = { elems: es.slice(k), seq: [], run: null, node: edge.node };
+        const tc = singleChar(es[k].set);
+        if (tc >= 0) (mid.litMap = new Map()).set(tc, tail);
+        else mid.other.push(tail);
+        edge.elems = es.slice(0, k);
+        edge.node = mid;
+      }
+      node = edge.node;
+      i += k;
     }
     node.rules.push(id);
   }
@@ -201,8 +237,14 @@ export class RuleIndex {
       this.candPos.push(pos);
     }
     const line = this.line;
-    if (node.lit !== null && pos < line.length) {
-      const e = node.lit[line.charCodeAt(pos)];
+    if (node.litEdges.length > 0 && pos < line.length) {
+      const b = line.charCodeAt(pos);
+      let e: CEdge | null = null;
+      if (node.lit !== null) e = node.lit[b];
+      else {
+        const bytes = node.litBytes;
+        for (let i = 0; i < bytes.length; i++) if (bytes[i] === b) { e = node.litEdges[i]; break; }
+      }
       if (e !== null) {
         const seq = e.seq;
         const end = pos + seq.length;
@@ -258,42 +300,21 @@ export class RuleIndex {
   }
 }
 
-/** Turn the build trie into the walk trie, merging chains of set elements
- *  (a generator, one step per node, so a long build can yield). */
-function* compress(n: TNode): Generator<void, CNode> {
-  yield;
-  const out: CNode = { rules: n.rules, lit: null, other: [] };
-  function* follow(first: Elem, node: TNode): Generator<void, CEdge> {
-    if (first.k === "run") return { seq: [], run: { set: first.set, min: first.min }, node: yield* compress(node) };
-    const seq: CharSet[] = [first.set];
-    let cur = node;
-    for (;;) {
-      const litN = cur.lit ? cur.lit.size : 0;
-      if (cur.rules.length > 0 || litN + cur.other.length !== 1) break;
-      if (litN === 1) {
-        const [c, nx] = [...cur.lit!.entries()][0];
-        const s = new Uint8Array(256);
-        s[c] = 1;
-        seq.push(s);
-        cur = nx;
-      } else {
-        const o = cur.other[0];
-        if (o.elem.k !== "set") break;
-        seq.push(o.elem.set);
-        cur = o.node;
+/** Make the built trie walkable: element lists to byte sets, byte edges to
+ *  a list (or a 256-slot table on wide nodes). Iterative, no recursion. */
+function finish(root: CNode): void {
+  const todo: CNode[] = [root];
+  while (todo.length > 0) {
+    const n = todo.pop()!;
+    if (n.litMap !== null) {
+      for (const [c, e] of n.litMap) { n.litBytes.push(c); n.litEdges.push(e); }
+      if (n.litEdges.length > SPARSE_MAX) {
+        n.lit = new Array<CEdge | null>(256).fill(null);
+        for (let i = 0; i < n.litBytes.length; i++) n.lit[n.litBytes[i]] = n.litEdges[i];
       }
+      n.litMap = null;
     }
-    return { seq, run: null, node: yield* compress(cur) };
+    for (const e of n.litEdges) { e.seq = e.elems.map((x) => x.set); e.elems = []; todo.push(e.node); }
+    for (const e of n.other) { if (e.run === null) e.seq = e.elems.map((x) => x.set); e.elems = []; todo.push(e.node); }
   }
-  if (n.lit) {
-    const lit = new Array<CEdge | null>(256).fill(null);
-    for (const [c, nx] of n.lit) {
-      const s = new Uint8Array(256);
-      s[c] = 1;
-      lit[c] = yield* follow({ k: "set", set: s, key: "" }, nx);
-    }
-    out.lit = lit;
-  }
-  for (const o of n.other) out.other.push(yield* follow(o.elem, o.node));
-  return out;
 }

@@ -163,32 +163,52 @@ export function toPaths(ast: Node): Dispatch | null {
   const us: Node[] = [];
   units(ast, us);
   if (us.length === 0 || us[0].t !== "bol") return null;
-  // each unit becomes a list of alternatives, each a list of elements
+  // each unit becomes a list of alternatives, each a list of elements; a
+  // unit's step is read only when the path may reach it (the rest of a long
+  // rule is never expanded)
   const steps: Elem[][][] = [];
   let terminal = false;
-  for (let i = 1; i < us.length; i++) {
-    const seqs = elemSeqs(us[i]);
-    if (!seqs) {
-      // last resort: the fixed leading part of every alternative; the path
-      // ends after it
-      const pre = prefixSeqs(us[i]);
-      if (pre && pre.every((q) => q.length > 0)) { steps.push(pre.map((q) => q.map(setElem))); terminal = true; }
-      break;
+  let done = false;
+  const readStep = (i: number): Elem[][] | undefined => {
+    while (!done && steps.length <= i) {
+      const u = steps.length + 1;
+      if (u >= us.length) { done = true; break; }
+      const seqs = elemSeqs(us[u]);
+      if (!seqs) {
+        // last resort: the fixed leading part of every alternative; the path
+        // ends after it
+        const pre = prefixSeqs(us[u]);
+        if (pre && pre.every((q) => q.length > 0)) { steps.push(pre.map((q) => q.map(setElem))); terminal = true; }
+        done = true;
+        break;
+      }
+      steps.push(seqs);
     }
-    steps.push(seqs);
-  }
+    return steps[i];
+  };
   // a run is usable only when what follows it starts with a byte not in the
-  // run's set (so the run ends at a position fixed by the line)
-  let usable = 0;
-  while (usable < steps.length && stepRunsDecided(steps, usable)) usable++;
-  let paths: Elem[][] = [[]];
+  // run's set (so the run ends at a position fixed by the line); the steps
+  // are covered while the number of paths stays within MAX_PATHS
+  let count = 1;
   let covered = 0;
-  for (let i = 0; i < usable; i++) {
-    const next: Elem[][] = [];
-    for (const p of paths) for (const alt of steps[i]) next.push(p.concat(alt));
-    if (next.length > MAX_PATHS) break;
-    paths = next;
+  for (let i = 0; readStep(i) !== undefined; i++) {
+    readStep(i + 1);
+    if (!stepRunsDecided(steps, i) || steps[i].length === 0) break;
+    if (count * steps[i].length > MAX_PATHS) break;
+    count *= steps[i].length;
     covered = i + 1;
+  }
+  // every combination of the covered steps' alternatives, each path built once
+  // (extending all paths step by step copied them over and over: quadratic)
+  const paths: Elem[][] = [];
+  const pick = new Array<number>(covered).fill(0);
+  for (;;) {
+    const p: Elem[] = [];
+    for (let i = 0; i < covered; i++) for (const e of steps[i][pick[i]]) p.push(e);
+    paths.push(p);
+    let i = covered - 1;
+    while (i >= 0 && ++pick[i] === steps[i].length) pick[i--] = 0;
+    if (i < 0) break;
   }
   if (terminal && covered === steps.length) covered = -1;
   return { paths, covered, units: us };

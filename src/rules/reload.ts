@@ -31,8 +31,10 @@ export interface LoadedRuleSet {
   signature: string;
   /** human-readable problems ("FILE:LINE: message"), each reported once by the tailer */
   problems: string[];
-  /** rules on a slower engine (linear-time or back-reference fallback), logged once each */
+  /** rules on a slower engine (linear-time or back-reference fallback); not logged one by one */
   risky: string[];
+  /** one line for the log: rules, how many on the linear-time matcher, load time, memory (load.ts) */
+  summary: string;
   loadedAt: number;
 }
 
@@ -83,7 +85,7 @@ export async function loadKeyedRuleSet(k: RuleSetKey): Promise<LoadedRuleSet> {
   if (r.homeMissing) signature = "missing"; // also when removed between the signature and the load
   return {
     key: ruleSetKey(k), home: k.home, level: k.level, crackingignore: k.crackingignore,
-    classifier: r.classifier, embedded: r.homeMissing, signature, problems, risky: r.risky, loadedAt: Date.now(),
+    classifier: r.classifier, embedded: r.homeMissing, signature, problems, risky: r.risky, summary: r.summary, loadedAt: Date.now(),
     note: r.homeMissing ? `rules home ${k.home} does not exist; using the embedded default rules`
       : r.layered ? `rules home ${k.home} has no cracking.d or violations.d rules; the embedded default rules are layered under it (its own files win), so break-in attempts and violations still raise alerts`
       : null,

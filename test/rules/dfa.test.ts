@@ -3,7 +3,7 @@
 // native engine, and a hostile 64 KiB line stays cheap.
 
 import { expect, test } from "bun:test";
-import { LazyDfa } from "../../src/rules/dfa.ts";
+import { dfaBudget, GLOBAL_DFA_STATES, LazyDfa } from "../../src/rules/dfa.ts";
 import { toJsSource } from "../../src/rules/emit.ts";
 import { parseEre } from "../../src/rules/parse.ts";
 import { rng } from "../../bench/support/gen.ts";
@@ -47,4 +47,28 @@ test("a 64 KiB line reaching a new state at every byte costs a bounded time, wit
     // the cache thrashing took ~150 ms, the simulation ~20 ms: a generous bound, not a benchmark
     expect(performance.now() - t).toBeLessThan(1000);
   }
+});
+
+test("all DFAs share one budget of cached states: caches of others are dropped, answers unchanged", () => {
+  // each of these DFAs can fill its own 256-state cache; 48 of them would hold 12,288 states
+  const dfas = Array.from({ length: 48 }, (_, k) => {
+    const c = compile(`${"x".repeat(k % 3)}[ab]*a[ab]{9}`);
+    return { dfa: new LazyDfa(c.ast), native: c.native };
+  });
+  const r = rng(7);
+  let maxLive = 0;
+  let dropped = false;
+  for (let round = 0; round < 3; round++) {
+    for (const { dfa, native } of dfas) {
+      for (let i = 0; i < 12; i++) {
+        const line = Array.from({ length: 40 }, () => (r() < 0.5 ? "a" : "b")).join("");
+        expect(dfa.test(line)).toBe(native.test(line));
+        maxLive = Math.max(maxLive, dfaBudget.live);
+      }
+    }
+    if (dfas.some((d) => d.dfa.cachedStates === 0)) dropped = true;
+  }
+  expect(maxLive).toBeLessThanOrEqual(GLOBAL_DFA_STATES);
+  expect(maxLive).toBeGreaterThan(GLOBAL_DFA_STATES / 2); // the test does reach the budget
+  expect(dropped || dfas.reduce((a, d) => a + d.dfa.cachedStates, 0) <= GLOBAL_DFA_STATES).toBe(true);
 });

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readRuleHome } from "../../src/rules/home.ts";
 import { sectionHeader } from "../../src/rules/report.ts";
-import { runTestRules } from "../../src/rules/testrules.ts";
+import { LineSplitter, runTestRules, splitLines } from "../../src/rules/testrules.ts";
 import { REPO_ROOT } from "../../bench/support/logcheck-db.ts";
 import { grepPipeline } from "../../bench/support/grep-pipeline.ts";
 import { classifierOf, reportOf, titles } from "./helpers.ts";
@@ -110,14 +110,28 @@ test("a missing rules home falls back to the embedded tree and says so; bad rule
   expect(bad.code).toBe(1);
 });
 
-test("--explain: every line says which rule decided; risky rules are listed", async () => {
+test("--explain: every line says which rule decided; risky rules are listed with --list-risky", async () => {
   const input = write("explain.log", LINES.join("\n") + "\n");
+  const listed = await run(input, { explain: true, listRisky: true });
   const r = await run(input, { explain: true });
-  for (let i = 1; i <= LINES.length; i++) expect(r.out).toContain(`# line ${i}: `);
-  expect(r.out).toContain("ignored by embedded:ignore.d.server/ssh:2");
-  expect(r.out).toContain("Security Events for auth: violation by embedded:violations.d/auth:2");
-  expect(r.out).toContain("NUL\\x00byte");
-  expect(r.out).toMatch(/# rule embedded:cracking\.d\/attacks:\d+: linear: risky for backtracking/);
+  for (const x of [r, listed]) {
+    for (let i = 1; i <= LINES.length; i++) expect(x.out).toContain(`# line ${i}: `);
+    expect(x.out).toContain("ignored by embedded:ignore.d.server/ssh:2");
+    expect(x.out).toContain("Security Events for auth: violation by embedded:violations.d/auth:2");
+    expect(x.out).toContain("NUL\\x00byte");
+    expect(x.out).toMatch(/^# rules: \d+ rules, \d+ on the linear-time matcher, \d+ with back-references; loaded in [\d.]+ s \(CPU [\d.]+ s\), RSS \d+ MiB$/m);
+  }
+  expect(listed.out).toMatch(/# rule embedded:cracking\.d\/attacks:\d+: linear: risky for backtracking/);
+  expect(r.out).not.toMatch(/^# rule embedded:cracking\.d\/attacks:/m);
+});
+
+test("--explain without --list-risky names a risky rule only next to a line it decided", async () => {
+  const line = "Jan  1 00:00:00 host systemd-logind[42]: New session 7 of user bob.";
+  const r = await run(write("risky.log", line + "\n"), { explain: true });
+  expect(r.out).toContain("ignored by embedded:ignore.d.server/systemd:2");
+  expect(r.out).toMatch(/^#   rule embedded:ignore\.d\.server\/systemd:2: linear: risky for backtracking/m);
+  expect(r.out.match(/^#   rule /gm)).toHaveLength(1);
+  expect(r.out).not.toContain("cracking.d/attacks");
 });
 
 test("reads standard input with \"-\"", async () => {
@@ -132,4 +146,27 @@ process.exit(code);`;
   const out = await new Response(p.stdout).text();
   expect(await p.exited).toBe(1);
   expect(out).toBe(sectionHeader("Security Events for auth") + LINES[1] + "\n\n");
+});
+
+test("input is cut into lines chunk by chunk: any chunk boundaries give the lines of the whole", () => {
+  const text = Buffer.from("a\r\n\nb\xff\x00c\nlast without newline", "latin1");
+  const whole = splitLines(text);
+  expect(whole).toEqual(["a\r", "", "b\xff\x00c", "last without newline"]);
+  expect(splitLines(Buffer.from("x\n", "latin1"))).toEqual(["x"]);
+  expect(splitLines(Buffer.alloc(0))).toEqual([]);
+  for (let size = 1; size <= text.length; size++) {
+    const s = new LineSplitter();
+    const got: string[] = [];
+    for (let i = 0; i < text.length; i += size) got.push(...s.push(text.subarray(i, i + size)));
+    got.push(...s.end());
+    expect(got).toEqual(whole);
+  }
+});
+
+test("a large input streams through: same report as the lines given at once", async () => {
+  const many: string[] = [];
+  for (let i = 0; i < 20_000; i++) many.push(LINES[i % LINES.length]);
+  const r = await run(write("many.log", many.join("\n") + "\n"));
+  const c = classifierOf(embedded, "server");
+  expect(r.out).toBe(reportOf(c, many).format());
 });
