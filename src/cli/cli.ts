@@ -18,6 +18,7 @@ import { diagText, setVerbose, stderrIsJournal } from "../util/log.ts";
 /** Diagnostics carry journal priorities when stderr is the journal (util/log.ts). */
 const journal = () => stderrIsJournal();
 import { VERSION } from "../version.ts";
+import { writeAll } from "../util/write.ts";
 
 export const HELP = helpText();
 
@@ -32,9 +33,9 @@ export interface Io {
 }
 
 const stdio: Io = {
-  out: (s) => process.stdout.write(s),
-  outBytes: (s) => process.stdout.write(Buffer.from(s, "latin1")),
-  err: (s) => process.stderr.write(s),
+  out: (s) => writeAll(1, s),
+  outBytes: (s) => writeAll(1, Buffer.from(s, "latin1")),
+  err: (s) => writeAll(2, s),
 };
 
 function usage(io: Io, msg: string): number {

@@ -66,3 +66,18 @@ test("--status on a fresh database exits 0 and says what it tracks", () => {
   const missing = run(["--status", "--config", writeConfig(dir, `database = ${join(dir, "nope.sqlite")}\n`, "nope.conf")]);
   expect(missing.code).toBe(78);
 });
+
+test("--test-rules writes its whole report into a slow pipe before it exits", () => {
+  const input = join(dir, "big.log");
+  const lines: string[] = [];
+  for (let i = 0; i < 30_000; i++) lines.push(`Nov 30 10:00:${String(i % 60).padStart(2, "0")} host app[${i}]: message number ${i} with padding to make the report big ${"x".repeat(40)}`);
+  writeFileSync(input, `${lines.join("\n")}\n`);
+  const toFile = join(dir, "report.out");
+  const f = Bun.spawnSync(["sh", "-c", `"$0" --test-rules "$1" --rules builtin > "$2"`, BIN, input, toFile]);
+  expect(f.exitCode).toBe(1); // something is reported
+  const want = Bun.file(toFile).size;
+  expect(want).toBeGreaterThan(3_000_000);
+  // a reader that starts late: the pipe fills, the writer must wait, not drop
+  const p = Bun.spawnSync(["sh", "-c", `"$0" --test-rules "$1" --rules builtin | (sleep 1; wc -c)`, BIN, input], { stdout: "pipe" });
+  expect(Number(p.stdout.toString().trim())).toBe(want);
+});
