@@ -3,6 +3,8 @@
 // verdict as its section titles.
 
 import type { Level } from "../../src/config/config.ts";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { type RuleTree, selectRules } from "../../src/rules/home.ts";
 import { Classifier, type Verdict } from "../../src/rules/layers.ts";
 import { ReportBuilder } from "../../src/rules/report.ts";
@@ -22,4 +24,15 @@ export function reportOf(c: Classifier, lines: string[]): ReportBuilder {
   const rep = new ReportBuilder(c.sectionTitles());
   for (const l of lines) rep.add(l, c.classify(l));
   return rep;
+}
+
+/** A rule home on disk made from a tree ("dir/name" -> content, bytes as latin1), under `root`. */
+export function makeHomeIn(root: string, name: string, tree: RuleTree): string {
+  const home = join(root, name);
+  for (const [rel, content] of Object.entries(tree)) {
+    const p = join(home, rel);
+    mkdirSync(join(p, ".."), { recursive: true });
+    writeFileSync(p, Buffer.from(content, "latin1"));
+  }
+  return home;
 }

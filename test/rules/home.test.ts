@@ -6,20 +6,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RuleTree, readRuleHome, selectRules } from "../../src/rules/home.ts";
-import { classifierOf, titles } from "./helpers.ts";
+import { classifierOf, titles, makeHomeIn } from "./helpers.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "home-test-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
 
-function makeHome(name: string, tree: RuleTree): string {
-  const home = join(tmp, name);
-  for (const [rel, content] of Object.entries(tree)) {
-    const p = join(home, rel);
-    mkdirSync(join(p, ".."), { recursive: true });
-    writeFileSync(p, Buffer.from(content, "latin1"));
-  }
-  return home;
-}
+const makeHome = (name: string, tree: RuleTree) => makeHomeIn(tmp, name, tree);
 
 test("file names are selected exactly as run-parts --list selects them, in C order", () => {
   const names = ["good", "Good_2", "a-b", "foo.dpkg-old", "foo~", ".hidden", "x.y", "UPPER", "9num", "caf\xe9", "local-1", "b", "B", "_u", "-dash"];

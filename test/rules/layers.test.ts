@@ -9,20 +9,12 @@ import { join } from "node:path";
 import type { RuleTree } from "../../src/rules/home.ts";
 import { loadRuleSet } from "../../src/rules/load.ts";
 import { grepPipeline } from "../../bench/support/grep-pipeline.ts";
-import { classifierOf, reportOf, titles } from "./helpers.ts";
+import { classifierOf, reportOf, titles, makeHomeIn } from "./helpers.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "layers-test-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
 
-function makeHome(name: string, tree: RuleTree): string {
-  const home = join(tmp, name);
-  for (const [rel, content] of Object.entries(tree)) {
-    const p = join(home, rel);
-    mkdirSync(join(p, ".."), { recursive: true });
-    writeFileSync(p, Buffer.from(content, "latin1"));
-  }
-  return home;
-}
+const makeHome = (name: string, tree: RuleTree) => makeHomeIn(tmp, name, tree);
 
 // A tree that exercises every section rule of logcheck.
 const SECTIONS_TREE: RuleTree = {

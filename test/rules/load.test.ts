@@ -10,20 +10,12 @@ import { embeddedRules } from "../../src/embedded.ts";
 import type { RuleTree } from "../../src/rules/home.ts";
 import { loadRuleSet } from "../../src/rules/load.ts";
 import { getLogcheckDb } from "../../bench/support/logcheck-db.ts";
-import { classifierOf, titles } from "./helpers.ts";
+import { classifierOf, titles, makeHomeIn } from "./helpers.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "load-test-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
 
-function makeHome(name: string, tree: RuleTree): string {
-  const home = join(tmp, name);
-  for (const [rel, content] of Object.entries(tree)) {
-    const p = join(home, rel);
-    mkdirSync(join(p, ".."), { recursive: true });
-    writeFileSync(p, Buffer.from(content, "latin1"));
-  }
-  return home;
-}
+const makeHome = (name: string, tree: RuleTree) => makeHomeIn(tmp, name, tree);
 
 const TREE: RuleTree = {
   "cracking.d/attacks": "ATTACK\n",
