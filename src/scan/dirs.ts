@@ -29,7 +29,7 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, type
 import { readdir as readdirAsync } from "node:fs/promises";
 import { describe, problem, type FsProblem } from "./errors.ts";
 import { nativeAt } from "./libc.ts";
-import type { Listing, StatFields } from "./reader.ts";
+import type { Listing, StatFields } from "./facts.ts";
 import { asBuffer, isWithin, parentOf, pathKey, samePath, type PathBytes } from "./paths.ts";
 
 const SLASH = 0x2f;

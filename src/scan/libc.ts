@@ -13,7 +13,7 @@
 // these calls the walk costs what it did by path (see full.ts's header).
 import { dlopen, FFIType, read } from "bun:ffi";
 import { constants } from "node:os";
-import type { StatFields } from "./reader.ts";
+import type { StatFields } from "./facts.ts";
 
 const AT_SYMLINK_NOFOLLOW = 0x100;
 

@@ -23,6 +23,7 @@ import {
 } from "node:fs";
 import { yieldToLoop } from "../util/loop.ts";
 import { typeOfMode, type Attrs } from "./attrs.ts";
+import type { Listing, StatFields } from "./facts.ts";
 import { at, closeQuietly, lstatAt, openAt } from "./dirs.ts";
 import { describe, problem, rawProblem, type FsProblem } from "./errors.ts";
 import { planFor } from "./extents.ts";
@@ -31,7 +32,6 @@ import { extentHeader, sizeTrailer, sparsePrefix } from "./sparse.ts";
 
 export type StatResult = { ok: true; attrs: Attrs; dev: bigint } | FsProblem;
 
-export type Listing = { ok: true; names: Buffer[] } | FsProblem;
 
 export type HashResult =
   | { kind: "ok"; hash: string; bytes: number; attrs: Attrs }
@@ -53,9 +53,6 @@ export interface Listed extends Visited {
 }
 
 /** The stat fields the scanner keeps (a BigIntStats has them all). */
-export interface StatFields {
-  mode: bigint; uid: bigint; gid: bigint; size: bigint; ino: bigint; nlink: bigint; mtimeNs: bigint; ctimeNs: bigint; rdev: bigint;
-}
 
 export function attrsOf(st: StatFields, target: Uint8Array | null): Attrs {
   const mode = Number(st.mode);

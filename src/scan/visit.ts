@@ -23,7 +23,8 @@ import type { Walked } from "./host.ts";
 import { closeQuietly, listFdAsync, OpenDirs, openSeenDir, REPLACED, type Place } from "./dirs.ts";
 import type { FsProblem } from "./errors.ts";
 import { parentOf, pathKey, samePath, showPath, type PathBytes } from "./paths.ts";
-import { hashFileAt, statAt, type HashResult, type Listed, type Listing, type StatResult } from "./reader.ts";
+import type { Listing } from "./facts.ts";
+import { hashFileAt, statAt, type HashResult, type Listed, type StatResult } from "./reader.ts";
 import type { ScanEvent } from "./record.ts";
 import type { ScanHost, VisitWhy } from "./host.ts";
 

@@ -25,7 +25,8 @@
 import { typeOfMode, type Attrs } from "./attrs.ts";
 import { pathKey } from "./paths.ts";
 import { describe } from "./errors.ts";
-import type { HashResult, Listing, RawVisit, Visited } from "./reader.ts";
+import type { Listing } from "./facts.ts";
+import type { HashResult, RawVisit, Visited } from "./reader.ts";
 
 const NUL = "\u0000";
 const SLASH = Buffer.from("/");
