@@ -5,7 +5,7 @@
 // and full.ts (the two drivers), lane.ts (big files, read beside the trickle),
 // soon.ts (early re-checks after a ctime move), visit.ts, compare.ts,
 // record.ts, cycle.ts (the scan.* meta keys), status.ts (the figures --status
-// and the mail footer show), reader.ts / extents.ts / pool.ts / worker.ts /
+// and the mail footer show), reader.ts / digest.ts / extents.ts / pool.ts / worker.ts /
 // wire.ts (the I/O edge; sparse.ts the sparse digest), dirs.ts / libc.ts
 // (paths reached by directory descriptor, never resolved whole), errors.ts.
 import type { Config } from "../config/config.ts";

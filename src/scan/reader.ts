@@ -26,9 +26,9 @@ import { typeOfMode, type Attrs } from "./attrs.ts";
 import type { Listing, StatFields } from "./facts.ts";
 import { at, closeQuietly, lstatAt, openAt } from "./dirs.ts";
 import { describe, problem, rawProblem, type FsProblem } from "./errors.ts";
+import { Digester, type Seen, tornBefore } from "./digest.ts";
 import { planFor } from "./extents.ts";
 import { asBuffer, parentOf, type PathBytes } from "./paths.ts";
-import { extentHeader, sizeTrailer, sparsePrefix } from "./sparse.ts";
 
 export type StatResult = { ok: true; attrs: Attrs; dev: bigint } | FsProblem;
 
@@ -119,14 +119,6 @@ function statPath(p: Buffer): StatResult {
 
 // ---- the checks around every hash ----------------------------------------------
 
-/** What lstat saw of a regular file, to check the opened file against. */
-export interface Seen {
-  ino: bigint;
-  dev: bigint;
-  size: bigint;
-  mtime: bigint;
-  ctime: bigint;
-}
 
 const BASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
@@ -148,19 +140,6 @@ function openForHash(dirfd: number, name: Uint8Array, raw: boolean): number | { 
 /** The open failed: the path no longer names a regular file we may open ("vanished"), or an error. */
 function openFailed(code: string): boolean {
   return code === "ENOENT" || code === "ELOOP" || code === "ENOTDIR" || code === "ENXIO";
-}
-
-/** The opened file (fstat) is not the one lstat saw, or has changed since: why; else null. */
-export function tornBefore(before: BigIntStats, seen: Seen): string | null {
-  if (!before.isFile() || before.ino !== seen.ino || before.dev !== seen.dev) return "replaced before it was opened";
-  if (before.size !== seen.size || before.mtimeNs !== seen.mtime || before.ctimeNs !== seen.ctime) return "changed before it was opened";
-  return null;
-}
-
-/** After reading `read` bytes: fstat must agree with the one before and the whole file must have been read. */
-export function tornAfter(before: BigIntStats, after: BigIntStats, read: number): string | null {
-  const same = after.ino === before.ino && after.dev === before.dev && after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs;
-  return same && read === Number(before.size) ? null : "changed while being read";
 }
 
 // ---- paced hashing (the daemon) ---------------------------------------------------
@@ -208,16 +187,12 @@ export async function hashFileAt(dirfd: number, name: Uint8Array, seen: Attrs, s
     if (early) return { kind: "torn", reason: early };
     const plan = planFor(fd, before);
     if ("unread" in plan) return { kind: "error", code: "ESPARSE", message: plan.unread };
-    const hasher = new Bun.CryptoHasher(opts.algo as "sha256");
-    const total = Number(before.size);
-    let read = 0;
-    const lease = takeBuffer(Math.min(Math.max(opts.small ? total + 1 : opts.chunkSize(), 4096), 1 << 20));
+    const d = new Digester(plan, before, opts.algo);
+    const lease = takeBuffer(Math.min(Math.max(opts.small ? d.total + 1 : opts.chunkSize(), 4096), 1 << 20));
     leased = lease.shared;
     let buf = lease.buf;
-    // the ranges: [0, total) for a plain digest, else each data extent in turn
-    let range: { start: number; end: number } | null = plan.sparse ? plan.next(0) : { start: 0, end: total };
+    let range = d.first();
     while (range) {
-      if (plan.sparse) hasher.update(extentHeader(range.start, range.end - range.start));
       let pos = range.start;
       for (;;) {
         if (opts.stopped()) return { kind: "stopped" };
@@ -227,22 +202,20 @@ export async function hashFileAt(dirfd: number, name: Uint8Array, seen: Attrs, s
         if (opts.stopped()) return { kind: "stopped" };
         const n = want > 0 ? await readAt(fd, buf, want, pos) : 0;
         if (n === 0) break;
-        hasher.update(buf.subarray(0, n));
         pos += n;
-        read += n;
-        if (pos > total) return { kind: "torn", reason: "grew while being read" };
+        const grew = d.add(buf.subarray(0, n), pos);
+        if (grew) return { kind: "torn", reason: grew };
         // at the recorded size (or the extent's end): done (growth after this shows in the fstat below)
         if (pos === range.end) break;
         await yieldToLoop();
       }
-      if (!plan.sparse) break;
-      if (pos < range.end) return { kind: "torn", reason: "changed while being read" };
-      range = plan.next(range.end);
+      const next = d.after(range, pos);
+      if ("torn" in next) return { kind: "torn", reason: next.torn };
+      range = next.next;
     }
-    if (plan.sparse) hasher.update(sizeTrailer(total));
-    const after = fstatSync(fd, { bigint: true });
-    const late = tornAfter(before, after, plan.sparse ? total : read);
-    if (late) return { kind: "torn", reason: late };
+    const done = d.finish(fd);
+    if ("torn" in done) return { kind: "torn", reason: done.torn };
+    const after = done.after;
     let now: StatFields & { dev: bigint };
     try {
       now = lstatAt(dirfd, name);
@@ -250,8 +223,7 @@ export async function hashFileAt(dirfd: number, name: Uint8Array, seen: Attrs, s
       return { kind: "torn", reason: "vanished while being read" };
     }
     if (now.ino !== before.ino || now.dev !== before.dev) return { kind: "torn", reason: "replaced while being read" };
-    const prefix = plan.sparse ? sparsePrefix(opts.algo) : `${opts.algo}:`;
-    return { kind: "ok", hash: `${prefix}${hasher.digest("hex")}`, bytes: read, attrs: attrsOf(after, null) };
+    return { kind: "ok", hash: done.hash, bytes: d.read, attrs: attrsOf(after, null) };
   } catch (e) {
     const pr = problem(e);
     return { kind: "error", code: pr.code, message: pr.message };
@@ -307,33 +279,26 @@ export function hashSync(dirfd: number, name: Uint8Array, seen: Seen, algo: stri
     if (early) return { kind: "torn", reason: early };
     const plan = planFor(fd, before);
     if ("unread" in plan) return { kind: "error", code: "ESPARSE", message: plan.unread };
-    const hasher = new Bun.CryptoHasher(algo as "sha256");
-    const total = Number(before.size);
-    let read = 0;
-    let range: { start: number; end: number } | null = plan.sparse ? plan.next(0) : { start: 0, end: total };
+    const d = new Digester(plan, before, algo);
+    let range = d.first();
     while (range) {
-      if (plan.sparse) hasher.update(extentHeader(range.start, range.end - range.start));
       let pos = range.start;
       for (;;) {
         const want = plan.sparse ? Math.min(buf.length, range.end - pos) : buf.length;
         const n = want > 0 ? readSync(fd, buf, 0, want, pos) : 0;
         if (n === 0) break;
-        hasher.update(buf.subarray(0, n));
         pos += n;
-        read += n;
-        if (pos > total) return { kind: "torn", reason: "grew while being read" };
+        const grew = d.add(buf.subarray(0, n), pos);
+        if (grew) return { kind: "torn", reason: grew };
         if (pos === range.end) break;
       }
-      if (!plan.sparse) break;
-      if (pos < range.end) return { kind: "torn", reason: "changed while being read" };
-      range = plan.next(range.end);
+      const next = d.after(range, pos);
+      if ("torn" in next) return { kind: "torn", reason: next.torn };
+      range = next.next;
     }
-    if (plan.sparse) hasher.update(sizeTrailer(total));
-    const after = fstatSync(fd, { bigint: true });
-    const late = tornAfter(before, after, plan.sparse ? total : read);
-    if (late) return { kind: "torn", reason: late };
-    const prefix = plan.sparse ? sparsePrefix(algo) : `${algo}:`;
-    return { kind: "ok", hash: `${prefix}${hasher.digest("hex")}`, bytes: read, st: after };
+    const done = d.finish(fd);
+    if ("torn" in done) return { kind: "torn", reason: done.torn };
+    return { kind: "ok", hash: done.hash, bytes: d.read, st: done.after };
   } catch (e) {
     return { kind: "error", ...rawProblem(e) };
   } finally {

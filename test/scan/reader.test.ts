@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathFrom } from "../../src/scan/paths.ts";
 import { HashPool } from "../../src/scan/pool.ts";
-import { hashFile, hashFileAt, hashSync, statEntry, toVisited, tornAfter, tornBefore, visitSync } from "../../src/scan/reader.ts";
+import { tornAfter, tornBefore } from "../../src/scan/digest.ts";
+import { hashFile, hashFileAt, hashSync, statEntry, toVisited, visitSync } from "../../src/scan/reader.ts";
 import { sparseDigest } from "../../src/scan/sparse.ts";
 import { sha256, viaParent } from "./helpers.ts";
 
