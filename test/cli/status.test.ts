@@ -8,6 +8,7 @@ import { lockDatabase } from "../../src/db/lock.ts";
 import { scanCoverage } from "../../src/scan/status.ts";
 import { tempDb, tempDir, testConfig } from "../report/helpers.ts";
 
+import { insertEntries } from "../support/scan-rows.ts";
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
@@ -41,13 +42,7 @@ describe("statusReport", () => {
 
   test("a populated database read while another connection writes; hostile names are made printable", () => {
     const { dir, db, path } = fresh("full");
-    const ins = db.query(
-      "INSERT INTO entries (path, parent, type, mode, uid, gid, size, ino, nlink, mtime, ctime, checked, cycle) VALUES (?, ?, 'file', 420, 0, 0, 1, 1, 1, 0, 0, ?, ?)",
-    );
-    ins.run(Buffer.from("/etc/a"), Buffer.from("/etc"), NOW - 3_600_000, 3);
-    ins.run(Buffer.from("/etc/b"), Buffer.from("/etc"), NOW - 60_000, 4);
-    ins.run(Buffer.from("/etc/c"), Buffer.from("/etc"), NOW - 1000, 4);
-    ins.run(Buffer.from("/etc/d"), Buffer.from("/etc"), NOW - 1000, 4);
+    insertEntries(db, NOW);
     setMeta(db, "scan.cycle", 4);
     setMeta(db, "scan.checked", 3);
     setMeta(db, "scan.last_cycle_entries", 4);

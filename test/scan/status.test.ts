@@ -9,18 +9,13 @@ import { makeEnv, type Env } from "./helpers.ts";
 
 let env: Env;
 afterEach(() => env?.cleanup());
+import { insertEntries } from "../support/scan-rows.ts";
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
 
 function populated() {
   env = makeEnv();
   const db = openDatabase(env.config.database);
-  const ins = db.query(
-    "INSERT INTO entries (path, parent, type, mode, uid, gid, size, ino, nlink, mtime, ctime, checked, cycle) VALUES (?, ?, 'file', 420, 0, 0, 1, 1, 1, 0, 0, ?, ?)",
-  );
-  ins.run(Buffer.from("/etc/a"), Buffer.from("/etc"), NOW - 3_600_000, 3);
-  ins.run(Buffer.from("/etc/b"), Buffer.from("/etc"), NOW - 60_000, 4);
-  ins.run(Buffer.from("/etc/c"), Buffer.from("/etc"), NOW - 1000, 4);
-  ins.run(Buffer.from("/etc/d"), Buffer.from("/etc"), NOW - 1000, 4);
+  insertEntries(db, NOW);
   return db;
 }
 
