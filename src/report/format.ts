@@ -64,8 +64,6 @@ export interface FormatInput {
   version: string;
   now: number;
   events: ReportEvent[];
-  /** pending events of this mail's groups that did not fit and follow in the next mail */
-  remaining?: number;
   coverage?: Coverage;
   lineLimit?: number;
 }
@@ -246,8 +244,6 @@ export function formatReport(input: FormatInput): FormattedReport {
   if (all > events.length) {
     out.push(`A flood: ${all - events.length} of these events are not shown (the first and the last of each group are); every one is in the database and the JSON log.`);
   }
-  const remaining = input.remaining ?? 0;
-  if (remaining > 0) out.push(`${remaining} more event${remaining === 1 ? " is" : "s are"} waiting and will follow in the next report.`);
 
   let used = 0;
   let omitted = 0;

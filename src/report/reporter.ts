@@ -32,7 +32,7 @@ import type { Config } from "../config/config.ts";
 import type { Task, TaskContext } from "../task.ts";
 import { yieldToLoop } from "../util/loop.ts";
 import { getMeta, setMeta } from "../db/db.ts";
-import { type EventRow, onQueued, pendingCount } from "../db/events.ts";
+import { onQueued, pendingCount } from "../db/events.ts";
 import { log } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { type Coverage, formatReport, LINE_LIMIT } from "./format.ts";

@@ -93,7 +93,7 @@ function visible(s: string): string {
 }
 
 export async function runTestRules(opts: TestRulesOptions): Promise<number> {
-  const { out, err } = opts;
+  const { err } = opts;
   const what = opts.input === "-" ? "standard input" : opts.input;
   let fd: number | null = null;
   try {
