@@ -7,7 +7,7 @@
 // is possible whatever the events contain.
 //
 // Body, in a stable order:
-//   header line (host, date, counts), notes (events waiting for the next mail)
+//   header line (host, date, counts), a note when a flood is summarised
 //   1. Log events (channel log): logcheck-style sections in the order
 //      Security Alerts (and "Security Alerts for X"), Security Events (and
 //      "... for X"), System Events, then any other section title (e.g. Log
