@@ -16,10 +16,11 @@ export interface ScanCoverage {
   oldestCheckAgeSec?: number;
   /** Speed factor (1 .. speedup). */
   speed?: number;
+  /** Entries recorded (at the end of the last cycle; all of them before the first one ends). */
+  entries?: number;
 }
 
 export interface ScanStatus extends ScanCoverage {
-  entries?: number;
   /** Current cycle: scan.cycle, else the highest cycle recorded in entries. */
   cycle?: number;
   lastCycleMs?: number;
@@ -86,8 +87,8 @@ export function scanCoverage(db: Database, now: number): ScanCoverage {
   const oldest = get<{ t: number | null }>(db, "SELECT min(checked) AS t FROM entries")?.t;
   if (oldest !== null && oldest !== undefined) out.oldestCheckAgeSec = ageSec(now, Number(oldest));
   const checked = metaNumber(db, META.checked);
-  let total = metaNumber(db, META.lastCycleEntries);
-  if (total === undefined && checked !== undefined) total = get<{ n: number }>(db, "SELECT count(*) AS n FROM entries")?.n;
+  const total = metaNumber(db, META.lastCycleEntries) ?? get<{ n: number }>(db, "SELECT count(*) AS n FROM entries")?.n;
+  if (total !== undefined) out.entries = total;
   if (checked !== undefined && total !== undefined && total > 0) out.coverage = Math.min(1, checked / total);
   return out;
 }

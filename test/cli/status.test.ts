@@ -87,7 +87,7 @@ describe("statusReport", () => {
     expect(s).toContain("jsonlog:                  /var/log/integrityd.jsonl; 2 events not yet written");
     // nothing raw reaches the terminal
     expect(s).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
-    expect(cov).toEqual({ speed: 20, oldestCheckAgeSec: 3600, coverage: 0.75 });
+    expect(cov).toEqual({ speed: 20, oldestCheckAgeSec: 3600, coverage: 0.75, entries: 4 });
   });
 
   test("mail off: events counted as not mailed", () => {

@@ -63,7 +63,7 @@ describe("scanStatus", () => {
     env = makeEnv();
     const db = openDatabase(env.config.database);
     expect(scanStatus(db, NOW)).toEqual({ entries: 0, cycle: undefined, speed: undefined, lastCycleMs: undefined, more: [] });
-    expect(scanCoverage(db, NOW)).toEqual({ speed: undefined });
+    expect(scanCoverage(db, NOW)).toEqual({ speed: undefined, entries: 0 });
     db.close();
   });
 
@@ -82,7 +82,7 @@ describe("scanCoverage", () => {
     setMeta(db, "scan.speed", 20);
     setMeta(db, "scan.checked", 3);
     setMeta(db, "scan.last_cycle_entries", 4);
-    expect(scanCoverage(db, NOW)).toEqual({ speed: 20, oldestCheckAgeSec: 3600, coverage: 0.75 });
+    expect(scanCoverage(db, NOW)).toEqual({ speed: 20, oldestCheckAgeSec: 3600, coverage: 0.75, entries: 4 });
     setMeta(db, "scan.checked", 9);
     expect(scanCoverage(db, NOW).coverage).toBe(1);
     db.close();
@@ -91,7 +91,7 @@ describe("scanCoverage", () => {
   test("before the first cycle ends the share is over all entries recorded", () => {
     const db = populated();
     setMeta(db, "scan.checked", 1);
-    expect(scanCoverage(db, NOW)).toEqual({ speed: undefined, oldestCheckAgeSec: 3600, coverage: 0.25 });
+    expect(scanCoverage(db, NOW)).toEqual({ speed: undefined, oldestCheckAgeSec: 3600, coverage: 0.25, entries: 4 });
     db.close();
   });
 });
