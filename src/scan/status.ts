@@ -5,7 +5,8 @@
 //
 //   scanStatus(db, now)    the Files section of --status
 //   scanCoverage(db, now)  the mail footer: cheap on big databases (meta keys
-//                          and the entries_checked index, no full scan)
+//                          and the entries_checked index; a count of the
+//                          table only before the first cycle has ended)
 import type { Database } from "bun:sqlite";
 import { META } from "./cycle.ts";
 
