@@ -43,7 +43,9 @@ import type { Level } from "../config/config.ts";
 import { embeddedRules } from "../embedded.ts";
 import { yieldToLoop } from "../util/loop.ts";
 import { type RuleProblem, type RuleTree, readRuleHome, selectRules } from "./home.ts";
+import { type RuleCacheStore, ruleSetCacheKey, sha256 } from "./cache.ts";
 import { Classifier } from "./layers.ts";
+import { decodeSnapshot, encodeSnapshot } from "./snapshot.ts";
 
 /** A rule home directory, or a rule tree already in memory ("dir/name" -> content). */
 export type RuleSource = { home: string } | { tree: RuleTree };
@@ -55,6 +57,8 @@ export interface LoadOptions {
   fallback?: RuleTree;
   /** longest stretch of compiling between two event-loop turns, in ms; default 10 */
   sliceMs?: number;
+  /** where compiled rule sets are kept (cache.ts); none: always compile */
+  cache?: RuleCacheStore | null;
 }
 
 export interface LoadedRules {
@@ -73,8 +77,12 @@ export interface LoadedRules {
   problems: string[];
   /** "PREFIX FILE:LINE: kind: note" for every rule not on the fast native engine */
   risky: string[];
-  /** one line about the whole set: rules, how many on the linear-time matcher, load time, RSS after the load */
+  /** one line about the whole set: rules, how many on the linear-time matcher, load time, RSS after the load, from the cache or not */
   summary: string;
+  /** the compiled form came from the cache */
+  cached: boolean;
+  /** one line when a cache entry was found but not usable (damaged), or null */
+  cacheNotice: string | null;
 }
 
 export const EMBEDDED_PREFIX = "embedded:";
@@ -110,22 +118,51 @@ export function ruleSetSummary(c: Classifier, wallMs: number, cpuMs: number, rss
   return `${c.rules.length} rules, ${linear} on the linear-time matcher, ${backref} with back-references; loaded in ${(wallMs / 1000).toFixed(2)} s (CPU ${(cpuMs / 1000).toFixed(2)} s), RSS ${Math.round(rssBytes / 1048576)} MiB`;
 }
 
-async function compile(tree: RuleTree, level: Level, crackingIgnore: boolean, readProblems: RuleProblem[], prefix: string, sliceMs: number): Promise<Pick<LoadedRules, "classifier" | "problems" | "risky" | "summary">> {
+/** The cached classifier for `key`, or null; `notice` when an entry was there but not usable. */
+function fromCache(cache: RuleCacheStore, key: string): { c: Classifier | null; notice: string | null } {
+  const hit = cache.get(key);
+  if (hit === null) return { c: null, notice: null };
+  const damaged = (why: string) => ({ c: null, notice: `rules: compiled-rules cache entry in the ${cache.where} is damaged (${why}); compiled afresh` });
+  if (sha256(hit.value) !== hit.sum) return damaged("checksum mismatch");
+  try {
+    return { c: decodeSnapshot(hit.value), notice: null };
+  } catch (e) {
+    return damaged((e as Error).message);
+  }
+}
+
+type Compiled = Pick<LoadedRules, "classifier" | "problems" | "risky" | "summary" | "cached" | "cacheNotice">;
+
+async function compile(tree: RuleTree, level: Level, crackingIgnore: boolean, readProblems: RuleProblem[], prefix: string, sliceMs: number, cache: RuleCacheStore | null): Promise<Compiled> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const set = selectRules(tree, level, crackingIgnore);
   set.problems.unshift(...readProblems);
-  const c = new Classifier(set, true);
-  await compileInSlices(c, sliceMs);
+  const key = cache !== null ? ruleSetCacheKey(set) : "";
+  const hit = cache !== null ? fromCache(cache, key) : { c: null, notice: null };
+  let c = hit.c;
+  if (c === null) {
+    c = new Classifier(set, true);
+    await compileInSlices(c, sliceMs);
+    if (cache !== null) {
+      try {
+        const bytes = encodeSnapshot(c);
+        cache.put(key, sha256(bytes), bytes);
+      } catch {
+        // not cached: the next load compiles again
+      }
+    }
+  }
   c.displayPrefix = prefix;
+  const cpu = process.cpuUsage(cpu0);
+  const classifier = c;
   return {
-    classifier: c,
-    problems: c.problems.map((p) => `${prefix}${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`),
-    risky: c.riskyRules().map((r) => `${prefix}${r.where}: ${r.kind}: ${r.note}`),
-    summary: (() => {
-      const cpu = process.cpuUsage(cpu0);
-      return ruleSetSummary(c, performance.now() - t0, (cpu.user + cpu.system) / 1000, process.memoryUsage.rss());
-    })(),
+    classifier,
+    problems: classifier.problems.map((p) => `${prefix}${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`),
+    risky: classifier.riskyRules().map((r) => `${prefix}${r.where}: ${r.kind}: ${r.note}`),
+    summary: ruleSetSummary(classifier, performance.now() - t0, (cpu.user + cpu.system) / 1000, process.memoryUsage.rss()) + (hit.c !== null ? ", from the compiled-rules cache" : ""),
+    cached: hit.c !== null,
+    cacheNotice: hit.notice,
   };
 }
 
@@ -133,6 +170,7 @@ async function compile(tree: RuleTree, level: Level, crackingIgnore: boolean, re
 export async function loadRuleSet(source: RuleSource, level: Level, options: LoadOptions = {}): Promise<LoadedRules> {
   const crackingIgnore = options.crackingIgnore ?? false;
   const sliceMs = options.sliceMs ?? 10;
+  const cache = options.cache ?? null;
   let homeMissing = false;
   let homeError: string | null = null;
   if ("home" in source && source.home === BUILTIN) source = { tree: options.fallback ?? embeddedRules() };
@@ -144,7 +182,7 @@ export async function loadRuleSet(source: RuleSource, level: Level, options: Loa
       if (tree !== null) {
         const layered = !hasAlertRules(tree);
         if (layered) tree = { ...(options.fallback ?? embeddedRules()), ...tree };
-        const r = await compile(tree, level, crackingIgnore, readProblems, prefix, sliceMs);
+        const r = await compile(tree, level, crackingIgnore, readProblems, prefix, sliceMs, cache);
         return { ...r, from: "home", homeMissing, layered, homeError, prefix };
       }
       homeMissing = true;
@@ -155,13 +193,13 @@ export async function loadRuleSet(source: RuleSource, level: Level, options: Loa
   const tree = "tree" in source ? source.tree : (options.fallback ?? embeddedRules());
   const from = "tree" in source ? "tree" : "fallback";
   try {
-    const r = await compile(tree, level, crackingIgnore, [], EMBEDDED_PREFIX, sliceMs);
+    const r = await compile(tree, level, crackingIgnore, [], EMBEDDED_PREFIX, sliceMs, cache);
     return { ...r, from, homeMissing, layered: false, homeError, prefix: EMBEDDED_PREFIX };
   } catch (e) {
     // cannot happen with a sane build; never lose lines over it: report everything
     return {
       classifier: new Classifier(selectRules({}, level, false)),
-      from, homeMissing, layered: false, homeError, prefix: EMBEDDED_PREFIX, risky: [], summary: "no rules",
+      from, homeMissing, layered: false, homeError, prefix: EMBEDDED_PREFIX, risky: [], summary: "no rules", cached: false, cacheNotice: null,
       problems: [`embedded rules could not be loaded (${(e as Error).message}); every line is reported`],
     };
   }

@@ -147,8 +147,9 @@ export function decodeSnapshot(bytes: Uint8Array): Classifier {
   const s = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, hlen).toString("utf8")) as Header;
   const intsAt = (8 + hlen + 3) & ~3;
   check(intsAt <= bytes.length && (bytes.length - intsAt) % 4 === 0);
-  // a copy: aligned, and not tied to the caller's buffer
-  const d = new Int32Array(Uint8Array.prototype.slice.call(bytes, intsAt).buffer);
+  // the integers in place when aligned (a database blob is), else a copy
+  const d = (bytes.byteOffset + intsAt) % 4 === 0 ? new Int32Array(bytes.buffer, bytes.byteOffset + intsAt, (bytes.length - intsAt) / 4)
+    : new Int32Array(Uint8Array.prototype.slice.call(bytes, intsAt).buffer);
   check(s !== null && typeof s === "object" && s.format === SNAPSHOT_FORMAT && Array.isArray(s.sets) && Array.isArray(s.rules));
   check(["paranoid", "server", "workstation"].includes(s.level) && typeof s.crackingIgnoreOn === "boolean");
   const sets = s.sets.map(setOfHex);

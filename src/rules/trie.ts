@@ -5,9 +5,10 @@
 //
 // Layout, breadth first, each node followed by its edges (so every edge
 // points forward, and a walk cannot loop):
-//   node: rule count, rule ids..., byte edge count B, then either a 256-slot
-//         table byte -> edge offset (-1 = none) when B > SPARSE_MAX, or B
-//         pairs (byte, edge offset); then other edge count, edge offsets...
+//   node: rule count, rule ids..., byte edge count B, then either a table
+//         over the bytes lo..lo+span-1 when B > SPARSE_MAX: lo, span, span
+//         edge offsets (-1 = none), or B pairs (byte, edge offset); then other
+//         edge count, edge offsets...
 //   edge: seq length L, L set indices, run set (-1 = not a run), run min, node offset
 // A byte edge's first set is its byte: the walk checks its seq from index 1.
 // A run edge has L = 0 and eats bytes of its set (at least `min`) greedily
@@ -57,7 +58,11 @@ export function flatten(root: BuildNode): FlatTrie {
     for (const e of n.other) order.push(e.node);
   }
   const edgeSize = (e: BuildEdge) => 4 + seqOf(e).length;
-  const nodeSize = (n: BuildNode) => 3 + n.rules.length + (litOf(n).length > SPARSE_MAX ? 256 : 2 * litOf(n).length) + n.other.length;
+  const span = (lit: Array<[number, BuildEdge]>) => Math.max(...lit.map(([b]) => b)) - Math.min(...lit.map(([b]) => b)) + 1;
+  const nodeSize = (n: BuildNode) => {
+    const lit = litOf(n);
+    return 3 + n.rules.length + (lit.length > SPARSE_MAX ? 2 + span(lit) : 2 * lit.length) + n.other.length;
+  };
   const at = new Map<BuildNode, number>();
   let size = 0;
   for (const n of order) {
@@ -78,9 +83,13 @@ export function flatten(root: BuildNode): FlatTrie {
     for (const e of all) { edgeAt.push(e0); e0 += edgeSize(e); }
     t[p++] = lit.length;
     if (lit.length > SPARSE_MAX) {
-      t.fill(-1, p, p + 256);
-      lit.forEach(([b], i) => { t[p + b] = edgeAt[i]; });
-      p += 256;
+      const lo = Math.min(...lit.map(([b]) => b));
+      const w = span(lit);
+      t[p++] = lo;
+      t[p++] = w;
+      t.fill(-1, p, p + w);
+      lit.forEach(([b], i) => { t[p + b - lo] = edgeAt[i]; });
+      p += w;
     } else {
       lit.forEach(([b], i) => { t[p++] = b; t[p++] = edgeAt[i]; });
     }
@@ -105,9 +114,10 @@ export function checkTrie(f: FlatTrie, rules: number): void {
   const { t } = f;
   const nsets = f.sets.length / 256;
   const bad = () => new Error("damaged dispatch trie");
-  if (!Number.isInteger(nsets)) throw bad();
-  const nodes = new Set<number>();
+  if (!Number.isInteger(nsets) || t.length === 0) throw bad();
+  const isNode = new Uint8Array(t.length);
   const targets: number[] = [];
+  const edges: number[] = [];
   let p = 0;
   const next = (): number => {
     if (p >= t.length) throw bad();
@@ -115,39 +125,42 @@ export function checkTrie(f: FlatTrie, rules: number): void {
   };
   while (p < t.length) {
     const node = p;
-    nodes.add(node);
+    isNode[node] = 1;
     const nr = next();
     if (nr < 0) throw bad();
     for (let i = 0; i < nr; i++) { const r = next(); if (r < 0 || r >= rules) throw bad(); }
     const nl = next();
     if (nl < 0 || nl > 256) throw bad();
-    const edges: number[] = [];
-    const litEdges = new Set<number>();
+    edges.length = 0;
     if (nl > SPARSE_MAX) {
-      for (let b = 0; b < 256; b++) { const e = next(); if (e !== -1) { edges.push(e); litEdges.add(e); } }
+      const lo = next();
+      const w = next();
+      if (lo < 0 || w < 1 || lo + w > 256) throw bad();
+      for (let b = 0; b < w; b++) { const e = next(); if (e !== -1) edges.push(e); }
       if (edges.length !== nl) throw bad();
       edges.sort((a, b) => a - b); // the table is by byte; the edges follow in the order they were written
     } else {
-      for (let i = 0; i < nl; i++) { const b = next(); const e = next(); if (b < 0 || b > 255) throw bad(); edges.push(e); litEdges.add(e); }
+      for (let i = 0; i < nl; i++) { const b = next(); const e = next(); if (b < 0 || b > 255) throw bad(); edges.push(e); }
     }
     const no = next();
     if (no < 0) throw bad();
     for (let i = 0; i < no; i++) edges.push(next());
-    // the edges follow the node, in order
-    for (const e of edges) {
-      if (e !== p) throw bad();
+    // the edges follow the node, in order; the first nl are byte edges
+    for (let i = 0; i < edges.length; i++) {
+      if (edges[i] !== p) throw bad();
+      const lit = i < nl;
       const len = next();
-      if (len < 0 || (litEdges.has(e) && len === 0)) throw bad();
-      for (let i = 0; i < len; i++) { const s = next(); if (s < 0 || s >= nsets) throw bad(); }
+      if (len < 0 || (lit && len === 0)) throw bad();
+      for (let k = 0; k < len; k++) { const s = next(); if (s < 0 || s >= nsets) throw bad(); }
       const run = next();
       const min = next();
-      if (run < -1 || run >= nsets || min < 0 || (run >= 0 && (len !== 0 || litEdges.has(e)))) throw bad();
+      if (run < -1 || run >= nsets || min < 0 || (run >= 0 && (len !== 0 || lit))) throw bad();
       const to = next();
-      if (to <= node) throw bad();
+      if (to <= node || to >= t.length) throw bad();
       targets.push(to);
     }
   }
-  if (t.length === 0 || !targets.every((x) => nodes.has(x))) throw bad();
+  for (const x of targets) if (isNode[x] !== 1) throw bad();
 }
 
 /**
@@ -166,7 +179,10 @@ export function walk(f: FlatTrie, line: string, node: number, pos: number, cand:
     if (pos < line.length) {
       const b = line.charCodeAt(pos);
       let e = -1;
-      if (nl > SPARSE_MAX) e = t[p + b];
+      if (nl > SPARSE_MAX) {
+        const i = b - t[p];
+        if (i >= 0 && i < t[p + 1]) e = t[p + 2 + i];
+      }
       else for (let i = 0; i < nl; i++) if (t[p + 2 * i] === b) { e = t[p + 2 * i + 1]; break; }
       if (e >= 0) {
         const len = t[e];
@@ -178,7 +194,7 @@ export function walk(f: FlatTrie, line: string, node: number, pos: number, cand:
         }
       }
     }
-    p += nl > SPARSE_MAX ? 256 : 2 * nl;
+    p += nl > SPARSE_MAX ? 2 + t[p + 1] : 2 * nl;
   }
   const no = t[p++];
   for (let i = 0; i < no; i++) {
