@@ -9,7 +9,7 @@
 // compiler sees it (level, cracking-ignore, every selected file's name and
 // cleaned rule lines with their line numbers, and the problems met reading
 // them). A changed rule file, level or build is a different key: a miss.
-// Value: the snapshot bytes and their SHA-256, checked on every read; a
+// Value: the snapshot bytes, zstd-compressed, and their SHA-256, checked on every read; a
 // damaged, truncated or foreign entry is reported in one line and the rules
 // are compiled afresh (and the entry replaced), never used.
 //
@@ -52,6 +52,18 @@ export function sha256(data: Uint8Array | string): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
+/** A snapshot as it is stored: zstd-compressed (Debian's server level: 3.8 MB -> ~0.4 MB, read back in a fraction of the time) and its checksum. */
+export function sealEntry(snapshot: Uint8Array): { sum: string; value: Uint8Array } {
+  const value = Bun.zstdCompressSync(snapshot, { level: 3 });
+  return { sum: sha256(value), value };
+}
+
+/** The snapshot bytes of a stored entry; throws "checksum mismatch" or the decompressor's complaint. */
+export function openEntry(e: { sum: string; value: Uint8Array }): Uint8Array {
+  if (sha256(e.value) !== e.sum) throw new Error("checksum mismatch");
+  return Bun.zstdDecompressSync(e.value);
+}
+
 /** The cache key of a selected rule set (see the header). */
 export function ruleSetCacheKey(set: RuleSet): string {
   return sha256(JSON.stringify([ENGINE_ID, SNAPSHOT_FORMAT, Bun.version, set]));
@@ -75,7 +87,7 @@ export function dbRuleCache(db: Database, where = "database"): RuleCacheStore {
       try {
         db.transaction(() => {
           db.query("INSERT OR REPLACE INTO rule_cache (key, sum, value, created) VALUES (?, ?, ?, ?)").run(key, sum, value, Date.now());
-          db.query("DELETE FROM rule_cache WHERE key NOT IN (SELECT key FROM rule_cache ORDER BY created DESC LIMIT ?)").run(KEEP);
+          db.query("DELETE FROM rule_cache WHERE key NOT IN (SELECT key FROM rule_cache ORDER BY created DESC, rowid DESC LIMIT ?)").run(KEEP);
         })();
       } catch {
         // a full disk or a busy database costs the next load its cache, nothing else

@@ -103,8 +103,11 @@ export interface CompiledRule {
 /** The test of an engine: the one place a rule's matcher is put together (cold compile and cache). */
 export function engineTest(e: Engine): (line: string) => boolean {
   if (e.kind === "native") {
-    const re = new RegExp(e.js!);
-    return (line) => re.test(line);
+    // made at the first line that reaches the rule (most never do: dispatch.ts);
+    // a source the engine refuses shows at compile time (compileRule tries it)
+    const js = e.js!;
+    let re: RegExp | null = null;
+    return (line) => (re ??= new RegExp(js)).test(line);
   }
   const dfa = e.dfa!;
   if (e.kind === "linear") return (line) => dfa.test(line);
@@ -148,6 +151,7 @@ export function compileRule(r: RuleLine, id: number, positive: boolean): { rule:
     if (safety.safe) {
       const js = toJsSource(ast);
       if (!js.ok) return prob(js.error);
+      new RegExp(js.value); // refused now, not at the first line (the test makes its own when needed)
       return rule({ kind: "native", js: js.value, dfa: null, safe: true, positive }, "");
     }
     const dfa = linearMatcher(ast);

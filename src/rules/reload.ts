@@ -5,6 +5,7 @@
 // set keeps classifying until the new one is ready. A rules home that does
 // not exist falls back to the embedded default tree (`embedded`). Rule
 // problems are kept per rule set; the tailer reports each distinct problem once.
+// Compiled sets are kept in the cache given (the daemon's database, cache.ts).
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Level } from "../config/config.ts";

@@ -136,7 +136,7 @@ async function classifyStream(opts: TestRulesOptions, fd: number | null, cache: 
     else for (const line of r.risky) riskyAt.set(line.slice(0, line.indexOf(": ")), line);
   }
 
-  collectGarbage(); // the load's garbage, before the lines' garbage adds to it
+  if (!r.cached) collectGarbage(); // a compile's garbage, before the lines' garbage adds to it
   const report = new SpooledReport(c.sectionTitles());
   let n = 0;
   const take = (lines: string[]): void => {

@@ -10,7 +10,7 @@ import { chmodSync, chownSync, mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { initDatabase } from "../../src/db/db.ts";
 import { embeddedRules } from "../../src/embedded.ts";
-import { dbRuleCache, KEEP, openTrustedCache, type RuleCacheStore, ruleSetCacheKey, sha256 } from "../../src/rules/cache.ts";
+import { dbRuleCache, KEEP, openEntry, openTrustedCache, type RuleCacheStore, ruleSetCacheKey, sealEntry, sha256 } from "../../src/rules/cache.ts";
 import { selectRules } from "../../src/rules/home.ts";
 import { loadRuleSet } from "../../src/rules/load.ts";
 import { encodeSnapshot } from "../../src/rules/snapshot.ts";
@@ -28,6 +28,13 @@ function memoryCache(): RuleCacheStore & { map: Map<string, { sum: string; value
     get: (k: string) => map.get(k) ?? null,
     put: (k: string, sum: string, value: Uint8Array) => { c.puts++; map.set(k, { sum, value }); },
   };
+  return c;
+}
+
+/** A copy with its last 32-bit integer (a trie edge's target) set out of range. */
+function flipLast(b: Uint8Array): Uint8Array {
+  const c = new Uint8Array(b);
+  new DataView(c.buffer).setInt32(c.length - 4, 0x7fffffff, true);
   return c;
 }
 
@@ -70,7 +77,7 @@ test("damaged, truncated and foreign entries: one notice, a fresh compile, right
   await loadRuleSet({ tree: TREE }, "server", { cache });
   const [key] = [...cache.map.keys()];
   const good = cache.map.get(key)!;
-  const flipped = good.value.slice();
+  const flipped = new Uint8Array(good.value); // a copy (Buffer.slice would be a view)
   flipped[flipped.length >> 1] ^= 0x40;
   const truncated = good.value.slice(0, good.value.length >> 1);
   const foreign = new TextEncoder().encode("not a snapshot at all");
@@ -78,6 +85,8 @@ test("damaged, truncated and foreign entries: one notice, a fresh compile, right
     ["a flipped byte", { sum: good.sum, value: flipped }, "checksum mismatch"],
     ["truncated, checksum recomputed", { sum: sha256(truncated), value: truncated }, "damaged"],
     ["foreign bytes, checksum recomputed", { sum: sha256(foreign), value: foreign }, "damaged"],
+    ["a cut snapshot, sealed again", sealEntry(openEntry(good).slice(0, 5000)), "damaged snapshot"],
+    ["a snapshot with a byte changed in its integers, sealed again", sealEntry(flipLast(openEntry(good))), "damaged"],
     ["an empty value", { sum: "", value: new Uint8Array(0) }, "checksum mismatch"],
   ];
   for (const [what, entry, why] of cases) {
@@ -125,10 +134,11 @@ test("the database table: round trip, checksum kept, the last KEEP entries writt
     const store = dbRuleCache(t.db);
     expect(store.get("nothing")).toBeNull();
     const bytes = encodeSnapshot(classifierOf(TREE, "server"));
-    store.put("k0", sha256(bytes), bytes);
+    const e = sealEntry(bytes);
+    store.put("k0", e.sum, e.value);
     const got = store.get("k0")!;
-    expect(got.sum).toBe(sha256(bytes));
-    expect(Buffer.from(got.value).equals(Buffer.from(bytes))).toBe(true);
+    expect(got.sum).toBe(e.sum);
+    expect(Buffer.from(openEntry(got)).equals(Buffer.from(bytes))).toBe(true);
     for (let i = 1; i <= KEEP + 2; i++) store.put(`k${i}`, "s", new Uint8Array([i]));
     const keys = (t.db.query("SELECT key FROM rule_cache ORDER BY key").all() as Array<{ key: string }>).map((r) => r.key);
     expect(keys.length).toBe(KEEP);
@@ -186,10 +196,10 @@ test("attack: an entry planted in a database another user can write is never use
     initDatabase(db);
     // the attacker's entry: under the key of the real rules, a rule set that ignores every line
     const key = ruleSetCacheKey(selectRules(TREE, "server", false));
-    const evil = encodeSnapshot(classifierOf({ "ignore.d.server/all": ".*\n" }, "server"));
+    const evil = sealEntry(encodeSnapshot(classifierOf({ "ignore.d.server/all": ".*\n" }, "server")));
     const plant = () => {
       const w = new Database(db);
-      w.query("INSERT OR REPLACE INTO rule_cache (key, sum, value, created) VALUES (?, ?, ?, ?)").run(key, sha256(evil), evil, Date.now());
+      w.query("INSERT OR REPLACE INTO rule_cache (key, sum, value, created) VALUES (?, ?, ?, ?)").run(key, evil.sum, evil.value, Date.now());
       w.close();
     };
     const line = `${H} su[123]: FAILED SU (to root) alice on pts/1\n`;
