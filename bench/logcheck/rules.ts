@@ -1,5 +1,6 @@
 // bench/logcheck's rules section (called by run.ts): what a user feels of the
 // rule engine, whole processes with start-up included.
+//  - loadRuleSet from a compiled-rules cache in memory: wall, CPU, RSS;
 //  - one line through `dist/integrityd --test-rules`: cold (no config, so no
 //    cache) and warm (a config whose database holds the compiled-rules cache,
 //    filled by a first run): wall, CPU (user+sys), peak RSS;
@@ -11,7 +12,9 @@
 
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { RuleCacheStore } from "../../src/rules/cache.ts";
 import type { Classifier } from "../../src/rules/layers.ts";
+import { loadRuleSet } from "../../src/rules/load.ts";
 import { REPO_ROOT } from "../support/logcheck-db.ts";
 
 const REAL_LINES = 100_000;
@@ -67,6 +70,20 @@ export async function rulesSection(c: Ctx): Promise<boolean> {
   proc(c.tmp, ["--config", conf, ...one], "line\n"); // fills the cache
   const warm = median([0, 1, 2, 3, 4].map(() => proc(c.tmp, ["--config", conf, ...one], "line\n")));
   const base = median([0, 1, 2].map(() => proc(c.tmp, ["--version"], null)));
+  // loadRuleSet's own share, in this process: a compile that fills a cache in memory, then loads from it
+  const mem = new Map<string, { sum: string; value: Uint8Array }>();
+  const cache: RuleCacheStore = { where: "memory", get: (k) => mem.get(k) ?? null, put: (k, sum, value) => void mem.set(k, { sum, value }) };
+  await loadRuleSet({ home: c.rulesHome }, c.level, { fallback: {}, cache });
+  Bun.gc(true);
+  const rss0 = process.memoryUsage.rss();
+  const cpu0 = process.cpuUsage();
+  const t0w = performance.now();
+  const w = await loadRuleSet({ home: c.rulesHome }, c.level, { fallback: {}, cache });
+  const cpuW = process.cpuUsage(cpu0);
+  const wallW = performance.now() - t0w;
+  Bun.gc(true);
+  const stored = [...mem.values()][0]?.value.length ?? 0;
+  console.log(`rules: loadRuleSet from the cache: ${(wallW / 1000).toFixed(3)} s wall, ${((cpuW.user + cpuW.system) / 1e6).toFixed(3)} s CPU, RSS ${(process.memoryUsage.rss() / 1048576).toFixed(0)} MiB after it (+${((process.memoryUsage.rss() - rss0) / 1048576).toFixed(0)} MiB), entry ${(stored / 1e6).toFixed(2)} MB; ${w.cached ? "cached" : "NOT CACHED"}`);
   console.log(`rules: one line, --test-rules cold (no cache): ${show(cold)}`);
   console.log(`rules: one line, --test-rules with the compiled-rules cache: ${show(warm)} (the bare process, --version: ${show(base)})`);
 
