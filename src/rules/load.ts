@@ -109,6 +109,15 @@ export function homePrefix(home: string): string {
   return home.replace(/\/+$/, "") + "/";
 }
 
+/** Rules from which a compile's garbage is collected at once (a small set's is not worth a full collection). */
+const BIG_SET = 300;
+
+/** A full, synchronous garbage collection (Bun's; a no-op elsewhere). */
+export function collectGarbage(): void {
+  const bun = (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun;
+  bun?.gc(true);
+}
+
 /** Run a lazy classifier's build to the end, yielding to the event loop every `sliceMs`. */
 async function compileInSlices(c: Classifier, sliceMs: number): Promise<void> {
   for (;;) {
@@ -164,6 +173,8 @@ async function compile(tree: RuleTree, level: Level, crackingIgnore: boolean, re
     }
   }
   c.displayPrefix = prefix;
+  // a big compile's garbage (~100 MB for Debian's server level), before a log's lines add to it
+  if (hit.c === null && c.rules.length >= BIG_SET) collectGarbage();
   const cpu = process.cpuUsage(cpu0);
   const classifier = c;
   return {

@@ -14,7 +14,7 @@ import { closeSync, openSync, readSync } from "node:fs";
 import type { Level } from "../config/config.ts";
 import type { RuleTree } from "./home.ts";
 import { openTrustedCache } from "./cache.ts";
-import { loadRuleSet } from "./load.ts";
+import { collectGarbage, loadRuleSet } from "./load.ts";
 import { SpooledReport } from "./spool.ts";
 
 export interface TestRulesOptions {
@@ -39,11 +39,6 @@ export const EXIT_NOINPUT = 74; // EX_IOERR
 const READ_CHUNK = 256 * 1024;
 /** Input bytes between two garbage collections (see classifyStream). */
 const GC_EVERY_BYTES = 4 * 1024 * 1024;
-
-function collectGarbage(): void {
-  const bun = (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun;
-  bun?.gc(true);
-}
 
 /**
  * Cut byte chunks into lines (latin1 strings): "\n" ends a line; a last line
@@ -136,7 +131,6 @@ async function classifyStream(opts: TestRulesOptions, fd: number | null, cache: 
     else for (const line of r.risky) riskyAt.set(line.slice(0, line.indexOf(": ")), line);
   }
 
-  if (!r.cached) collectGarbage(); // a compile's garbage, before the lines' garbage adds to it
   const report = new SpooledReport(c.sectionTitles());
   let n = 0;
   const take = (lines: string[]): void => {
