@@ -135,8 +135,8 @@ CREATE INDEX IF NOT EXISTS pids_root ON pids (root);
 
 -- ==== rules (src/rules/cache.ts) ===============================================
 -- Compiled rule sets: key = SHA-256 of the engine build, the level and the
--- selected rule files; value = snapshot bytes (src/rules/snapshot.ts) and their
--- SHA-256, checked at every read. The last few written are kept.
+-- selected rule files; value = zstd-compressed snapshot bytes (src/rules/snapshot.ts);
+-- sum = their SHA-256, checked at every read. The last few written are kept.
 CREATE TABLE IF NOT EXISTS rule_cache (
   key    TEXT PRIMARY KEY,
   sum    TEXT NOT NULL,
