@@ -7,6 +7,10 @@
 // RSS after it and the rule set's share) and a whole `dist/integrityd
 // --test-rules` process on the corpus against the same grep pipeline run
 // (start-up included; needs `make build`).
+// Rules section (rules.ts): one-line `--test-rules` processes cold and with
+// the compiled-rules cache, and 100,000 real syslog lines (the fail2ban
+// corpus, timestamps varied) warm in-process and as a whole run against
+// the grep pipeline.
 //
 //   bun bench/logcheck/run.ts [LINES=500000]
 
@@ -22,6 +26,7 @@ import { rng, sample } from "../support/gen.ts";
 import { grepPipeline } from "../support/grep-pipeline.ts";
 import { fail2banCorpus } from "../support/fail2ban-corpus.ts";
 import { getLogcheckDb, REPO_ROOT } from "../support/logcheck-db.ts";
+import { rulesSection } from "./rules.ts";
 
 const N = Number(process.argv[2] ?? 500_000);
 const LEVEL = "server" as const;
@@ -186,5 +191,7 @@ console.log(`adversarial: integrityd ${fmt(adv.length / aa.secs)} lines/s (${(ad
 console.log(`adversarial: logcheck grep pipeline ${fmt(adv.length / bb.secs)} lines/s (${(advBytes / 1e6 / bb.secs).toFixed(1)} MB/s)`);
 console.log(`adversarial: ratio ${(bb.secs / aa.secs).toFixed(1)}x, identical output: ${same(aa.entries, bb.entries) ? "yes" : "NO"}`);
 
+const rulesOk = await rulesSection({ tmp, rulesHome: db.rulesHome, level: LEVEL, f2b, stamp, fmt, load: async () => (await load()).c, grep: theirs, reportText });
+
 rmSync(tmp, { recursive: true, force: true });
-if (!ok) process.exit(1);
+if (!ok || !rulesOk) process.exit(1);

@@ -215,9 +215,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         let rulesHome: string | null = v.rules ?? null;
         let level = v.level as Level | undefined;
         let crackingIgnore = false;
+        let database: string | null = null; // where the compiled-rules cache may be (rules/cache.ts)
         if (v.config !== undefined || existsSync(configPath)) {
           const c = config(configPath, io);
           crackingIgnore = c.crackingignore;
+          database = c.database;
           if (rulesHome === null && c.logs.length) rulesHome = c.logs[0].rules;
           if (level === undefined && c.logs.length) level = c.logs[0].level;
         }
@@ -228,6 +230,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
           embedded: embeddedRules(),
           level: level ?? "server",
           crackingIgnore,
+          database,
           explain: !!v.explain || !!v["list-risky"],
           listRisky: !!v["list-risky"],
           out: io.outBytes,

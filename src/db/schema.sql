@@ -132,3 +132,14 @@ CREATE TABLE IF NOT EXISTS pids (
   checked  INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS pids_root ON pids (root);
+
+-- ==== rules (src/rules/cache.ts) ===============================================
+-- Compiled rule sets: key = SHA-256 of the engine build, the level and the
+-- selected rule files; value = zstd-compressed snapshot bytes (src/rules/snapshot.ts);
+-- sum = their SHA-256, checked at every read. The last few written are kept.
+CREATE TABLE IF NOT EXISTS rule_cache (
+  key    TEXT PRIMARY KEY,
+  sum    TEXT NOT NULL,
+  value  BLOB NOT NULL,
+  created INTEGER NOT NULL
+);

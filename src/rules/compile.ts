@@ -74,6 +74,19 @@ function linearMatcher(ast: Node): LazyDfa | string {
 
 export type EngineKind = "native" | "linear" | "backref";
 
+/** What a rule's test is made of; enough to make it again (the compiled-rules cache keeps this). */
+export interface Engine {
+  kind: EngineKind;
+  /** the native RegExp's source (native, backref), or null */
+  js: string | null;
+  /** the linear-time matcher (linear), or the back-reference rule's pre-check (backref) */
+  dfa: LazyDfa | null;
+  /** backref: the pre-check's superset is proven safe, so native decides on any line length */
+  safe: boolean;
+  /** cracking.d/violations.d rule (the back-reference fallback errs towards reporting) */
+  positive: boolean;
+}
+
 export interface CompiledRule {
   id: number;
   file: string;
@@ -81,9 +94,32 @@ export interface CompiledRule {
   source: string;
   kind: EngineKind;
   note: string; // why the rule is not on the native engine ("" when it is)
+  engine: Engine;
   test: (line: string) => boolean;
   /** the parsed rule, for building the dispatch index; null once the index is built (layers.ts drops it) */
   ast: Node | null;
+}
+
+/** The test of an engine: the one place a rule's matcher is put together (cold compile and cache). */
+export function engineTest(e: Engine): (line: string) => boolean {
+  if (e.kind === "native") {
+    // made at the first line that reaches the rule (most never do: dispatch.ts);
+    // a source the engine refuses shows at compile time (compileRule tries it)
+    const js = e.js!;
+    let re: RegExp | null = null;
+    return (line) => (re ??= new RegExp(js)).test(line);
+  }
+  const dfa = e.dfa!;
+  if (e.kind === "linear") return (line) => dfa.test(line);
+  const native = new RegExp(e.js!);
+  // choices proven safe: the backtracker makes the same choices as on the superset; a back-reference is one string comparison
+  if (e.safe) return (line) => dfa.test(line) && native.test(line);
+  const positive = e.positive;
+  return (line) => {
+    if (!dfa.test(line)) return false;
+    if (line.length <= BACKREF_MAX_LINE) return native.test(line);
+    return positive; // see header: err towards reporting
+  };
 }
 
 /** Compile one rule; `positive` = cracking/violations (affects back-reference fallback). */
@@ -93,40 +129,34 @@ export function compileRule(r: RuleLine, id: number, positive: boolean): { rule:
   const parsed = parseEre(r.source);
   if (!parsed.ok) return prob(parsed.error);
   const ast = parsed.value.hasBackref ? parsed.value.ast : factorWordLists(parsed.value.ast);
-  const base = { id, file: r.file, line: r.line, source: r.source, ast };
+  const rule = (engine: Engine, note: string): { rule: CompiledRule } => ({
+    rule: { id, file: r.file, line: r.line, source: r.source, ast, kind: engine.kind, note, engine, test: engineTest(engine) },
+  });
   try {
     if (parsed.value.hasBackref) {
       if (backrefMayBeUnset(ast)) return prob("back-reference to a group that may not take part in the match is not supported");
       const js = toJsSource(ast);
       if (!js.ok) return prob(js.error);
-      const pre = toRe2Source(backrefSuperset(ast));
-      if (!pre.ok) return prob("back-reference rule without a linear pre-check: " + pre.error);
-      const native = new RegExp(js.value);
       const superset = backrefSuperset(ast);
+      const pre = toRe2Source(superset);
+      if (!pre.ok) return prob("back-reference rule without a linear pre-check: " + pre.error);
       const linear = linearMatcher(superset);
       if (typeof linear === "string") return prob(linear);
-      if (backtrackSafety(superset).safe) {
-        // The backtracker makes the same choices as on the superset, which
-        // is proven safe; a back-reference is one string comparison.
-        return { rule: { ...base, kind: "backref", note: "back-reference: linear pre-check, then native (choices proven safe)", test: (line) => linear.test(line) && native.test(line) } };
-      }
-      const test = (line: string): boolean => {
-        if (!linear.test(line)) return false;
-        if (line.length <= BACKREF_MAX_LINE) return native.test(line);
-        return positive; // see header: err towards reporting
-      };
-      return { rule: { ...base, kind: "backref", note: `back-reference: linear pre-check, native match only on lines <= ${BACKREF_MAX_LINE} bytes, longer lines: ${positive ? "pre-check verdict" : "not ignored"}`, test } };
+      const safe = backtrackSafety(superset).safe;
+      const note = safe ? "back-reference: linear pre-check, then native (choices proven safe)"
+        : `back-reference: linear pre-check, native match only on lines <= ${BACKREF_MAX_LINE} bytes, longer lines: ${positive ? "pre-check verdict" : "not ignored"}`;
+      return rule({ kind: "backref", js: js.value, dfa: linear, safe, positive }, note);
     }
     const safety = backtrackSafety(ast);
     if (safety.safe) {
       const js = toJsSource(ast);
       if (!js.ok) return prob(js.error);
-      const re = new RegExp(js.value);
-      return { rule: { ...base, kind: "native", note: "", test: (line) => re.test(line) } };
+      new RegExp(js.value); // refused now, not at the first line (the test makes its own when needed)
+      return rule({ kind: "native", js: js.value, dfa: null, safe: true, positive }, "");
     }
     const dfa = linearMatcher(ast);
     if (typeof dfa === "string") return prob(`${dfa}; it is not safe for the native engine (${safety.reason})`);
-    return { rule: { ...base, kind: "linear", note: `risky for backtracking (${safety.reason}): runs on the linear-time matcher`, test: (line) => dfa.test(line) } };
+    return rule({ kind: "linear", js: null, dfa, safe: false, positive }, `risky for backtracking (${safety.reason}): runs on the linear-time matcher`);
   } catch (e) {
     return prob("cannot compile: " + String((e as Error)?.message ?? e));
   }

@@ -20,13 +20,12 @@
 // cached. Same answer, bounded cost: O(closure size) per byte, the NFA size
 // at most, with a smaller constant than the thrashing cache.
 
-import { type CharSet, WORD } from "./charset.ts";
+import { WORD } from "./charset.ts";
+import { ASSERT, CHAR, MATCH, MAX_NFA_STATES, type Nfa, nfaOf, SPLIT } from "./nfa.ts";
 import type { Node } from "./parse.ts";
 
-const CHAR = 0, SPLIT = 1, ASSERT = 2, MATCH = 3;
-type AssertKind = "bol" | "eol" | "wordb" | "nwordb" | "wstart" | "wend";
+export { MAX_NFA_STATES };
 
-export const MAX_NFA_STATES = 20000;
 /**
  * One budget of cached DFA states for the whole process (every rule of every
  * loaded rule set): at most GLOBAL_DFA_STATES * 257 * 4 bytes = 4 MiB of
@@ -82,113 +81,6 @@ const UNKNOWN = -1;
 const DEAD = -3;
 const NO_TABLE = new Int32Array(0);
 
-class Nfa {
-  kind: number[] = [];
-  set: Array<CharSet | null> = [];
-  out1: number[] = [];
-  out2: number[] = [];
-  assertion: Array<AssertKind | null> = [];
-  usesWord = false;
-
-  add(kind: number, set: CharSet | null, a: AssertKind | null): number {
-    if (this.kind.length >= MAX_NFA_STATES) throw new Error("pattern too large for the linear matcher");
-    this.kind.push(kind);
-    this.set.push(set);
-    this.out1.push(-1);
-    this.out2.push(-1);
-    this.assertion.push(a);
-    return this.kind.length - 1;
-  }
-}
-
-// A fragment: start state and the list of dangling exits (state, which out).
-interface Frag {
-  start: number;
-  outs: Array<[number, 1 | 2]>;
-}
-
-function patch(nfa: Nfa, outs: Array<[number, 1 | 2]>, to: number): void {
-  for (const [s, w] of outs) {
-    if (w === 1) nfa.out1[s] = to;
-    else nfa.out2[s] = to;
-  }
-}
-
-function build(nfa: Nfa, n: Node): Frag {
-  switch (n.t) {
-    case "empty": {
-      const s = nfa.add(SPLIT, null, null); // epsilon: out1 only, out2 unused
-      return { start: s, outs: [[s, 1]] };
-    }
-    case "set": {
-      const s = nfa.add(CHAR, n.set, null);
-      return { start: s, outs: [[s, 1]] };
-    }
-    case "bol": case "eol": case "wordb": case "nwordb": case "wstart": case "wend": {
-      if (n.t !== "bol" && n.t !== "eol") nfa.usesWord = true;
-      const s = nfa.add(ASSERT, null, n.t);
-      return { start: s, outs: [[s, 1]] };
-    }
-    case "group":
-      return build(nfa, n.body);
-    case "cat": {
-      if (n.items.length === 0) return build(nfa, { t: "empty" });
-      let f = build(nfa, n.items[0]);
-      const start = f.start;
-      for (let i = 1; i < n.items.length; i++) {
-        const g = build(nfa, n.items[i]);
-        patch(nfa, f.outs, g.start);
-        f = { start, outs: g.outs };
-      }
-      return { start, outs: f.outs };
-    }
-    case "alt": {
-      const frags = n.alts.map((a) => build(nfa, a));
-      let start = frags[frags.length - 1].start;
-      for (let i = frags.length - 2; i >= 0; i--) {
-        const s = nfa.add(SPLIT, null, null);
-        nfa.out1[s] = frags[i].start;
-        nfa.out2[s] = start;
-        start = s;
-      }
-      return { start, outs: frags.flatMap((f) => f.outs) };
-    }
-    case "rep": {
-      const parts: Frag[] = [];
-      for (let k = 0; k < n.min; k++) parts.push(build(nfa, n.body));
-      if (n.max === -1) {
-        const body = build(nfa, n.body);
-        const s = nfa.add(SPLIT, null, null);
-        nfa.out1[s] = body.start;
-        patch(nfa, body.outs, s);
-        parts.push({ start: s, outs: [[s, 2]] });
-      } else {
-        // optional copies: (body (body (...)?)?)?, built from the innermost
-        let tailStart = -1;
-        let tailOuts: Array<[number, 1 | 2]> = [];
-        for (let k = n.max - 1; k >= n.min; k--) {
-          const body = build(nfa, n.body);
-          const s = nfa.add(SPLIT, null, null);
-          nfa.out1[s] = body.start;
-          if (tailStart >= 0) {
-            patch(nfa, body.outs, tailStart);
-            tailOuts = [[s, 2], ...tailOuts];
-          } else {
-            tailOuts = [[s, 2], ...body.outs];
-          }
-          tailStart = s;
-        }
-        if (tailStart >= 0) parts.push({ start: tailStart, outs: tailOuts });
-      }
-      if (parts.length === 0) return build(nfa, { t: "empty" });
-      for (let i = 0; i < parts.length - 1; i++) patch(nfa, parts[i].outs, parts[i + 1].start);
-      return { start: parts[0].start, outs: parts[parts.length - 1].outs };
-    }
-    case "bref":
-      throw new Error("back-references have no linear matcher");
-  }
-}
-
 function isWordByte(c: number): number {
   return c < 256 && WORD[c] === 1 ? 1 : 0;
 }
@@ -198,8 +90,8 @@ function isWordByte(c: number): number {
  * `testAt(line, pos)` matches anchored at pos (the byte before pos is context).
  */
 export class LazyDfa {
-  private nfa: Nfa;
-  private start: number;
+  private nfa!: Nfa;
+  private start = 0;
   private kernels: Int32Array[] = [];
   private keyToId = new Map<string, number>();
   // transitions, 257 per state (256 bytes + end of line), flat for speed;
@@ -207,7 +99,7 @@ export class LazyDfa {
   private table: Int32Array = NO_TABLE;
   private generation = 0; // bumped when the state cache is dropped
   private prevWord: number[] = [];
-  private stamp: Int32Array;
+  private stamp = NO_TABLE;
   private stampGen = 0;
   private stack: number[] = [];
 
@@ -215,16 +107,30 @@ export class LazyDfa {
   /** states this DFA holds of the global budget (shared with the finalizer) */
   private readonly held = { n: 0 };
 
-  /** `builtPerLine`: override MAX_BUILT_PER_LINE (tests). */
-  constructor(ast: Node, builtPerLine = MAX_BUILT_PER_LINE) {
+  /**
+   * `builtPerLine`: override MAX_BUILT_PER_LINE (tests). From a syntax tree,
+   * an NFA, or a function that makes the NFA when the first line needs it
+   * (the compiled-rules cache: most rules' DFAs never run).
+   */
+  constructor(from: Node | Nfa | (() => Nfa), builtPerLine = MAX_BUILT_PER_LINE) {
     this.builtPerLine = builtPerLine;
-    this.nfa = new Nfa();
-    const f = build(this.nfa, ast);
-    const m = this.nfa.add(MATCH, null, null);
-    patch(this.nfa, f.outs, m);
-    this.start = f.start;
-    this.stamp = new Int32Array(this.nfa.kind.length);
+    if (typeof from === "function") this.make = from;
+    else this.setNfa("t" in from ? nfaOf(from) : from);
     dfaBudget.register(this, this.held);
+  }
+
+  private make: (() => Nfa) | null = null;
+  private setNfa(nfa: Nfa): void {
+    this.nfa = nfa;
+    this.start = nfa.start;
+    this.stamp = new Int32Array(nfa.kind.length);
+    this.make = null;
+  }
+
+  /** The automaton this DFA runs (for the compiled-rules cache). */
+  get automaton(): Nfa {
+    if (this.make !== null) this.setNfa(this.make());
+    return this.nfa;
   }
 
   /** Forget every cached state (the next line rebuilds what it needs). */
@@ -246,7 +152,7 @@ export class LazyDfa {
   }
 
   get nfaSize(): number {
-    return this.nfa.kind.length;
+    return this.automaton.kind.length;
   }
 
   private stateId(kernel: Int32Array, prevWord: number, search: boolean): number {
@@ -321,6 +227,7 @@ export class LazyDfa {
   private pre: Array<Int32Array | null> = [null, null, null, null, null, null, null, null];
 
   private run(line: string, pos: number, search: boolean): boolean {
+    if (this.make !== null) this.setNfa(this.make());
     const ctx = (pos === 0 ? 2 : 0) + (pos > 0 ? isWordByte(line.charCodeAt(pos - 1)) : 0);
     let pt = this.pre[ctx + (search ? 4 : 0)];
     if (!pt) {

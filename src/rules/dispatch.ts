@@ -14,6 +14,17 @@
 // line at the same positions, so the trie never drops a rule that could
 // match. Unanchored rules keep a required-literal pre-filter (one combined
 // scan for all of them).
+//
+// Towards 1M lines/s (now ~0.6-1M warm on real lines, bench/logcheck): per
+// line the cost is the trie walk (recursive, a few dozen typed-array reads),
+// then for each candidate an indexOf for its literal and its rest matcher;
+// the candidates arrays, the sort and the verdict allocate. What would get
+// there: stop at the first ignore rule that matches when no cracking/
+// violations rule is a candidate (classify needs only "some ignore rule",
+// not all ids); walk candidates in id order so that stop is early; keep one
+// reusable candidate buffer (Int32Array) instead of pushing to arrays; and
+// decode the line once into bytes so the walk and the DFAs read a
+// Uint8Array instead of charCodeAt on a latin1 string.
 
 import { RE2JS } from "re2js";
 import { type CharSet, singleChar } from "./charset.ts";
@@ -22,6 +33,7 @@ import { LazyDfa } from "./dfa.ts";
 import { toJsSource, toRe2Source } from "./emit.ts";
 import type { Node } from "./parse.ts";
 import { type Dispatch, type Elem, requiredLiteral, toPaths } from "./paths.ts";
+import { type BuildEdge, type BuildNode, EMPTY_TRIE, type FlatTrie, flatten, walk } from "./trie.ts";
 import { backtrackSafety } from "./safety.ts";
 
 // The trie is built compressed (a radix trie): an edge holds a whole run of
@@ -29,32 +41,22 @@ import { backtrackSafety } from "./safety.ts";
 // where paths branch or a rule's path ends. (A trie of one node per path
 // element, compressed afterwards, held ~205,000 nodes with a Map each for
 // Debian's server level - 150 MB and most of the load time - and 256-slot
-// byte tables on every compressed node.)
-interface CEdge {
-  /** the elements of a set edge, by key while building; [] for a run edge */
+// byte tables on every compressed node.) Once built it is flattened into
+// typed arrays (trie.ts), which the walk reads.
+interface CEdge extends BuildEdge {
   elems: Elem[];
-  seq: CharSet[]; // checked from index `from` (1 for edges reached through the byte table)
-  run: { set: CharSet; min: number } | null;
   node: CNode;
 }
-interface CNode {
-  rules: number[]; // rule ids whose path ends here
-  /** edges whose first element is one byte: by byte while building */
-  litMap: Map<number, CEdge> | null;
-  /** the same for the walk: a 256-slot table on wide nodes (more than SPARSE_MAX edges)... */
-  lit: Array<CEdge | null> | null;
-  /** ...else parallel lists of first bytes and edges, scanned */
-  litBytes: number[];
-  litEdges: CEdge[];
+interface CNode extends BuildNode {
+  lit: Map<number, CEdge> | null;
   other: CEdge[];
 }
-const SPARSE_MAX = 8;
 
 function newNode(): CNode {
-  return { rules: [], litMap: null, lit: null, litBytes: [], litEdges: [], other: [] };
+  return { rules: [], lit: null, other: [] };
 }
 
-type RestTest = (line: string, pos: number) => boolean;
+export type RestTest = (line: string, pos: number) => boolean;
 
 function hasContextAssertion(n: Node): boolean {
   switch (n.t) {
@@ -66,45 +68,83 @@ function hasContextAssertion(n: Node): boolean {
   }
 }
 
+/** How the part of a rule after its dispatch path is matched (kept by the compiled-rules cache). */
+export type Rest =
+  | { t: "all" } // nothing left: the path decides
+  | { t: "re"; src: string } // a sticky native RegExp
+  | { t: "dfa"; dfa: LazyDfa } // the lazy DFA anchored where the path ended
+  | { t: "re2"; src: string }; // re2js anchored on the rest of the line
+
 /**
  * The part of a rule after its dispatch path, matched where the path ended:
  * a sticky native RegExp when that part passes the safety check as an
- * anchored pattern, else re2js anchored on the rest of the line (only when
- * the part does not look at the byte before it). null = use the whole rule.
+ * anchored pattern, else the lazy DFA, else re2js anchored on the rest of
+ * the line (only when the part does not look at the byte before it).
+ * null = use the whole rule.
  */
-function restMatcher(d: Dispatch): RestTest | null {
+function restOf(d: Dispatch): Rest | null {
   if (d.covered <= 0) return null;
   const rest = d.units.slice(1 + d.covered);
-  if (rest.length === 0) return () => true;
+  if (rest.length === 0) return { t: "all" };
   const ast: Node = { t: "cat", items: rest };
   if (backtrackSafety(ast, true).safe) {
     const js = toJsSource(ast);
     if (!js.ok) return null;
-    const re = new RegExp(js.value, "y");
-    return (line, pos) => {
-      re.lastIndex = pos;
-      return re.test(line);
-    };
+    new RegExp(js.value, "y"); // a source the engine refuses: no rest matcher (the caller catches)
+    return { t: "re", src: js.value };
   }
   try {
-    const dfa = new LazyDfa(ast);
-    return (line, pos) => dfa.testAt(line, pos);
+    return { t: "dfa", dfa: new LazyDfa(ast) };
   } catch {
     // too large: the whole rule's matcher decides
   }
   if (hasContextAssertion(ast)) return null;
   const r2 = toRe2Source(ast);
-  if (!r2.ok) return null;
-  const re = RE2JS.compile("^(?:" + r2.value + ")");
-  return (line, pos) => re.test(pos === 0 ? line : line.slice(pos));
+  return r2.ok ? { t: "re2", src: "^(?:" + r2.value + ")" } : null;
+}
+
+/** The test of a rest: the one place it is put together (cold build and cache). */
+export function restTest(r: Rest): RestTest {
+  switch (r.t) {
+    case "all": return () => true;
+    case "re": {
+      const src = r.src;
+      let re: RegExp | null = null; // made at the first line that needs it
+      return (line, pos) => {
+        re ??= new RegExp(src, "y");
+        re.lastIndex = pos;
+        return re.test(line);
+      };
+    }
+    case "dfa": {
+      const dfa = r.dfa;
+      return (line, pos) => dfa.testAt(line, pos);
+    }
+    case "re2": {
+      const re = RE2JS.compile(r.src);
+      return (line, pos) => re.test(pos === 0 ? line : line.slice(pos));
+    }
+  }
+}
+
+/** Everything a built index is made of (the compiled-rules cache stores it; snapshot.ts). */
+export interface IndexParts {
+  trie: FlatTrie;
+  generic: Array<{ id: number; lit: string }>;
+  genericAny: string | null;
+  genericAlways: number[];
+  rests: Array<Rest | null>;
+  need: string[];
 }
 
 export class RuleIndex {
-  private root: CNode = newNode();
+  private root: CNode | null = newNode();
+  private trie: FlatTrie = EMPTY_TRIE;
   private generic: Array<{ id: number; lit: string }> = [];
   private genericAny: RegExp | null = null;
   private genericAlways: number[] = [];
   private rest: Array<RestTest | null>;
+  private rests: Array<Rest | null>;
   /** a literal every match must contain (after the rest position when the rest is used); "" = none */
   private need: string[];
   private mark: Uint32Array;
@@ -117,6 +157,7 @@ export class RuleIndex {
   constructor(readonly rules: CompiledRule[], lazy = false) {
     this.mark = new Uint32Array(rules.length + 1);
     this.rest = new Array(rules.length).fill(null);
+    this.rests = new Array(rules.length).fill(null);
     this.need = new Array(rules.length).fill("");
     if (!lazy) for (const _ of this.steps()) { /* run to completion */ }
   }
@@ -146,8 +187,10 @@ export class RuleIndex {
         for (const p of d.paths) this.insert(p, r.id);
         if (branches.length === 1 && r.kind !== "backref") {
           try {
-            this.rest[r.id] = restMatcher(d);
+            this.rests[r.id] = restOf(d);
+            this.rest[r.id] = this.rests[r.id] === null ? null : restTest(this.rests[r.id]!);
           } catch {
+            this.rests[r.id] = null;
             this.rest[r.id] = null;
           }
           if (this.rest[r.id] !== null) {
@@ -158,33 +201,53 @@ export class RuleIndex {
         }
       }
     }
-    finish(this.root);
+    this.trie = flatten(this.root!);
+    this.root = null; // the build's objects are garbage now
     // one scan for all the literals of unanchored rules; individual indexOf only on a hit
     const lits = [...new Set(this.generic.filter((g) => g.lit.length > 0).map((g) => g.lit))];
     this.genericAny = lits.length > 0 ? new RegExp(lits.map((l) => l.replace(/[^A-Za-z0-9_ ]/g, (ch) => "\\x" + ch.charCodeAt(0).toString(16).padStart(2, "0"))).join("|")) : null;
     this.genericAlways = [...new Set(this.generic.filter((g) => g.lit.length === 0).map((g) => g.id))];
   }
 
+  /** What the built index is made of (snapshot.ts). */
+  parts(): IndexParts {
+    return { trie: this.trie, generic: this.generic, genericAny: this.genericAny?.source ?? null, genericAlways: this.genericAlways, rests: this.rests, need: this.need };
+  }
+
+  /** An index from its parts (snapshot.ts), ready to use: no build. */
+  static restore(rules: CompiledRule[], p: IndexParts): RuleIndex {
+    const x = new RuleIndex(rules, true);
+    x.root = null;
+    x.trie = p.trie;
+    x.generic = p.generic;
+    x.genericAny = p.genericAny === null ? null : new RegExp(p.genericAny);
+    x.genericAlways = p.genericAlways;
+    x.rests = p.rests;
+    x.rest = p.rests.map((r) => (r === null ? null : restTest(r)));
+    x.need = p.need;
+    return x;
+  }
+
   private insert(elems: Elem[], id: number): void {
-    let node = this.root;
+    let node = this.root!;
     let i = 0;
     while (i < elems.length) {
       const e = elems[i];
       if (e.k === "run") {
         let edge = node.other.find((o) => o.run !== null && o.elems.length === 1 && o.elems[0].key === e.key);
-        if (!edge) { edge = { elems: [e], seq: [], run: { set: e.set, min: e.min }, node: newNode() }; node.other.push(edge); }
+        if (!edge) { edge = { elems: [e], run: { set: e.set, min: e.min }, node: newNode() }; node.other.push(edge); }
         node = edge.node;
         i++;
         continue;
       }
       const c = singleChar(e.set);
-      let edge = c >= 0 ? node.litMap?.get(c) : node.other.find((o) => o.run === null && o.elems[0].key === e.key);
+      let edge = c >= 0 ? node.lit?.get(c) : node.other.find((o) => o.run === null && o.elems[0].key === e.key);
       if (!edge) {
         // a new edge takes every set element up to the next run
         let j = i + 1;
         while (j < elems.length && elems[j].k === "set") j++;
-        edge = { elems: elems.slice(i, j), seq: [], run: null, node: newNode() };
-        if (c >= 0) (node.litMap ??= new Map()).set(c, edge);
+        edge = { elems: elems.slice(i, j), run: null, node: newNode() };
+        if (c >= 0) (node.lit ??= new Map()).set(c, edge);
         else node.other.push(edge);
         node = edge.node;
         i = j;
@@ -196,9 +259,9 @@ export class RuleIndex {
       if (k < es.length) {
         // split the edge where this path parts from it
         const mid = newNode();
-        const tail: CEdge = { elems: es.slice(k), seq: [], run: null, node: edge.node };
+        const tail: CEdge = { elems: es.slice(k), run: null, node: edge.node };
         const tc = singleChar(es[k].set);
-        if (tc >= 0) (mid.litMap = new Map()).set(tc, tail);
+        if (tc >= 0) (mid.lit = new Map()).set(tc, tail);
         else mid.other.push(tail);
         edge.elems = es.slice(0, k);
         edge.node = mid;
@@ -216,7 +279,7 @@ export class RuleIndex {
     this.cand.length = 0;
     this.candPos.length = 0;
     this.line = line;
-    this.walk(this.root, 0);
+    walk(this.trie, line, 0, 0, this.cand, this.candPos);
     for (const id of this.genericAlways) { this.cand.push(id); this.candPos.push(-1); }
     if (this.genericAny !== null && this.genericAny.test(line)) {
       for (const g of this.generic) {
@@ -228,50 +291,6 @@ export class RuleIndex {
   candidates(line: string): number[] {
     this.collect(line);
     return [...new Set(this.cand)];
-  }
-
-  private walk(node: CNode, pos: number): void {
-    const rules = node.rules;
-    for (let i = 0; i < rules.length; i++) {
-      this.cand.push(rules[i]);
-      this.candPos.push(pos);
-    }
-    const line = this.line;
-    if (node.litEdges.length > 0 && pos < line.length) {
-      const b = line.charCodeAt(pos);
-      let e: CEdge | null = null;
-      if (node.lit !== null) e = node.lit[b];
-      else {
-        const bytes = node.litBytes;
-        for (let i = 0; i < bytes.length; i++) if (bytes[i] === b) { e = node.litEdges[i]; break; }
-      }
-      if (e !== null) {
-        const seq = e.seq;
-        const end = pos + seq.length;
-        if (end <= line.length) {
-          let k = 1;
-          for (; k < seq.length; k++) if (seq[k][line.charCodeAt(pos + k)] === 0) break;
-          if (k === seq.length) this.walk(e.node, end);
-        }
-      }
-    }
-    const other = node.other;
-    for (let i = 0; i < other.length; i++) {
-      const e = other[i];
-      if (e.run !== null) {
-        let j = pos;
-        const s = e.run.set;
-        while (j < line.length && s[line.charCodeAt(j)] === 1) j++;
-        if (j - pos >= e.run.min) this.walk(e.node, j);
-        continue;
-      }
-      const seq = e.seq;
-      const end = pos + seq.length;
-      if (end > line.length) continue;
-      let k = 0;
-      for (; k < seq.length; k++) if (seq[k][line.charCodeAt(pos + k)] === 0) break;
-      if (k === seq.length) this.walk(e.node, end);
-    }
   }
 
   /** Ids of all rules matching the line, ascending. */
@@ -297,24 +316,5 @@ export class RuleIndex {
   stats(): { indexed: number; generic: number; restMatchers: number } {
     const g = new Set(this.generic.map((x) => x.id)).size;
     return { indexed: this.rules.length - g, generic: g, restMatchers: this.rest.filter((x) => x !== null).length };
-  }
-}
-
-/** Make the built trie walkable: element lists to byte sets, byte edges to
- *  a list (or a 256-slot table on wide nodes). Iterative, no recursion. */
-function finish(root: CNode): void {
-  const todo: CNode[] = [root];
-  while (todo.length > 0) {
-    const n = todo.pop()!;
-    if (n.litMap !== null) {
-      for (const [c, e] of n.litMap) { n.litBytes.push(c); n.litEdges.push(e); }
-      if (n.litEdges.length > SPARSE_MAX) {
-        n.lit = new Array<CEdge | null>(256).fill(null);
-        for (let i = 0; i < n.litBytes.length; i++) n.lit[n.litBytes[i]] = n.litEdges[i];
-      }
-      n.litMap = null;
-    }
-    for (const e of n.litEdges) { e.seq = e.elems.map((x) => x.set); e.elems = []; todo.push(e.node); }
-    for (const e of n.other) { if (e.run === null) e.seq = e.elems.map((x) => x.set); e.elems = []; todo.push(e.node); }
   }
 }

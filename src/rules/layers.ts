@@ -67,7 +67,7 @@ const SYSTEM_PLACEMENT: Placement = Object.freeze({ kind: "system", section: SYS
 const IGNORED: Verdict = Object.freeze([]) as unknown as Verdict;
 const SYSTEM_ONLY: Verdict = Object.freeze([SYSTEM_PLACEMENT]) as unknown as Verdict;
 
-interface FileRange {
+export interface FileRange {
   name: string;
   start: number; // first rule id
   end: number; // one past the last rule id
@@ -107,6 +107,16 @@ export function matchedLine(line: string): string {
 
 function sectionTitle(title: string, file: string): string {
   return file === "logcheck" ? title : `${title} for ${file}`;
+}
+
+/** See Classifier.parts(). */
+export interface ClassifierParts {
+  level: Level;
+  crackingIgnoreOn: boolean;
+  rules: CompiledRule[];
+  problems: RuleProblem[];
+  index: RuleIndex;
+  ranges: { cracking: FileRange[]; crackingIgnore: FileRange[]; violations: FileRange[]; violationsIgnore: FileRange[]; ignore: FileRange; crackingAll: FileRange; violationsAll: FileRange };
 }
 
 const EMPTY_RANGE: FileRange = { name: "", start: 0, end: 0, placement: null };
@@ -181,6 +191,22 @@ export class Classifier {
     this.index = index;
     // the syntax trees are needed no more: ~150,000 small objects for Debian's server level
     for (const r of this.rules) r.ast = null;
+  }
+
+  /** What a built classifier is made of (the compiled-rules cache stores it; snapshot.ts). */
+  parts(): ClassifierParts {
+    if (this.pending !== null) throw new Error("Classifier.parts: the build is not complete");
+    const { level, crackingIgnoreOn, rules, problems, index, cracking, crackingIgnore, violations, violationsIgnore, ignore, crackingAll, violationsAll } = this;
+    return { level, crackingIgnoreOn, rules, problems, index, ranges: { cracking, crackingIgnore, violations, violationsIgnore, ignore, crackingAll, violationsAll } };
+  }
+
+  /** A classifier from its parts (snapshot.ts), ready to use: nothing is compiled. */
+  static restore(p: ClassifierParts): Classifier {
+    const c = new Classifier({ cracking: [], crackingIgnore: [], violations: [], violationsIgnore: [], ignore: [], level: p.level, crackingIgnoreEnabled: p.crackingIgnoreOn, problems: p.problems });
+    c.rules.push(...p.rules);
+    c.index = p.index;
+    Object.assign(c, p.ranges);
+    return c;
   }
 
   /** Rules not on the native engine (risky for backtracking, or back-reference fallback). */

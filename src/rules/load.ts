@@ -2,8 +2,10 @@
 // a rule home (or takes an in-memory tree), selects the level's files
 // (home.ts) and compiles them into a Classifier (layers.ts) in time slices,
 // yielding to the event loop in between (Debian's server level takes about a
-// second; the daemon must keep running meanwhile). Used by the daemon's rule
-// cache (reload.ts), --test-rules (testrules.ts) and bench/logcheck.
+// second; the daemon must keep running meanwhile). Used by the daemon's
+// rule sets (reload.ts), --test-rules (testrules.ts) and bench/logcheck.
+// With `cache`, a rule set compiled before comes from the compiled-rules
+// cache (cache.ts) instead; a damaged entry is `cacheNotice` and a compile.
 //
 // Where a load goes (Debian's logcheck-database 1.4.2, server level, 1,545
 // rules, Bun 1.4.5 on a shared 2-core EPYC; CPU profile and RSS by phase):
@@ -13,17 +15,26 @@
 //    fresh 256-byte set per literal byte on the compressed nodes, and paths
 //    extended by copying (quadratic, paths.ts). Now a radix trie built
 //    directly, sparse byte edges, shared sets, paths built once.
-//  - now: ~1.3 s CPU, ~147 MiB peak for the one-line run; the daemon with
-//    these rules ~127 MiB steady (the embedded rules: ~69 MiB). What is
-//    left: parse + safety + JavaScript source per rule (~0.5 s, compile.ts),
-//    the index (~0.6 s, mostly path expansion and garbage collection), and
-//    allocator pages the collector freed but the process keeps (live heap
-//    after a load is ~28 MB; each rule's syntax tree is dropped once the
-//    index is built). Lazy DFAs allocate their tables with their first
-//    state and share one budget (dfa.ts).
-//  - towards 0.2 s: caching the compiled form (paths, rests, engines) keyed
-//    by the rule files' contents, or cheaper parsing with interned sets;
-//    not done yet.
+//  - cold now: ~1.3-1.5 s CPU, ~150 MiB peak for the one-line run: parse +
+//    safety + JavaScript source per rule (~0.5 s, compile.ts), the index
+//    (~0.6 s, mostly path expansion and garbage collection), allocator pages
+//    the collector freed but the process keeps. The trie is walked as flat
+//    typed arrays (trie.ts), not ~50,000 objects.
+//  - warm: the compiled form is cached (cache.ts, snapshot.ts) keyed by the
+//    engine's build and the selected rule files; a load with the same rules
+//    reads ~0.4 MB (zstd) from the database and decodes it: no rule is parsed
+//    again, NFAs are rebuilt only when their DFA first runs, native RegExps
+//    only when a line first reaches their rule. One-line `--test-rules` with
+//    the cache: ~0.25 s CPU for the whole process (the bare process is
+//    ~0.08 s), ~68 MiB peak; measured on a busy machine (load average 3-7).
+//    What is left of those ~0.15 s: decompressing (~4 MB out), the JSON
+//    header (rule sources, ~0.7 MB), checking the trie, reading and
+//    selecting the rule files and hashing them for the key. The daemon
+//    with Debian's server rules from the cache rests at ~73 MiB RSS, the
+//    same as with the 23 embedded rules (~72 MiB): the rule set's own share
+//    is now ~1-2 MiB; the rest is the daemon outside src/rules.
+//  - throughput (bench/logcheck, rules section): ~0.6-1M lines/s warm on
+//    real lines; what would reach 1M lines/s steadily is in dispatch.ts.
 //
 // A home that exists but holds no cracking.d and no violations.d rules (on
 // Debian, /etc/logcheck often holds a single file some package dropped) would
@@ -43,7 +54,9 @@ import type { Level } from "../config/config.ts";
 import { embeddedRules } from "../embedded.ts";
 import { yieldToLoop } from "../util/loop.ts";
 import { type RuleProblem, type RuleTree, readRuleHome, selectRules } from "./home.ts";
+import { openEntry, type RuleCacheStore, ruleSetCacheKey, sealEntry } from "./cache.ts";
 import { Classifier } from "./layers.ts";
+import { decodeSnapshot, encodeSnapshot } from "./snapshot.ts";
 
 /** A rule home directory, or a rule tree already in memory ("dir/name" -> content). */
 export type RuleSource = { home: string } | { tree: RuleTree };
@@ -55,6 +68,8 @@ export interface LoadOptions {
   fallback?: RuleTree;
   /** longest stretch of compiling between two event-loop turns, in ms; default 10 */
   sliceMs?: number;
+  /** where compiled rule sets are kept (cache.ts); none: always compile */
+  cache?: RuleCacheStore | null;
 }
 
 export interface LoadedRules {
@@ -73,8 +88,12 @@ export interface LoadedRules {
   problems: string[];
   /** "PREFIX FILE:LINE: kind: note" for every rule not on the fast native engine */
   risky: string[];
-  /** one line about the whole set: rules, how many on the linear-time matcher, load time, RSS after the load */
+  /** one line about the whole set: rules, how many on the linear-time matcher, load time, RSS after the load, from the cache or not */
   summary: string;
+  /** the compiled form came from the cache */
+  cached: boolean;
+  /** one line when a cache entry was found but not usable (damaged), or null */
+  cacheNotice: string | null;
 }
 
 export const EMBEDDED_PREFIX = "embedded:";
@@ -88,6 +107,15 @@ function hasAlertRules(tree: RuleTree): boolean {
 
 export function homePrefix(home: string): string {
   return home.replace(/\/+$/, "") + "/";
+}
+
+/** Rules from which a compile's garbage is collected at once (a small set's is not worth a full collection). */
+const BIG_SET = 300;
+
+/** A full, synchronous garbage collection (Bun's; a no-op elsewhere). */
+export function collectGarbage(): void {
+  const bun = (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun;
+  bun?.gc(true);
 }
 
 /** Run a lazy classifier's build to the end, yielding to the event loop every `sliceMs`. */
@@ -110,22 +138,52 @@ export function ruleSetSummary(c: Classifier, wallMs: number, cpuMs: number, rss
   return `${c.rules.length} rules, ${linear} on the linear-time matcher, ${backref} with back-references; loaded in ${(wallMs / 1000).toFixed(2)} s (CPU ${(cpuMs / 1000).toFixed(2)} s), RSS ${Math.round(rssBytes / 1048576)} MiB`;
 }
 
-async function compile(tree: RuleTree, level: Level, crackingIgnore: boolean, readProblems: RuleProblem[], prefix: string, sliceMs: number): Promise<Pick<LoadedRules, "classifier" | "problems" | "risky" | "summary">> {
+/** The cached classifier for `key`, or null; `notice` when an entry was there but not usable. */
+function fromCache(cache: RuleCacheStore, key: string): { c: Classifier | null; notice: string | null } {
+  const hit = cache.get(key);
+  if (hit === null) return { c: null, notice: null };
+  const damaged = (why: string) => ({ c: null, notice: `rules: compiled-rules cache entry in the ${cache.where} is damaged (${why}); compiled afresh` });
+  try {
+    return { c: decodeSnapshot(openEntry(hit)), notice: null };
+  } catch (e) {
+    return damaged((e as Error).message);
+  }
+}
+
+type Compiled = Pick<LoadedRules, "classifier" | "problems" | "risky" | "summary" | "cached" | "cacheNotice">;
+
+async function compile(tree: RuleTree, level: Level, crackingIgnore: boolean, readProblems: RuleProblem[], prefix: string, sliceMs: number, cache: RuleCacheStore | null): Promise<Compiled> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const set = selectRules(tree, level, crackingIgnore);
   set.problems.unshift(...readProblems);
-  const c = new Classifier(set, true);
-  await compileInSlices(c, sliceMs);
+  const key = cache !== null ? ruleSetCacheKey(set) : "";
+  const hit = cache !== null ? fromCache(cache, key) : { c: null, notice: null };
+  let c = hit.c;
+  if (c === null) {
+    c = new Classifier(set, true);
+    await compileInSlices(c, sliceMs);
+    if (cache !== null) {
+      try {
+        const e = sealEntry(encodeSnapshot(c));
+        cache.put(key, e.sum, e.value);
+      } catch {
+        // not cached: the next load compiles again
+      }
+    }
+  }
   c.displayPrefix = prefix;
+  // a big compile's garbage (~100 MB for Debian's server level), before a log's lines add to it
+  if (hit.c === null && c.rules.length >= BIG_SET) collectGarbage();
+  const cpu = process.cpuUsage(cpu0);
+  const classifier = c;
   return {
-    classifier: c,
-    problems: c.problems.map((p) => `${prefix}${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`),
-    risky: c.riskyRules().map((r) => `${prefix}${r.where}: ${r.kind}: ${r.note}`),
-    summary: (() => {
-      const cpu = process.cpuUsage(cpu0);
-      return ruleSetSummary(c, performance.now() - t0, (cpu.user + cpu.system) / 1000, process.memoryUsage.rss());
-    })(),
+    classifier,
+    problems: classifier.problems.map((p) => `${prefix}${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`),
+    risky: classifier.riskyRules().map((r) => `${prefix}${r.where}: ${r.kind}: ${r.note}`),
+    summary: ruleSetSummary(classifier, performance.now() - t0, (cpu.user + cpu.system) / 1000, process.memoryUsage.rss()) + (hit.c !== null ? ", from the compiled-rules cache" : ""),
+    cached: hit.c !== null,
+    cacheNotice: hit.notice,
   };
 }
 
@@ -133,6 +191,7 @@ async function compile(tree: RuleTree, level: Level, crackingIgnore: boolean, re
 export async function loadRuleSet(source: RuleSource, level: Level, options: LoadOptions = {}): Promise<LoadedRules> {
   const crackingIgnore = options.crackingIgnore ?? false;
   const sliceMs = options.sliceMs ?? 10;
+  const cache = options.cache ?? null;
   let homeMissing = false;
   let homeError: string | null = null;
   if ("home" in source && source.home === BUILTIN) source = { tree: options.fallback ?? embeddedRules() };
@@ -144,7 +203,7 @@ export async function loadRuleSet(source: RuleSource, level: Level, options: Loa
       if (tree !== null) {
         const layered = !hasAlertRules(tree);
         if (layered) tree = { ...(options.fallback ?? embeddedRules()), ...tree };
-        const r = await compile(tree, level, crackingIgnore, readProblems, prefix, sliceMs);
+        const r = await compile(tree, level, crackingIgnore, readProblems, prefix, sliceMs, cache);
         return { ...r, from: "home", homeMissing, layered, homeError, prefix };
       }
       homeMissing = true;
@@ -155,13 +214,13 @@ export async function loadRuleSet(source: RuleSource, level: Level, options: Loa
   const tree = "tree" in source ? source.tree : (options.fallback ?? embeddedRules());
   const from = "tree" in source ? "tree" : "fallback";
   try {
-    const r = await compile(tree, level, crackingIgnore, [], EMBEDDED_PREFIX, sliceMs);
+    const r = await compile(tree, level, crackingIgnore, [], EMBEDDED_PREFIX, sliceMs, cache);
     return { ...r, from, homeMissing, layered: false, homeError, prefix: EMBEDDED_PREFIX };
   } catch (e) {
     // cannot happen with a sane build; never lose lines over it: report everything
     return {
       classifier: new Classifier(selectRules({}, level, false)),
-      from, homeMissing, layered: false, homeError, prefix: EMBEDDED_PREFIX, risky: [], summary: "no rules",
+      from, homeMissing, layered: false, homeError, prefix: EMBEDDED_PREFIX, risky: [], summary: "no rules", cached: false, cacheNotice: null,
       problems: [`embedded rules could not be loaded (${(e as Error).message}); every line is reported`],
     };
   }

@@ -5,11 +5,13 @@
 // set keeps classifying until the new one is ready. A rules home that does
 // not exist falls back to the embedded default tree (`embedded`). Rule
 // problems are kept per rule set; the tailer reports each distinct problem once.
+// Compiled sets are kept in the cache given (the daemon's database, cache.ts).
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Level } from "../config/config.ts";
 import { RULE_DIRS } from "./home.ts";
 import type { Classifier } from "./layers.ts";
+import type { RuleCacheStore } from "./cache.ts";
 import { BUILTIN, loadRuleSet } from "./load.ts";
 
 export interface RuleSetKey {
@@ -77,15 +79,16 @@ export function rulesSignature(home: string): string {
 }
 
 /** Load (or reload) one rule set without blocking the event loop. Never throws: see loadRuleSet. */
-export async function loadKeyedRuleSet(k: RuleSetKey): Promise<LoadedRuleSet> {
+export async function loadKeyedRuleSet(k: RuleSetKey, cache: RuleCacheStore | null = null): Promise<LoadedRuleSet> {
   let signature = rulesSignature(k.home);
-  const r = await loadRuleSet({ home: k.home }, k.level, { crackingIgnore: k.crackingignore });
+  const r = await loadRuleSet({ home: k.home }, k.level, { crackingIgnore: k.crackingignore, cache });
   const problems = [...r.problems];
   if (r.homeError !== null) problems.unshift(`${k.home}: rules could not be loaded (${r.homeError}); using the embedded default rules`);
   if (r.homeMissing) signature = "missing"; // also when removed between the signature and the load
   return {
     key: ruleSetKey(k), home: k.home, level: k.level, crackingignore: k.crackingignore,
-    classifier: r.classifier, embedded: r.homeMissing, signature, problems, risky: r.risky, summary: r.summary, loadedAt: Date.now(),
+    classifier: r.classifier, embedded: r.homeMissing, signature, problems, risky: r.risky, loadedAt: Date.now(),
+    summary: r.cacheNotice === null ? r.summary : `${r.summary} (${r.cacheNotice})`,
     note: r.homeMissing ? `rules home ${k.home} does not exist; using the embedded default rules`
       : r.layered ? `rules home ${k.home} has no cracking.d or violations.d rules; the embedded default rules are layered under it (its own files win), so break-in attempts and violations still raise alerts`
       : null,
@@ -95,6 +98,9 @@ export async function loadKeyedRuleSet(k: RuleSetKey): Promise<LoadedRuleSet> {
 /** The loaded rule sets of the running daemon. */
 export class RuleSets {
   private sets = new Map<string, LoadedRuleSet>();
+
+  /** `cache`: where compiled rule sets are kept (the daemon's database; cache.ts) */
+  constructor(private readonly cache: RuleCacheStore | null = null) {}
 
   /** The rule set for k; ensure(k) must have loaded it (the tailer awaits that before reading a log). */
   get(k: RuleSetKey): LoadedRuleSet {
@@ -112,7 +118,7 @@ export class RuleSets {
     if (have) return have;
     let p = this.loading.get(key);
     if (!p) {
-      p = loadKeyedRuleSet(k).then((s) => {
+      p = loadKeyedRuleSet(k, this.cache).then((s) => {
         this.sets.set(key, s);
         this.loading.delete(key);
         return s;
@@ -127,7 +133,7 @@ export class RuleSets {
     const out: LoadedRuleSet[] = [];
     for (const [key, s] of [...this.sets]) {
       if (rulesSignature(s.home) === s.signature) continue;
-      const n = await loadKeyedRuleSet(s);
+      const n = await loadKeyedRuleSet(s, this.cache);
       if (this.sets.get(key) !== s) continue; // dropped or replaced meanwhile
       this.sets.set(key, n);
       out.push(n);

@@ -13,7 +13,8 @@ import { escapeLatin1 } from "../util/escape.ts";
 import { closeSync, openSync, readSync } from "node:fs";
 import type { Level } from "../config/config.ts";
 import type { RuleTree } from "./home.ts";
-import { loadRuleSet } from "./load.ts";
+import { openTrustedCache } from "./cache.ts";
+import { collectGarbage, loadRuleSet } from "./load.ts";
 import { SpooledReport } from "./spool.ts";
 
 export interface TestRulesOptions {
@@ -27,6 +28,8 @@ export interface TestRulesOptions {
   listRisky?: boolean;
   out: (s: string) => void;
   err: (s: string) => void;
+  /** the config's database: the compiled-rules cache is there when it can be trusted (cache.ts); null = no cache */
+  database?: string | null;
 }
 
 export const EXIT_NOTHING = 0;
@@ -36,11 +39,6 @@ export const EXIT_NOINPUT = 74; // EX_IOERR
 const READ_CHUNK = 256 * 1024;
 /** Input bytes between two garbage collections (see classifyStream). */
 const GC_EVERY_BYTES = 4 * 1024 * 1024;
-
-function collectGarbage(): void {
-  const bun = (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun;
-  bun?.gc(true);
-}
 
 /**
  * Cut byte chunks into lines (latin1 strings): "\n" ends a line; a last line
@@ -102,17 +100,20 @@ export async function runTestRules(opts: TestRulesOptions): Promise<number> {
     err(`integrityd: cannot read ${what}: ${(e as Error).message}`);
     return EXIT_NOINPUT;
   }
+  const cache = opts.database ? openTrustedCache(opts.database) : { why: "no config file" };
   try {
-    return await classifyStream(opts, fd);
+    return await classifyStream(opts, fd, cache);
   } finally {
     if (fd !== null) closeSync(fd);
+    if ("db" in cache) cache.db.close();
   }
 }
 
-async function classifyStream(opts: TestRulesOptions, fd: number | null): Promise<number> {
+async function classifyStream(opts: TestRulesOptions, fd: number | null, cache: ReturnType<typeof openTrustedCache>): Promise<number> {
   const { out, err } = opts;
   const source = opts.rulesHome !== null ? { home: opts.rulesHome } : { tree: opts.embedded };
-  const r = await loadRuleSet(source, opts.level, { crackingIgnore: opts.crackingIgnore, fallback: opts.embedded });
+  const r = await loadRuleSet(source, opts.level, { crackingIgnore: opts.crackingIgnore, fallback: opts.embedded, cache: "store" in cache ? cache.store : null });
+  if (r.cacheNotice !== null) err(`integrityd: ${r.cacheNotice}`);
   if (r.homeMissing) err(`integrityd: rules home ${opts.rulesHome} does not exist; using the embedded default rules`);
   if (r.homeError !== null) err(`integrityd: cannot load rules: ${r.homeError}; using the embedded default rules`);
   if (r.layered) err(`integrityd: rules home ${opts.rulesHome} has no cracking.d or violations.d rules; the embedded default rules are layered under it`);
@@ -125,11 +126,11 @@ async function classifyStream(opts: TestRulesOptions, fd: number | null): Promis
     const where = r.from === "home" ? `${opts.rulesHome}${r.layered ? " with the embedded default rules layered under it" : ""}` : opts.rulesHome !== null && opts.rulesHome !== "builtin" ? `the embedded default rules (${opts.rulesHome} does not exist)` : "the embedded default rules";
     out(`# rules: ${where}, level ${opts.level}${opts.crackingIgnore ? ", cracking.ignore.d on" : ""}\n`);
     out(`# rules: ${r.summary}\n`);
+    if ("why" in cache) out(`# rules: no compiled-rules cache (${cache.why})\n`);
     if (opts.listRisky) for (const line of r.risky) out(`# rule ${line}\n`);
     else for (const line of r.risky) riskyAt.set(line.slice(0, line.indexOf(": ")), line);
   }
 
-  collectGarbage(); // the load's garbage, before the lines' garbage adds to it
   const report = new SpooledReport(c.sectionTitles());
   let n = 0;
   const take = (lines: string[]): void => {

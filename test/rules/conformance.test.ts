@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanRuleLines } from "../../src/rules/home.ts";
 import { loadRuleSet } from "../../src/rules/load.ts";
+import { decodeSnapshot, encodeSnapshot } from "../../src/rules/snapshot.ts";
 import { fail2banCorpus } from "../../bench/support/fail2ban-corpus.ts";
 import { getLogcheckDb } from "../../bench/support/logcheck-db.ts";
 import { differential } from "./differential.ts";
@@ -70,6 +71,11 @@ for (const level of ["paranoid", "server", "workstation"] as const) {
     expect(titles).toContain("Security Alerts for ");
     expect(titles).toContain("Security Events for ");
     expect(titles).toContain("System Events");
+    // the same rule set through the compiled-rules cache's bytes: the same report, the same reasons
+    const cached = decodeSnapshot(encodeSnapshot(r.classifier));
+    cached.displayPrefix = r.classifier.displayPrefix;
+    expect(reportOf(cached, inputLines).entries()).toEqual(want);
+    for (const l of inputLines) expect(cached.explain(l)).toEqual(r.classifier.explain(l));
   }, 60000);
 }
 

@@ -5,6 +5,9 @@ import { RE2JS } from "re2js";
 import { compileRule } from "../../src/rules/compile.ts";
 import { LazyDfa } from "../../src/rules/dfa.ts";
 import { RuleIndex } from "../../src/rules/dispatch.ts";
+import { selectRules } from "../../src/rules/home.ts";
+import { Classifier } from "../../src/rules/layers.ts";
+import { decodeSnapshot, encodeSnapshot } from "../../src/rules/snapshot.ts";
 import { toJsSource, toRe2Source } from "../../src/rules/emit.ts";
 import { type Node, parseEre } from "../../src/rules/parse.ts";
 import { backtrackSafety } from "../../src/rules/safety.ts";
@@ -42,6 +45,10 @@ export function engines(src: string): Array<{ name: string; test: (s: string) =>
     // the same rule behind the dispatch index (path, rest matcher, literal pre-filter)
     const idx = new RuleIndex([c.rule]);
     out.push({ name: "indexed", test: (s) => idx.matchAll(s).length > 0 });
+    // and once more after a round trip through the compiled-rules cache's bytes (snapshot.ts)
+    const parts = decodeSnapshot(encodeSnapshot(new Classifier(selectRules({ "ignore.d.server/x": src + "\n" }, "server", false)))).parts();
+    // (a pattern a rule file cannot hold as one line - empty, a comment - has no such round trip)
+    if (parts.rules.length === 1 && parts.rules[0].source === src) out.push({ name: "cached", test: (s) => parts.index.matchAll(s).length > 0 });
   }
   return out;
 }
