@@ -1,0 +1,75 @@
+// One journal entry → its events (no I/O): the rsyslog line (render.ts) is
+// classified by the source's logcheck rules like a `log` line; its origin
+// (trust.ts) is carried along; a spoofed line is one cracking-level alert
+// whatever the rules say.
+//
+// Events: channel "log"; subject "journal SOURCE"; text = the escaped line
+// (a cut MESSAGE ends with CUT_MARKER) followed by its origin:
+// " [origin: _UID=0 _PID=… _COMM=… _EXE=… _SYSTEMD_UNIT=…]" (trusted) or
+// " [origin unverified: …]". details = {log: subject, section,
+// journal: {source, cursor, uid, gid, pid, comm, exe, unit, identifier,
+// trusted}}; a spoofed line: kind alert, section "Security Alerts", urgent,
+// details.spoofed = true, details.spoof_reason, details.rules = the sections
+// the rules gave (none: []); its text ends with " [integrityd: spoofed: REASON]".
+import { ALERTS, type Classifier, stripTrailing } from "../../rules/layers.ts";
+import { escapeLatin1, escapeString } from "../../util/escape.ts";
+import { reportText } from "../lines.ts";
+import type { LogEvent } from "../store.ts";
+import type { JournalEntry } from "./export.ts";
+import { renderLine } from "./render.ts";
+import { DAEMONS, type Origin, originOf, spoofReason } from "./trust.ts";
+
+export interface EntryContext {
+  /** the source's canonical text (config) */
+  source: string;
+  classifier: Classifier;
+  /** the source's `_` fields may be trusted (trust.ts) */
+  sourceTrusted: boolean;
+  /** this machine's id for the local journal's _MACHINE_ID check; null: no check */
+  machineId: string | null;
+  /** host name for entries without _HOSTNAME */
+  localHost: string;
+}
+
+const identifierOf = (e: JournalEntry) => (e.fields.get("SYSLOG_IDENTIFIER") ?? e.fields.get("_COMM"))?.toString("latin1");
+
+function originText(o: Origin, sourceTrusted: boolean): string {
+  if (!o.trusted) return sourceTrusted ? " [origin unverified: no _TRANSPORT or another machine's entry]" : " [origin unverified: journal not written by the local journald]";
+  const parts: string[] = [];
+  if (o.uid !== null) parts.push(`_UID=${o.uid}`);
+  if (o.pid !== null) parts.push(`_PID=${o.pid}`);
+  if (o.comm !== null) parts.push(`_COMM=${escapeLatin1(o.comm)}`);
+  if (o.exe !== null) parts.push(`_EXE=${escapeLatin1(o.exe)}`);
+  if (o.unit !== null) parts.push(`_SYSTEMD_UNIT=${escapeLatin1(o.unit)}`);
+  return ` [origin: ${parts.join(" ")}]`;
+}
+
+const clean = (s: string | null) => (s === null ? null : escapeLatin1(s));
+
+/** The events of entry `e` (cursor: its __CURSOR): none for a line the rules ignore, unless it is spoofed. */
+export function entryEvents(e: JournalEntry, cursor: string, ctx: EntryContext): LogEvent[] {
+  const line = stripTrailing(renderLine(e, ctx.localHost));
+  const places = ctx.classifier.classify(line);
+  const id = identifierOf(e);
+  const daemon = id !== undefined && Object.hasOwn(DAEMONS, id);
+  if (places.length === 0 && !daemon) return [];
+  const o = originOf(e, ctx.sourceTrusted, ctx.machineId);
+  const reason = daemon ? spoofReason(o) : null;
+  if (places.length === 0 && reason === null) return [];
+  const subject = escapeString(`journal ${ctx.source}`);
+  const text = reportText(line, e.cut.includes("MESSAGE")) + originText(o, ctx.sourceTrusted);
+  const journal = {
+    source: ctx.source, cursor, uid: o.uid, gid: o.gid, pid: o.pid, comm: clean(o.comm), exe: clean(o.exe),
+    unit: clean(o.unit), identifier: clean(o.identifier), trusted: o.trusted,
+  };
+  if (reason !== null) {
+    return [{
+      kind: "alert", section: ALERTS, subject, text: `${text} [integrityd: spoofed: ${escapeLatin1(reason)}]`, urgent: true,
+      details: { log: `journal ${ctx.source}`, section: ALERTS, journal, spoofed: true, spoof_reason: escapeLatin1(reason), rules: places.map((p) => p.section) },
+    }];
+  }
+  return places.map((p) => ({
+    kind: p.kind, section: p.section, subject, text, urgent: p.kind === "alert",
+    details: { log: `journal ${ctx.source}`, section: p.section, journal },
+  }));
+}
