@@ -2,7 +2,7 @@
 // turned into a journal file by systemd-journal-remote (the real writer),
 // read back with the real journalctl. `journalToolsMissing()` says why the
 // tests cannot run here (then they print it and skip).
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync } from "node:fs";
 
 export const JOURNAL_REMOTE = ["/lib/systemd/systemd-journal-remote", "/usr/lib/systemd/systemd-journal-remote"].find((p) => existsSync(p)) ?? "";
 export const JOURNALCTL = ["/usr/bin/journalctl", "/bin/journalctl"].find((p) => existsSync(p)) ?? "";
@@ -47,10 +47,29 @@ export function exportBytes(entries: readonly Entry[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Append `entries` to the journal file `file` (created when missing; its name must end in .journal). */
+/**
+ * Append `entries` to the journal file `file` (created when missing; its name
+ * must end in .journal), then nudge it.
+ */
 export function writeJournal(file: string, entries: readonly Entry[]): void {
   const r = Bun.spawnSync([JOURNAL_REMOTE, `--output=${file}`, "-"], { stdin: exportBytes(entries), stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`systemd-journal-remote failed: ${r.stderr.toString()}`);
+  nudge(file);
+}
+
+/**
+ * What journald does after writing (its "post change"): ftruncate the file to
+ * its own size, so inotify tells `journalctl --follow` (entries are written
+ * through mmap, which inotify does not see). systemd-journal-remote exiting
+ * right after its last write may leave a reader that looked mid-write waiting.
+ */
+export function nudge(file: string): void {
+  const fd = openSync(file, "r+");
+  try {
+    ftruncateSync(fd, fstatSync(fd).size);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** What journalctl -o export prints for the journal directory `dir`. */

@@ -4,12 +4,15 @@
 // an upper-case field name (config/journal.ts), so none is taken for an
 // option. Its environment is fixed (C locale, no pager, no colours).
 //
-//   follow from a cursor:  journalctl -o export --follow --no-pager [--directory=D] --cursor=C [MATCHES]
-//   from the beginning:    … --lines=all …   (the journal was empty at first start)
+//   follow from a cursor:  journalctl -o export --follow --no-tail --no-pager [--directory=D] --cursor=C [MATCHES]
+//   from the beginning:    the same without --cursor (the journal was empty at first start)
 //   the end (first start): journalctl -o export --no-pager [--directory=D] --lines=1 [MATCHES]
 //
 // --cursor (not --after-cursor) so that the stored entry itself comes first
-// and proves continuity (cursor.ts).
+// and proves continuity (cursor.ts). --no-tail is needed: with --follow,
+// journalctl 252 implies --lines=10, and with a cursor it then prints the
+// first 10 entries after it and silently skips the rest of the backlog
+// (found by test/logs/journal/task.test.ts).
 import { existsSync } from "node:fs";
 import type { JournalSpec } from "../../config/journal.ts";
 import { ExportParser } from "./export.ts";
@@ -23,7 +26,7 @@ const where = (spec: JournalSpec) => (spec.directory !== null ? [`--directory=${
 
 /** Arguments to follow `spec` from `cursor` ("" : from the journal's beginning). */
 export function followArgs(spec: JournalSpec, cursor: string, program = JOURNALCTL): string[] {
-  return [program, "-o", "export", "--follow", "--no-pager", ...where(spec), cursor === "" ? "--lines=all" : `--cursor=${cursor}`, ...spec.matches];
+  return [program, "-o", "export", "--follow", "--no-tail", "--no-pager", ...where(spec), ...(cursor === "" ? [] : [`--cursor=${cursor}`]), ...spec.matches];
 }
 
 /** Arguments to print the last entry of `spec` (first start: its end). */

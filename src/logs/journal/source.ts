@@ -14,7 +14,7 @@
 // the other sources and the rest of the daemon are not affected. Anything
 // journalctl writes to stderr is such a problem.
 import type { Database } from "bun:sqlite";
-import { readdirSync } from "node:fs";
+import { lstatSync, readdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { JournalSpec } from "../../config/journal.ts";
@@ -60,13 +60,9 @@ export function directoryDistrust(dir: string): string | null {
       const p = join(d, n);
       const why = untrustedPath(p);
       if (why) return why;
-      if (depth > 0) {
-        try {
-          const sub = walk(p, depth - 1);
-          if (sub) return sub;
-        } catch {
-          /* not a directory */
-        }
+      if (depth > 0 && lstatSync(p).isDirectory()) {
+        const sub = walk(p, depth - 1);
+        if (sub) return sub;
       }
     }
     return null;
