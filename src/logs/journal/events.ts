@@ -16,8 +16,8 @@ import { escapeLatin1, escapeString } from "../../util/escape.ts";
 import { reportText } from "../lines.ts";
 import type { LogEvent } from "../store.ts";
 import type { JournalEntry } from "./export.ts";
-import { renderLine } from "./render.ts";
-import { DAEMONS, type Origin, originOf, spoofReason } from "./trust.ts";
+import { identifierOf, renderLine } from "./render.ts";
+import { DAEMONS, type Origin, originOf, plainlyGenuine, spoofReason } from "./trust.ts";
 
 export interface EntryContext {
   /** the source's canonical text (config) */
@@ -31,7 +31,6 @@ export interface EntryContext {
   localHost: string;
 }
 
-const identifierOf = (e: JournalEntry) => (e.fields.get("SYSLOG_IDENTIFIER") ?? e.fields.get("_COMM"))?.toString("latin1");
 
 function originText(o: Origin, sourceTrusted: boolean): string {
   if (!o.trusted) return sourceTrusted ? " [origin unverified: no _TRANSPORT or another machine's entry]" : " [origin unverified: journal not written by the local journald]";
@@ -46,16 +45,21 @@ function originText(o: Origin, sourceTrusted: boolean): string {
 
 const clean = (s: string | null) => (s === null ? null : escapeLatin1(s));
 
-/** The events of entry `e` (cursor: its __CURSOR): none for a line the rules ignore, unless it is spoofed. */
-export function entryEvents(e: JournalEntry, cursor: string, ctx: EntryContext): LogEvent[] {
-  const line = stripTrailing(renderLine(e, ctx.localHost));
-  const places = ctx.classifier.classify(line);
+/**
+ * The events of entry `e`: none for a line the rules ignore, unless it is
+ * spoofed. (Fields are decoded only as needed: most entries are ignored.)
+ */
+export function entryEvents(e: JournalEntry, ctx: EntryContext): LogEvent[] {
   const id = identifierOf(e);
-  const daemon = id !== undefined && Object.hasOwn(DAEMONS, id);
-  if (places.length === 0 && !daemon) return [];
+  const line = stripTrailing(renderLine(e, ctx.localHost, id));
+  const places = ctx.classifier.classify(line);
+  // a daemon's entry is judged in full unless it is plainly its own (or its fields prove nothing)
+  const judge = id !== undefined && Object.hasOwn(DAEMONS, id) && ctx.sourceTrusted && !plainlyGenuine(e, id);
+  if (places.length === 0 && !judge) return [];
   const o = originOf(e, ctx.sourceTrusted, ctx.machineId);
-  const reason = daemon ? spoofReason(o) : null;
+  const reason = judge ? spoofReason(o) : null;
   if (places.length === 0 && reason === null) return [];
+  const cursor = e.text("__CURSOR") ?? "";
   const subject = escapeString(`journal ${ctx.source}`);
   const text = reportText(line, e.cut.includes("MESSAGE")) + originText(o, ctx.sourceTrusted);
   const journal = {

@@ -85,8 +85,8 @@ export async function lastEntry(spec: JournalSpec): Promise<{ cursor: string; re
   let last: { cursor: string; realtime: number } | null = null;
   for await (const chunk of child.stdout) {
     for (const e of parser.push(chunk)) {
-      const c = e.fields.get("__CURSOR");
-      if (c) last = { cursor: c.toString("latin1"), realtime: Number(e.fields.get("__REALTIME_TIMESTAMP")?.toString("latin1") ?? 0) || 0 };
+      const c = e.text("__CURSOR");
+      if (c) last = { cursor: c, realtime: Number(e.text("__REALTIME_TIMESTAMP") ?? 0) || 0 };
     }
   }
   const code = await child.exited;

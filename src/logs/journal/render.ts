@@ -36,42 +36,39 @@ export function syslogStamp(ms: number): string {
 
 /** Microseconds since the epoch of the entry (__REALTIME_TIMESTAMP), or 0. */
 export function realtimeUs(e: JournalEntry): number {
-  const v = e.fields.get("__REALTIME_TIMESTAMP");
-  if (v === undefined) return 0;
-  const n = Number(v.toString("latin1"));
-  return Number.isFinite(n) ? n : 0;
+  return e.int("__REALTIME_TIMESTAMP") ?? 0;
 }
 
-/** The message with control characters as #ooo and a trailing newline dropped (latin1). */
-export function messageText(msg: Buffer | undefined): string {
-  if (msg === undefined) return "";
-  let end = msg.length;
-  if (end > 0 && msg[end - 1] === 10) end--;
-  let plain = true;
-  for (let i = 0; i < end; i++) {
-    const c = msg[i];
-    if (c < 32 || c === 127) {
-      plain = false;
-      break;
-    }
+/** The identifier of the entry's tag: SYSLOG_IDENTIFIER, else _COMM (latin1), or undefined. */
+export function identifierOf(e: JournalEntry): string | undefined {
+  return e.text("SYSLOG_IDENTIFIER") ?? e.text("_COMM");
+}
+
+/** Control characters as #ooo, a trailing newline dropped (latin1 in, latin1 out). */
+export function controlText(s: string | undefined): string {
+  if (s === undefined) return "";
+  let end = s.length;
+  if (end > 0 && s.charCodeAt(end - 1) === 10) end--;
+  let i = 0;
+  for (; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 32 || c === 127) break;
   }
-  const s = msg.toString("latin1", 0, end);
-  if (plain) return s;
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
+  if (i === end) return end === s.length ? s : s.slice(0, end);
+  let out = s.slice(0, i);
+  for (; i < end; i++) {
     const c = s.charCodeAt(i);
     out += c < 32 || c === 127 ? `#${c.toString(8).padStart(3, "0")}` : s[i];
   }
   return out;
 }
 
-/** The entry's rsyslog line (latin1 byte string). */
-export function renderLine(e: JournalEntry, localHost: string): string {
-  const f = e.fields;
-  const host = messageText(f.get("_HOSTNAME")) || localHost;
-  const tag = messageText(f.get("SYSLOG_IDENTIFIER") ?? f.get("_COMM")) || "journal";
-  const pid = messageText(f.get("SYSLOG_PID") ?? f.get("_PID"));
-  const msg = messageText(f.get("MESSAGE"));
+/** The entry's rsyslog line (latin1 byte string); `identifier`: identifierOf(e), when the caller has it. */
+export function renderLine(e: JournalEntry, localHost: string, identifier = identifierOf(e)): string {
+  const host = controlText(e.text("_HOSTNAME")) || localHost;
+  const tag = controlText(identifier) || "journal";
+  const pid = controlText(e.text("SYSLOG_PID") ?? e.text("_PID"));
+  const msg = controlText(e.text("MESSAGE"));
   const head = `${syslogStamp(realtimeUs(e) / 1000)} ${host} ${pid ? `${tag}[${pid}]:` : `${tag}:`}`;
   return msg.charCodeAt(0) === 32 ? head + msg : `${head} ${msg}`;
 }

@@ -24,7 +24,7 @@ import { log } from "../../util/log.ts";
 import { type LogEvent, noticeEvent, queueEvent } from "../store.ts";
 import { judgeResume, parseCursor, type Cursor } from "./cursor.ts";
 import { entryEvents, type EntryContext } from "./events.ts";
-import { ExportError, ExportParser } from "./export.ts";
+import { ExportError, ExportParser, type JournalEntry } from "./export.ts";
 import { followArgs, lastEntry, spawnJournalctl, type Child } from "./reader.ts";
 import { realtimeUs } from "./render.ts";
 import { type JournalRow, loadJournal, saveJournal } from "./store.ts";
@@ -177,12 +177,12 @@ export class JournalSource {
         const entries = parser.push(chunk);
         for (let k = 0; k < entries.length; k += BATCH) {
           const events: LogEvent[] = [];
-          let moved = false;
+          let last: JournalEntry | null = null;
           for (const e of entries.slice(k, k + BATCH)) {
-            const raw = e.fields.get("__CURSOR")?.toString("latin1");
-            if (raw === undefined) continue;
+            if (!e.has("__CURSOR")) continue; // (journalctl always gives one)
             if (judging !== null) {
-              const c = parseCursor(raw);
+              const raw = e.text("__CURSOR");
+              const c = raw === undefined ? null : parseCursor(raw);
               if (c !== null) {
                 const j = judgeResume(judging, c, filtered);
                 if (j.kind === "seen") continue;
@@ -194,11 +194,15 @@ export class JournalSource {
                 }
               }
             }
-            events.push(...entryEvents(e, raw, ectx));
-            row.cursor = raw;
-            row.realtime = realtimeUs(e);
+            events.push(...entryEvents(e, ectx));
             row.entries++;
-            moved = true;
+            last = e;
+          }
+          const cursor = last?.text("__CURSOR");
+          const moved = cursor !== undefined;
+          if (moved) {
+            row.cursor = cursor;
+            row.realtime = realtimeUs(last!);
           }
           if (!moved && events.length === 0) continue;
           got = true;

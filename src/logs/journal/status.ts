@@ -32,8 +32,8 @@ function newest(spec: JournalSpec): { cursor: string; realtime: number } | null 
     if (r.exitCode !== 0) return null;
     const entries = new ExportParser().push(r.stdout);
     const e = entries[entries.length - 1];
-    const c = e?.fields.get("__CURSOR");
-    return e && c ? { cursor: c.toString("latin1"), realtime: realtimeUs(e) } : null;
+    const c = e?.text("__CURSOR");
+    return e && c ? { cursor: c, realtime: realtimeUs(e) } : null;
   } catch {
     return null;
   }

@@ -105,12 +105,21 @@ export function spoofReason(o: Origin): string | null {
   return null;
 }
 
-const num = (v: Buffer | undefined): number | null => {
-  if (v === undefined) return null;
-  const s = v.toString("latin1");
-  return /^\d{1,10}$/.test(s) ? Number(s) : null;
-};
-const str = (v: Buffer | undefined): string | null => (v === undefined ? null : v.toString("latin1"));
+/**
+ * A fast look (no decoding) that a daemon's entry is plainly its own: the
+ * kernel transport for "kernel"; else root when the daemon logs as root, and
+ * _EXE exactly one of its programs. True implies spoofReason(originOf(e)) is
+ * null; false means: judge it in full (originOf + spoofReason).
+ */
+export function plainlyGenuine(e: JournalEntry, identifier: string): boolean {
+  const d = DAEMONS[identifier];
+  if (identifier === "kernel") return e.is("_TRANSPORT", "kernel");
+  if (d.root && e.int("_UID") !== 0) return false;
+  for (const x of d.exe) if (e.is("_EXE", x)) return true;
+  return false;
+}
+
+const num = (s: string | undefined): number | null => (s !== undefined && /^\d{1,10}$/.test(s) ? Number(s) : null);
 
 /**
  * The origin of entry `e` of a source whose `_` fields may be trusted
@@ -118,17 +127,16 @@ const str = (v: Buffer | undefined): string | null => (v === undefined ? null : 
  * _MACHINE_ID when given (the local journal), null to leave that check out.
  */
 export function originOf(e: JournalEntry, sourceTrusted: boolean, machineId: string | null): Origin {
-  const f = e.fields;
-  const transport = str(f.get("_TRANSPORT"));
-  const trusted = sourceTrusted && transport !== null && (machineId === null || str(f.get("_MACHINE_ID")) === machineId);
+  const transport = e.text("_TRANSPORT") ?? null;
+  const trusted = sourceTrusted && transport !== null && (machineId === null || e.text("_MACHINE_ID") === machineId);
   return {
-    uid: num(f.get("_UID")),
-    gid: num(f.get("_GID")),
-    pid: num(f.get("_PID")),
-    comm: str(f.get("_COMM")),
-    exe: str(f.get("_EXE")),
-    unit: str(f.get("_SYSTEMD_UNIT")),
-    identifier: str(f.get("SYSLOG_IDENTIFIER") ?? f.get("_COMM")),
+    uid: num(e.text("_UID")),
+    gid: num(e.text("_GID")),
+    pid: num(e.text("_PID")),
+    comm: e.text("_COMM") ?? null,
+    exe: e.text("_EXE") ?? null,
+    unit: e.text("_SYSTEMD_UNIT") ?? null,
+    identifier: e.text("SYSLOG_IDENTIFIER") ?? e.text("_COMM") ?? null,
     transport,
     trusted,
   };

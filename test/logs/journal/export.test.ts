@@ -40,13 +40,13 @@ test("journalctl's export of a real journal file: every chunking gives the same 
   const bytes = readExport(dir);
   const whole = parseAll(bytes, () => bytes.length);
   expect(whole.length).toBe(4);
-  expect(whole[0].fields.get("MESSAGE")!.toString()).toBe("Accepted password for root from 10.0.0.1 port 22 ssh2");
-  expect(Buffer.compare(whole[1].fields.get("MESSAGE")!, BINARY)).toBe(0);
-  expect([...whole[1].fields.get("BLOB")!]).toEqual([0, 1, 2, 255]);
-  expect(whole[2].fields.get("MESSAGE")!.toString()).toBe("multi\nline message");
-  expect(whole[3].fields.get("MESSAGE")!.toString("utf8")).toBe("caf\xc3\xa9 plain utf-8 ✓");
-  expect(whole.every((e) => e.fields.get("__CURSOR")!.toString().startsWith("s="))).toBe(true);
-  const flat = (es: JournalEntry[]) => es.map((e) => [...e.fields].map(([k, v]) => `${k}=${v.toString("hex")}`).join(","));
+  expect(whole[0].get("MESSAGE")!.toString()).toBe("Accepted password for root from 10.0.0.1 port 22 ssh2");
+  expect(Buffer.compare(whole[1].get("MESSAGE")!, BINARY)).toBe(0);
+  expect([...whole[1].get("BLOB")!]).toEqual([0, 1, 2, 255]);
+  expect(whole[2].get("MESSAGE")!.toString()).toBe("multi\nline message");
+  expect(whole[3].get("MESSAGE")!.toString("utf8")).toBe("caf\xc3\xa9 plain utf-8 ✓");
+  expect(whole.every((e) => e.get("__CURSOR")!.toString().startsWith("s="))).toBe(true);
+  const flat = (es: JournalEntry[]) => es.map((e) => [...e.all()].map(([k, v]) => `${k}=${v.toString("hex")}`).join(","));
   for (const size of [1, 2, 3, 7, 8, 9, 64, 1000]) expect(flat(parseAll(bytes, () => size))).toEqual(flat(whole));
   let seed = 7;
   expect(flat(parseAll(bytes, () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 50))).toEqual(flat(whole));
@@ -59,13 +59,13 @@ test("a value longer than MAX_FIELD is cut (text or binary) and the next entries
   for (const size of [bytes.length, 1000, 4097]) {
     const es = parseAll(bytes, () => size);
     expect(es.length).toBe(3);
-    expect(es[0].fields.get("MESSAGE")!.length).toBe(MAX_FIELD);
+    expect(es[0].get("MESSAGE")!.length).toBe(MAX_FIELD);
     expect(es[0].cut).toEqual(["MESSAGE"]);
-    expect(es[0].fields.get("A")!.toString()).toBe("1");
-    expect(es[1].fields.get("MESSAGE")!.length).toBe(MAX_FIELD);
+    expect(es[0].get("A")!.toString()).toBe("1");
+    expect(es[1].get("MESSAGE")!.length).toBe(MAX_FIELD);
     expect(es[1].cut).toEqual(["MESSAGE"]);
-    expect(es[1].fields.get("B")!.toString()).toBe("2");
-    expect(es[2].fields.get("MESSAGE")!.toString()).toBe("after");
+    expect(es[1].get("B")!.toString()).toBe("2");
+    expect(es[2].get("MESSAGE")!.toString()).toBe("after");
     expect(es[2].cut).toEqual([]);
   }
 });
@@ -73,4 +73,18 @@ test("a value longer than MAX_FIELD is cut (text or binary) and the next entries
 test("a binary field without its newline is a format error, not a silent misparse", () => {
   const bad = Buffer.concat([Buffer.from("MESSAGE\n"), Buffer.from([3, 0, 0, 0, 0, 0, 0, 0]), Buffer.from("abcX\n\n")]);
   expect(() => new ExportParser().push(bad)).toThrow(ExportError);
+});
+
+test("int, is and has read fields in place: digits only, up to 2^53; exact bytes", () => {
+  const [e] = new ExportParser().push(exportBytes([{ A: "1796022983010911", B: "12x", C: "99999999999999999", D: "", E: "/usr/sbin/sshd" }]));
+  expect(e.int("A")).toBe(1796022983010911);
+  expect(e.int("B")).toBeNull();
+  expect(e.int("C")).toBeNull();
+  expect(e.int("D")).toBeNull();
+  expect(e.int("Z")).toBeNull();
+  expect(e.is("E", "/usr/sbin/sshd")).toBe(true);
+  expect(e.is("E", "/usr/sbin/ssh")).toBe(false);
+  expect(e.is("E", "/usr/sbin/sshX")).toBe(false);
+  expect(e.has("D")).toBe(true);
+  expect(e.has("F")).toBe(false);
 });

@@ -1,0 +1,107 @@
+// Journal bench: entries per second through our export parser + rsyslog-line
+// rendering + classification with Debian's logcheck-database (server level)
+// + spoof check, fed by the real journalctl, against journalctl -o export
+// alone writing to /dev/null, on the same journal in the same run. Whole
+// processes: wall time and peak RSS (GNU time), start-up included; our
+// figure is also given without the rule load (≈1-3 s, once per daemon start).
+//   bun bench/journal/run.ts [ENTRIES]   (200,000)
+// The journal is written by systemd-journal-remote from generated entries
+// (templates of sshd, CRON, systemd, kernel, sudo, postfix lines with random
+// fields; every `_` field journald adds; 1 in 50 a spoofed sshd line).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { getLogcheckDb } from "../support/logcheck-db.ts";
+import { rng } from "../support/gen.ts";
+import { existsSync } from "node:fs";
+
+const N = Number(process.argv[2] ?? 200_000);
+const REMOTE = ["/lib/systemd/systemd-journal-remote", "/usr/lib/systemd/systemd-journal-remote"].find((p) => existsSync(p));
+const JOURNALCTL = ["/usr/bin/journalctl", "/bin/journalctl"].find((p) => existsSync(p));
+if (!REMOTE || !JOURNALCTL) {
+  console.log("journal bench skipped: systemd-journal-remote and journalctl are needed (Debian packages systemd-journal-remote, systemd)");
+  process.exit(0);
+}
+const db = getLogcheckDb();
+const dir = mkdtempSync(join(tmpdir(), "integrityd-bench-journal-"));
+
+function field(k: string, v: string): string {
+  return `${k}=${v}\n`;
+}
+
+function corpus(): Buffer {
+  const r = rng(42);
+  const pick = <T>(a: T[]) => a[Math.floor(r() * a.length)];
+  const ip = () => `192.0.2.${Math.floor(r() * 250)}`;
+  const kinds: [string, string, string, () => string][] = [
+    ["sshd", "/usr/sbin/sshd", "ssh.service", () => `Accepted publickey for user${Math.floor(r() * 99)} from ${ip()} port ${1024 + Math.floor(r() * 60000)} ssh2: ED25519 SHA256:abcdef${Math.floor(r() * 1e6)}`],
+    ["sshd", "/usr/sbin/sshd", "ssh.service", () => `Failed password for invalid user admin${Math.floor(r() * 9)} from ${ip()} port ${1024 + Math.floor(r() * 60000)} ssh2`],
+    ["CRON", "/usr/sbin/cron", "cron.service", () => `(root) CMD (command -v debian-sa1 > /dev/null && debian-sa1 1 1)`],
+    ["CRON", "/usr/sbin/cron", "cron.service", () => `pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)`],
+    ["systemd", "/usr/lib/systemd/systemd", "init.scope", () => `Started session-${Math.floor(r() * 999)}.scope - Session ${Math.floor(r() * 999)} of User root.`],
+    ["kernel", "", "", () => `[UFW BLOCK] IN=eth0 OUT= MAC=00:00:00:00 SRC=${ip()} DST=10.0.0.1 LEN=40 PROTO=TCP SPT=${Math.floor(r() * 65535)} DPT=23`],
+    ["sudo", "/usr/bin/sudo", "session-1.scope", () => `   alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/apt update`],
+    ["postfix/smtpd", "/usr/lib/postfix/sbin/smtpd", "postfix@-.service", () => `connect from unknown[${ip()}]`],
+  ];
+  const parts: string[] = [];
+  const t0 = Date.now() * 1000 - 86_400_000_000;
+  for (let i = 0; i < N; i++) {
+    let [id, exe, unit, msg] = pick(kinds);
+    let uid = id === "sudo" ? "1000" : "0";
+    if (i % 50 === 0) {
+      id = "sshd";
+      exe = "/usr/bin/logger";
+      uid = "1000";
+    }
+    const us = t0 + i * 400;
+    let e = field("__REALTIME_TIMESTAMP", String(us)) + field("__MONOTONIC_TIMESTAMP", String(i * 400)) + field("_BOOT_ID", "0123456789abcdef0123456789abcdef") +
+      field("_MACHINE_ID", "fedcba9876543210fedcba9876543210") + field("_HOSTNAME", "bench-host") + field("PRIORITY", "6") + field("SYSLOG_FACILITY", "4");
+    if (id === "kernel") e += field("_TRANSPORT", "kernel") + field("SYSLOG_IDENTIFIER", "kernel");
+    else {
+      e += field("_TRANSPORT", "syslog") + field("SYSLOG_IDENTIFIER", id) + field("SYSLOG_PID", String(1000 + (i % 30000))) + field("_PID", String(1000 + (i % 30000))) +
+        field("_UID", uid) + field("_GID", uid) + field("_COMM", exe.slice(exe.lastIndexOf("/") + 1)) + field("_EXE", exe) + field("_CMDLINE", exe) +
+        field("_SYSTEMD_UNIT", unit) + field("_SYSTEMD_CGROUP", `/system.slice/${unit}`) + field("_CAP_EFFECTIVE", "1ffffffffff") + field("_SOURCE_REALTIME_TIMESTAMP", String(us - 3));
+    }
+    parts.push(e + field("MESSAGE", msg()) + "\n");
+  }
+  return Buffer.from(parts.join(""), "latin1");
+}
+
+interface Measured { wall: number; rssKiB: number; out: string }
+
+function measure(args: string[]): Measured {
+  const r = Bun.spawnSync(["/usr/bin/time", "-f", "%e %M", ...args], { stdout: "pipe", stderr: "pipe" });
+  const lines = r.stderr.toString().trim().split("\n");
+  const [wall, rss] = lines[lines.length - 1].split(" ").map(Number);
+  if (r.exitCode !== 0) throw new Error(`${args.join(" ")} failed: ${r.stderr.toString()}`);
+  return { wall, rssKiB: rss, out: r.stdout.toString() };
+}
+
+try {
+  const g0 = performance.now();
+  const input = corpus();
+  const w = Bun.spawnSync([REMOTE, `--output=${join(dir, "system.journal")}`, "-"], { stdin: input, stdout: "ignore", stderr: "pipe" });
+  if (w.exitCode !== 0) throw new Error(`systemd-journal-remote: ${w.stderr.toString()}`);
+  console.log(`journal bench: ${N} entries (${(input.length / 1048576).toFixed(0)} MB of export text) written by systemd-journal-remote in ${((performance.now() - g0) / 1000).toFixed(1)} s; rules: logcheck-database ${db.version}, server level`);
+  const jc = [JOURNALCTL, "-o", "export", "--no-pager", `--directory=${dir}`];
+  measure(jc); // warm the page cache
+  const rows: string[] = [];
+  for (let round = 0; round < 2; round++) {
+    const peer = measure(["sh", "-c", 'exec "$@" > /dev/null', "sh", ...jc]);
+    const parse = measure([process.execPath, join(import.meta.dir, "pipeline.ts"), dir, db.rulesHome, "parse-only"]);
+    const ours = measure([process.execPath, join(import.meta.dir, "pipeline.ts"), dir, db.rulesHome]);
+    const o = JSON.parse(ours.out) as { entries: number; events: number; loadSeconds: number; readSeconds: number };
+    const p = JSON.parse(parse.out) as { entries: number; loadSeconds: number; readSeconds: number };
+    if (o.entries !== N || p.entries !== N) throw new Error(`read ${o.entries}/${p.entries} of ${N} entries`);
+    rows.push(
+      `  round ${round + 1}: journalctl -o export > /dev/null: ${peer.wall.toFixed(2)} s, ${Math.round(N / peer.wall)} entries/s, peak RSS ${Math.round(peer.rssKiB / 1024)} MiB\n` +
+      `           journalctl | parse only:              ${parse.wall.toFixed(2)} s whole process (${p.readSeconds.toFixed(2)} s reading), ${Math.round(N / p.readSeconds)} entries/s, peak RSS ${Math.round(parse.rssKiB / 1024)} MiB\n` +
+      `           journalctl | parse + classify:        ${ours.wall.toFixed(2)} s whole process, rules loaded in ${o.loadSeconds.toFixed(2)} s, ${o.readSeconds.toFixed(2)} s reading: ` +
+      `${Math.round(N / o.readSeconds)} entries/s (${Math.round(N / ours.wall)} with start-up and rule load), ${o.events} events, peak RSS ${Math.round(ours.rssKiB / 1024)} MiB; ` +
+      `overhead over journalctl alone: ${(o.readSeconds / peer.wall).toFixed(2)}x its time`,
+    );
+  }
+  console.log(rows.join("\n"));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
