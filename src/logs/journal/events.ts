@@ -43,6 +43,17 @@ function originText(o: Origin, sourceTrusted: boolean): string {
   return ` [origin: ${parts.join(" ")}]`;
 }
 
+const subjects = new Map<string, string>();
+/** The escaped subject of a source's events (made once per source). */
+function subjectOf(source: string): string {
+  let s = subjects.get(source);
+  if (s === undefined) {
+    if (subjects.size > 1000) subjects.clear();
+    subjects.set(source, (s = escapeString(`journal ${source}`)));
+  }
+  return s;
+}
+
 const clean = (s: string | null) => (s === null ? null : escapeLatin1(s));
 
 /**
@@ -60,7 +71,7 @@ export function entryEvents(e: JournalEntry, ctx: EntryContext): LogEvent[] {
   const reason = judge ? spoofReason(o) : null;
   if (places.length === 0 && reason === null) return [];
   const cursor = e.text("__CURSOR") ?? "";
-  const subject = escapeString(`journal ${ctx.source}`);
+  const subject = subjectOf(ctx.source);
   const text = reportText(line, e.cut.includes("MESSAGE")) + originText(o, ctx.sourceTrusted);
   const journal = {
     source: ctx.source, cursor, uid: o.uid, gid: o.gid, pid: o.pid, comm: clean(o.comm), exe: clean(o.exe),
