@@ -9,7 +9,8 @@
 // - TAG: SYSLOG_IDENTIFIER, else _COMM, else "journal"; PID: SYSLOG_PID,
 //   else _PID; without a PID the tag is "TAG:";
 // - MESSAGE: its bytes as they are, except control characters, which are
-//   written #ooo (octal) as rsyslog's $EscapeControlCharactersOnReceive does
+//   (bytes below 0x20) written #ooo (octal) as rsyslog's
+//   $EscapeControlCharactersOnReceive does (DEL and 8-bit bytes are kept)
 //   (a multi-line message stays one line; a trailing newline is dropped);
 //   one blank separates it from the tag unless it starts with one. HOST, TAG
 //   and PID get the same #ooo escaping (a hostile identifier stays on its line).
@@ -52,13 +53,13 @@ export function controlText(s: string | undefined): string {
   let i = 0;
   for (; i < end; i++) {
     const c = s.charCodeAt(i);
-    if (c < 32 || c === 127) break;
+    if (c < 32) break;
   }
   if (i === end) return end === s.length ? s : s.slice(0, end);
   let out = s.slice(0, i);
   for (; i < end; i++) {
     const c = s.charCodeAt(i);
-    out += c < 32 || c === 127 ? `#${c.toString(8).padStart(3, "0")}` : s[i];
+    out += c < 32 ? `#${c.toString(8).padStart(3, "0")}` : s[i];
   }
   return out;
 }
