@@ -6,7 +6,7 @@
 // a missing journal giving a notice while another source keeps working.
 import type { Database } from "bun:sqlite";
 import { afterEach, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseJournalValue } from "../../../src/config/journal.ts";
 import { createJournalTask, type JournalTask } from "../../../src/logs/journal/task.ts";
@@ -173,4 +173,32 @@ test("a journal directory empty at first start: its first entries, when they com
   writeJournal(join(dirs[0], "x.journal"), msgs(0, 3));
   expect(await until(() => events(env.db, "system").length === 3, 10_000)).toBe(true);
   expect(lineNumbers(env.db)).toEqual([0, 1, 2]);
+});
+
+test("journalctl killed while following: one notice, restarted with backoff from the cursor, nothing lost or repeated", async () => {
+  if (why) return console.log(`skipped: ${why}`);
+  const { env, dirs } = setup(["directory:DIR0"]);
+  mkdirSync(dirs[0]);
+  const file = join(dirs[0], "x.journal");
+  writeJournal(file, msgs(0, 1));
+  run(env);
+  expect(await until(() => row(env.db, env.config.journals[0].source) !== null)).toBe(true);
+  writeJournal(file, msgs(1, 2));
+  expect(await until(() => events(env.db, "system").length === 2, 10_000)).toBe(true);
+  const children = () => readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, "latin1").includes(`--directory=${dirs[0]}\0`) && readFileSync(`/proc/${p}/cmdline`, "latin1").includes("--follow");
+    } catch {
+      return false;
+    }
+  });
+  const [pid] = children();
+  expect(pid).toBeDefined();
+  process.kill(Number(pid), "SIGKILL");
+  writeJournal(file, msgs(3, 2));
+  expect(await until(() => events(env.db, "system").length === 4 && children().length === 1 && children()[0] !== pid, 10_000)).toBe(true);
+  expect(lineNumbers(env.db)).toEqual([1, 2, 3, 4]);
+  const notices = events(env.db, "notice");
+  expect(notices.length).toBe(1);
+  expect(notices[0].text).toContain("journalctl exited with status");
 });
