@@ -8,6 +8,7 @@
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config/config.ts";
 import { logStatus } from "../logs/status.ts";
+import { journalStatus, type JournalStatusRow } from "../logs/journal/status.ts";
 import { pidStatus } from "../pids/status.ts";
 import { recentChanges, scanStatus } from "../scan/status.ts";
 import { formatSeconds } from "../util/duration.ts";
@@ -46,6 +47,7 @@ export interface StatusFacts {
   events: { waiting: number | null; file: number | null; log: number | null; process: number | null; oldestWaiting: number | null; behind: Record<string, number> };
   files: { entries: number | null; cycle: number | null; checkedShare: number | null; oldestCheckAgeSeconds: number | null; speed: number | null; lastCycleSeconds: number | null; expectedCycleSeconds: number | null };
   logs: { path: string; offset: number; size: number | null; lagBytes: number | null; missing: boolean; updated: number }[] | null;
+  journals: JournalStatusRow[] | null;
   processes: { pidfile: string; pid: number | null; name: string | null; state: string; since: number; detail: string }[] | null;
 }
 
@@ -82,6 +84,7 @@ export function statusFacts(db: Database, config: Config, now = Date.now()): Sta
       expectedCycleSeconds: f.entries !== undefined && config.filerate > 0 ? f.entries / (config.filerate * speed) : null,
     },
     logs: logs === undefined ? null : logs.map((l) => ({ ...l, lagBytes: l.size !== null ? Math.max(0, l.size - l.offset) : null })),
+    journals: attempt(() => journalStatus(db, config.journals)) ?? null,
     processes: pids === undefined ? null : pids,
   };
 }
@@ -127,6 +130,15 @@ export function statusReport(db: Database, config: Config, now = Date.now()): st
   else if (logs.length === 0) out.push("  none");
   for (const l of logs ?? []) {
     out.push(`  ${clean(l.path)}  offset ${l.offset}${l.size !== null ? ` of ${l.size}` : ""}${l.missing ? "  MISSING" : ""}  updated ${when(l.updated, now)}`);
+  }
+
+  // ---- journals
+  out.push("", `Journals${s.journals ? ` (${s.journals.length})` : ""}`);
+  if (s.journals === null) out.push("  unknown");
+  else if (s.journals.length === 0) out.push("  none");
+  for (const j of s.journals ?? []) {
+    const lag = j.lagEntries === 0 ? "caught up" : j.lagEntries !== null ? `${j.lagEntries} entries${j.lagSeconds !== null ? ` (${formatSeconds(j.lagSeconds)})` : ""} behind` : j.lagSeconds !== null ? `${formatSeconds(j.lagSeconds)} behind` : "lag unknown";
+    out.push(`  ${clean(j.source)}  cursor ${j.cursor ? `${clean(j.cursor).slice(0, 200)} (entry of ${when(j.at, now)})` : "none (empty journal)"}  ${lag}  ${j.entries} entries read${j.problem ? `  PROBLEM: ${clean(j.problem).slice(0, 200)}` : ""}`);
   }
 
   // ---- pids

@@ -7,6 +7,9 @@
 
 import { checkGlob } from "../util/glob.ts";
 import { closest } from "../util/spelling.ts";
+import { type JournalSpec, parseJournalValue } from "./journal.ts";
+
+export type { JournalSpec } from "./journal.ts";
 
 export const LEVELS = ["paranoid", "server", "workstation"] as const;
 export type Level = (typeof LEVELS)[number];
@@ -37,6 +40,8 @@ export interface Config {
   areas: string[];
   excludes: string[];
   logs: LogSpec[];
+  /** `journal` lines: systemd journal sources (src/logs/journal/) */
+  journals: JournalSpec[];
   pidfiles: PidSpec[];
   reporttime: number;
   reportholdoff: number;
@@ -99,6 +104,7 @@ export function defaultConfig(file: string): Config {
     areas: [],
     excludes: [],
     logs: [],
+    journals: [],
     pidfiles: [],
     reporttime: 30,
     reportholdoff: 900,
@@ -145,9 +151,9 @@ export const NUMERIC: Record<NumKey, { positive: boolean; integer: boolean; min?
 };
 
 const PATH_KEYS = ["database", "area", "exclude", "log", "pidfile", "sendmail", "jsonlog"] as const;
-const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "smtptls", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility"] as const;
+const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "smtptls", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility", "journal"] as const;
 export const KNOWN_KEYS: readonly string[] = [...Object.keys(NUMERIC), ...PATH_KEYS, ...STRING_KEYS];
-const REPEATABLE = new Set(["area", "exclude", "log", "pidfile", "logrules", "pidct", "email"]);
+const REPEATABLE = new Set(["area", "exclude", "log", "pidfile", "logrules", "pidct", "email", "journal"]);
 
 const NUMBER_RE = /^\d+(\.\d+)?$/;
 
@@ -342,6 +348,13 @@ export function parseConfig(text: string, file: string): ParseResult {
           break;
         }
         logrules = { level: level as Level, rules: dir === "builtin" ? dir : normPath(dir) };
+        break;
+      }
+      case "journal": {
+        const j = parseJournalValue(value, logrules, lineNo);
+        if (typeof j === "string") err(j, key);
+        else if (config.journals.some((o) => o.source === j.source)) err(`journal: '${j.source}' is given twice`, key);
+        else config.journals.push(j);
         break;
       }
       case "pidct":

@@ -23,6 +23,11 @@ export function formatConfig(c: Config, host: string): string {
     if (cur !== lr) kv("logrules", (lr = cur));
     kv("log", l.path);
   }
+  for (const j of c.journals) {
+    const cur = `${j.level}:${j.rules}`;
+    if (cur !== lr) kv("logrules", (lr = cur));
+    kv("journal", j.source);
+  }
   let pc = -1;
   for (const p of c.pidfiles) {
     if (p.pidct !== pc) kv("pidct", (pc = p.pidct));

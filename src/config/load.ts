@@ -72,7 +72,7 @@ export function loadConfig(path: string, opts: { strict?: boolean } = {}): Parse
     if (why) res.errors.push({ file: path, line: 0, key: "smtptls", message: `smtptls ${res.config.smtptls} refused: ${why}` });
     else if (pinnedFingerprint(res.config.smtptls) === null) res.errors.push({ file: path, line: 0, key: "smtptls", message: `smtptls ${res.config.smtptls}: not a PEM certificate` });
   }
-  for (const home of new Set(res.config.logs.map((l) => l.rules))) {
+  for (const home of new Set([...res.config.logs, ...res.config.journals].map((l) => l.rules))) {
     const why = home === "builtin" ? null : untrustedRulesHome(home);
     if (why) res.errors.push({ file: path, line: 0, key: "logrules", message: `rules home ${home} refused: ${why}; whoever can change it can silence alerts` });
   }

@@ -9,6 +9,7 @@ import { escapeString } from "../util/escape.ts";
 import { getMeta, openDatabase, setMeta } from "../db/db.ts";
 import { lockDatabase } from "../db/lock.ts";
 import { createTailTask } from "../logs/tailer.ts";
+import { createJournalTask } from "../logs/journal/task.ts";
 import { createPidTask } from "../pids/pids.ts";
 import { createReportTask } from "../report/reporter.ts";
 import { createScanTask } from "../scan/index.ts";
@@ -91,6 +92,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     (c) => createReportTask(c, { stdout: opts.stdout, coverage: () => footerFigures(c.db, ctx.config) }),
     (c) => createPidTask(c),
     (c) => createTailTask(c),
+    (c) => createJournalTask(c),
     (c) => createScanTask(c),
   ];
   const tasks: Task[] = [];

@@ -101,6 +101,20 @@ CREATE TABLE IF NOT EXISTS logs (
   updated     INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
+-- ==== journals (systemd journal sources, src/logs/journal/) ==================
+-- One row per `journal` config line (source: its canonical text). cursor is
+-- the last entry handled, committed in the same transaction as the events of
+-- the entries up to it; '' : the journal was empty at first start (read it
+-- from its beginning).
+CREATE TABLE IF NOT EXISTS journals (
+  source   TEXT PRIMARY KEY,
+  cursor   TEXT NOT NULL DEFAULT '',
+  realtime INTEGER NOT NULL DEFAULT 0,  -- __REALTIME_TIMESTAMP of that entry (µs since the epoch)
+  entries  INTEGER NOT NULL DEFAULT 0,  -- entries handled since the first start
+  problem  TEXT NOT NULL DEFAULT '',    -- the problem last noticed ('' : none), so a restart does not repeat it
+  updated  INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
 -- ==== pids (process watch) =====================================================
 -- Paths are raw bytes held one char per byte (latin1 decoding).
 -- One row per configured pidfile path (a file or a directory): a path without a

@@ -53,6 +53,7 @@ smtptls = verify
 jsonlog = /var/log/integrityd.json
 syslog = yes
 syslogfacility = local3
+journal = _SYSTEMD_UNIT=ssh.service
 `;
     const { config, errors, warnings } = parse(text);
     expect(errors).toEqual([]);
@@ -70,6 +71,7 @@ syslogfacility = local3
       jsonlog: "/var/log/integrityd.json", syslog: true, syslogfacility: "local3",
     });
     expect(config.smtp).toEqual({ host: "mail.example.org", port: 587 });
+    expect(config.journals.map((j) => [j.source, j.level, j.line])).toEqual([["local _SYSTEMD_UNIT=ssh.service", "workstation", 34]]);
     // every key the parser knows appears in this test
     for (const k of KNOWN_KEYS) if (k !== "sendmail") expect(text).toContain(`\n${k} =`);
   });
