@@ -132,3 +132,14 @@ CREATE TABLE IF NOT EXISTS pids (
   checked  INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS pids_root ON pids (root);
+
+-- Change hints (src/scan/hints/): each area's coverage as the daemon last
+-- said it (live, degraded, off), with the backend and the reason; rewritten
+-- at start and whenever it changes, read by --status and the mail footer.
+CREATE TABLE IF NOT EXISTS hints (
+  area     TEXT PRIMARY KEY,       -- printable path (util/escape.ts)
+  backend  TEXT NOT NULL,          -- fanotify, inotify or none
+  state    TEXT NOT NULL,          -- live, degraded or off
+  reason   TEXT NOT NULL,
+  updated  INTEGER NOT NULL        -- ms since the epoch
+);

@@ -53,6 +53,8 @@ smtptls = verify
 jsonlog = /var/log/integrityd.json
 syslog = yes
 syslogfacility = local3
+hints = inotify
+hintwatches = 77
 `;
     const { config, errors, warnings } = parse(text);
     expect(errors).toEqual([]);
@@ -70,6 +72,7 @@ syslogfacility = local3
       jsonlog: "/var/log/integrityd.json", syslog: true, syslogfacility: "local3",
     });
     expect(config.smtp).toEqual({ host: "mail.example.org", port: 587 });
+    expect(config).toMatchObject({ hints: "inotify", hintwatches: 77 });
     // every key the parser knows appears in this test
     for (const k of KNOWN_KEYS) if (k !== "sendmail") expect(text).toContain(`\n${k} =`);
   });
