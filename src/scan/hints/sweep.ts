@@ -39,7 +39,7 @@ export function differs(old: Row, now: Attrs): boolean {
 
 const COLS = "path, type, mode, uid, gid, size, ino, mtime, ctime";
 
-/** Sweep one area; returns how many paths were visited. */
+/** Sweep one area; returns how many paths were visited (each at most once). */
 export async function sweepArea(host: SweepHost, area: PathBytes): Promise<number> {
   const [lo, hi] = subtreeRange(area);
   const dirs = host.db.query(`SELECT ${COLS} FROM entries WHERE type = 'dir' AND ((path >= ? AND path < ?) OR path = ?) AND path > ? ORDER BY path LIMIT ?`).safeIntegers(true);
@@ -47,6 +47,14 @@ export async function sweepArea(host: SweepHost, area: PathBytes): Promise<numbe
   const open = new OpenDirs(32);
   let after: Uint8Array = new Uint8Array(0);
   let visited = 0;
+  const done = new Set<string>();
+  const recheck = async (p: PathBytes) => {
+    const k = pathKey(p);
+    if (done.has(k)) return;
+    done.add(k);
+    await host.recheck(p);
+    visited++;
+  };
   try {
     for (;;) {
       const page = dirs.all(lo, hi, area, after, PAGE) as Row[];
@@ -90,13 +98,9 @@ export async function sweepArea(host: SweepHost, area: PathBytes): Promise<numbe
         }
         for (const p of todo) {
           if (host.stopped) return visited;
-          await host.recheck(p);
-          visited++;
+          await recheck(p);
         }
-        if (dirMoved) {
-          await host.recheck(d.path);
-          visited++;
-        }
+        if (dirMoved) await recheck(d.path);
         await yieldToLoop();
       }
       if (page.length < PAGE) return visited;
