@@ -1,6 +1,6 @@
 // The system calls of change hints, from libc through bun:ffi: fanotify_init,
-// fanotify_mark, inotify_init1, inotify_add_watch, poll, read,
-// open_by_handle_at and fstatfs. Contract: each returns what the call returns
+// fanotify_mark, inotify_init1, inotify_add_watch, poll, read, eventfd,
+// write, open_by_handle_at and fstatfs. Contract: each returns what the call returns
 // (a descriptor, 0, a byte count), or throws { code, message } with the errno
 // name; `hintCalls()` is null where libc cannot be loaded (then hints are off
 // and the trickle alone checks). Each thread (main, the watcher worker) loads
@@ -41,8 +41,12 @@ export interface HintCalls {
   inotifyInit(): number;
   /** A watch on the directory `path` (never following a symlink); the watch descriptor. */
   inotifyWatch(fd: number, path: Uint8Array): number;
-  /** Wait up to `ms` for `fd` to be readable: whether it is. */
-  poll(fd: number, ms: number): boolean;
+  /** Wait up to `ms` (-1: for ever) for `fd` or `wake` to be readable: bit 1 `fd` is, bit 2 `wake` is. */
+  poll(fd: number, wake: number, ms: number): number;
+  /** A non-blocking eventfd (a wake-up for a thread waiting in poll). */
+  eventfd(): number;
+  /** Add 1 to an eventfd (wakes its poll). */
+  signal(fd: number): void;
   /** read(2) into buf; 0 when nothing is there (EAGAIN). */
   read(fd: number, buf: Uint8Array): number;
   /** open_by_handle_at(mountFd, handle, O_PATH): a descriptor for the object. */
@@ -61,6 +65,8 @@ function load(): HintCalls | null {
       inotify_init1: { args: [FFIType.i32], returns: FFIType.i32 },
       inotify_add_watch: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
       poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+      eventfd: { args: [FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+      write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
       read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
       open_by_handle_at: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
       fstatfs: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
@@ -83,7 +89,7 @@ function load(): HintCalls | null {
     out.set(b, 0);
     return out;
   };
-  const pfd = new Uint8Array(8);
+  const pfd = new Uint8Array(16);
   const pview = new DataView(pfd.buffer);
   const sfs = new Uint8Array(128);
   return {
@@ -102,16 +108,26 @@ function load(): HintCalls | null {
       const wd = sym.inotify_add_watch(fd, cstr(path), IN_MASK);
       return wd < 0 ? fail("inotify_add_watch") : wd;
     },
-    poll(fd, ms) {
-      pview.setInt32(0, fd, true);
-      pview.setInt16(4, 1, true); // POLLIN
-      pview.setInt16(6, 0, true);
-      const r = sym.poll(pfd, 1n, ms);
+    poll(fd, wake, ms) {
+      for (const [i, f] of [[0, fd], [8, wake]]) {
+        pview.setInt32(i, f, true);
+        pview.setInt16(i + 4, 1, true); // POLLIN
+        pview.setInt16(i + 6, 0, true);
+      }
+      const r = sym.poll(pfd, 2n, ms);
       if (r < 0) {
-        if (errno() === constants.errno.EINTR) return false;
+        if (errno() === constants.errno.EINTR) return 0;
         fail("poll");
       }
-      return r > 0;
+      return (pview.getInt16(6, true) !== 0 ? 1 : 0) | (pview.getInt16(14, true) !== 0 ? 2 : 0);
+    },
+    eventfd() {
+      const fd = sym.eventfd(0, 0x80000 | 0x800); // EFD_CLOEXEC | EFD_NONBLOCK
+      return fd < 0 ? fail("eventfd") : fd;
+    },
+    signal(fd) {
+      const one = new BigUint64Array([1n]);
+      if (Number(sym.write(fd, one, 8n)) < 0 && errno() !== constants.errno.EAGAIN) fail("write");
     },
     read(fd, buf) {
       const n = Number(sym.read(fd, buf, BigInt(buf.length)));

@@ -38,6 +38,8 @@ export type HintHost = Pick<ScanHost, "db" | "config" | "areas" | "stopped" | "n
 interface Watcher {
   worker: Worker;
   fd: number;
+  /** eventfd: wakes the watcher's poll so it takes a message */
+  wake: number;
   stopped: Promise<void>;
 }
 
@@ -90,10 +92,11 @@ export class Hints {
     this.running = false;
     this.wake?.();
     await Promise.all(this.watchers.map(async (w) => {
-      w.worker.postMessage({ op: "stop" });
+      this.tell(w, { op: "stop" });
       await Promise.race([w.stopped, new Promise((r) => setTimeout(r, 2000))]);
       w.worker.terminate();
       closeQuietly(w.fd);
+      closeQuietly(w.wake);
     }));
     await this.drain;
     await Promise.all([...this.sweeps]);
@@ -123,7 +126,12 @@ export class Hints {
 
   /** Tests: the watchers read nothing for `ms` (so the kernel's queue can overflow). */
   holdReads(ms: number): void {
-    for (const w of this.watchers) w.worker.postMessage({ op: "hold", ms });
+    for (const w of this.watchers) this.tell(w, { op: "hold", ms });
+  }
+
+  private tell(w: Watcher, m: unknown): void {
+    w.worker.postMessage(m);
+    hintCalls()!.signal(w.wake);
   }
 
   /** The backends in use (tests, status). */
@@ -201,8 +209,9 @@ export class Hints {
       done();
       this.publish();
     };
-    worker.postMessage({ op: "start", kind, fd, areas });
-    this.watchers.push({ worker, fd, stopped });
+    const wake = hintCalls()!.eventfd();
+    worker.postMessage({ op: "start", kind, fd, wake, areas });
+    this.watchers.push({ worker, fd, wake, stopped });
   }
 
   // ---- inotify watches --------------------------------------------------------
