@@ -17,10 +17,11 @@
 // Knobs: BENCH_HINTS_FILES (100000), BENCH_HINTS_REST_SECONDS (30),
 // BENCH_HINTS_SCALE (1000000), BENCH_HINTS_KEEP=1.
 import { Database } from "bun:sqlite";
+import { loadavg } from "node:os";
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { initDatabase } from "../../src/db/db.ts";
+import { initDatabase, openDatabase } from "../../src/db/db.ts";
 import { Store } from "../../src/scan/store.ts";
 
 const FILES = Number(process.env.BENCH_HINTS_FILES ?? 100_000);
@@ -119,8 +120,13 @@ async function change(d: Daemon, path: string, capMs: number): Promise<number | 
   return ms === null ? null : performance.now() - t0; // from before the write
 }
 
-async function flood(d: Daemon, capMs: number, wantOverflow: boolean): Promise<{ edit: number | null; overflow: number | null }> {
-  const victim = join(area, "d7", "f7007");
+/**
+ * 20,000 creations with one edit among them. The overflow is waited for
+ * only while the edit is not reported, and 5 s after: a watcher that kept up
+ * with the flood has nothing to report.
+ */
+async function flood(d: Daemon, capMs: number): Promise<{ edit: number | null; overflow: number | null }> {
+  const victim = join(area, "d0", "f7");
   const dir = join(area, "flood");
   const t0 = performance.now();
   Bun.spawnSync(["python3", "-c", `
@@ -134,18 +140,20 @@ for i in range(10000, 20000): open(f'{d}/n{i}','w').close()
   const made = performance.now() - t0;
   let edit: number | null = null;
   let overflow: number | null = null;
-  await d.until(() => {
+  const look = () => {
     if (edit === null && d.out.includes(`Changed: ${victim}\n`)) edit = performance.now() - t0;
     if (overflow === null && /Overflow: /.test(d.out)) overflow = performance.now() - t0;
-    return edit !== null && (overflow !== null || !wantOverflow);
-  }, capMs);
+    return edit !== null && overflow !== null;
+  };
+  await d.until(() => look() || edit !== null, capMs);
+  await d.until(look, 5000);
   say(`  (20,000 creations and the edit made in ${f2(made / 1000)} s)`);
   return { edit, overflow };
 }
 
 // ---- scale: the database work of a trickle step -------------------------------------
 function stepCost(dbPath: string, steps = 3000): number {
-  const db = new Database(dbPath);
+  const db = openDatabase(dbPath); // the daemon's pragmas (WAL, synchronous)
   const store = new Store(db);
   const cycle = Number((db.query("SELECT max(cycle) AS c FROM entries").get() as { c: number }).c) + 1;
   const probe = new BigInt64Array(1);
@@ -206,7 +214,7 @@ try {
   const peer = await started(off);
   const peerRest = await atRest(peer.d);
   const peerChange = await change(peer.d, join(area, "d3", "f3333"), 10_000);
-  const peerFlood = await flood(peer.d, 60_000, false);
+  const peerFlood = await flood(peer.d, 60_000);
   await peer.d.stop();
   rmSync(join(area, "flood"), { recursive: true, force: true });
   Bun.spawnSync([BIN, "--config", on, "--scan-once"], { stdout: "ignore", stderr: "ignore" }); // back to a clean record
@@ -216,17 +224,19 @@ try {
   const oursRest = await atRest(ours.d);
   const lat: number[] = [];
   for (let i = 0; i < 20; i++) {
-    const ms = await change(ours.d, join(area, `d${i % 10}`, `f${(i % 10) * 1000 + i}`), 10_000);
+    const d = i % Math.ceil(FILES / 1000);
+    const ms = await change(ours.d, join(area, `d${d}`, `f${d * 1000 + i}`), 10_000);
     lat.push(ms ?? Infinity);
     await Bun.sleep(1100); // past the hold time of a re-checked path
   }
-  const oursFlood = await flood(ours.d, 60_000, true);
+  const oursFlood = await flood(ours.d, 60_000);
   await ours.d.stop();
 
   say("");
   say(`start-up to "integrityd started": hints on ${f2(ours.startMs / 1000)} s, off ${f2(peer.startMs / 1000)} s`);
   say(`latency, hints on: median ${f1(median(lat))} ms, max ${f1(Math.max(...lat))} ms over 20 changes (target median < 2000 ms); peer (trickle alone, filerate 1): ${peerChange === null ? "not reported within 10 s" : `${f1(peerChange)} ms`}`);
-  say(`flood on ${FILES} files: edit reported after ${oursFlood.edit === null ? "more than 60 s" : `${f1(oursFlood.edit / 1000)} s`}, overflow after ${oursFlood.overflow === null ? "more than 60 s" : `${f1(oursFlood.overflow / 1000)} s`} (target both < 60 s); peer: edit ${peerFlood.edit === null ? "not reported within 60 s" : `after ${f1(peerFlood.edit / 1000)} s`}`);
+  say(`flood on ${FILES} files: edit reported after ${oursFlood.edit === null ? "more than 60 s" : `${f1(oursFlood.edit / 1000)} s`}, overflow ${oursFlood.overflow === null ? "none reported (the watcher kept up: no event was lost)" : `after ${f1(oursFlood.overflow / 1000)} s`} (target both < 60 s); peer: edit ${peerFlood.edit === null ? "not reported within 60 s" : `after ${f1(peerFlood.edit / 1000)} s`}`);
+  say(`load average at the end: ${loadavg().map(f2).join(" ")} (the machine is shared; a filesystem mark sees every other program's file events too)`);
   say(`at rest ${REST_S} s: CPU hints on ${f2(oursRest.cpu)}% of a core, off ${f2(peerRest.cpu)}% (target: on <= off + noise, < 1%); RSS on ${f1(oursRest.rss)} MiB (peak ${f1(oursRest.peak)}), off ${f1(peerRest.rss)} MiB (peak ${f1(peerRest.peak)}); difference ${f1(oursRest.rss - peerRest.rss)} MiB (target within 8 MiB)`);
 
   // scale

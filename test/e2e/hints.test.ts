@@ -3,10 +3,24 @@
 // a trickle that would take hours, with the process that made it; --status
 // says where hints are live; SIGTERM stops it promptly.
 import { afterAll, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { run, tempDir, writeConfig } from "../support/binary.ts";
+import { BIN, run, tempDir, writeConfig } from "../support/binary.ts";
 import { DaemonProc } from "../support/daemon.ts";
+import { hintCalls } from "../../src/scan/hints/ffi.ts";
+
+/** Whether this kernel gives root fanotify with a filesystem mark. */
+function fanotifyHere(): boolean {
+  try {
+    const c = hintCalls()!;
+    const fd = c.fanotifyInit();
+    c.fanotifyMark(fd, "/tmp");
+    require("node:fs").closeSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const { dir, cleanup } = tempDir("integrityd-e2e-hints-");
 afterAll(cleanup);
@@ -40,3 +54,27 @@ for (const mode of ["auto", "inotify"] as const) {
     }
   }, 30_000);
 }
+
+test("under the unit's capability bounding set and NoNewPrivileges, hints get fanotify where the kernel gives it to root", async () => {
+  if (!existsSync("/usr/bin/setpriv") || process.getuid?.() !== 0) {
+    console.error("skipped (hints under the unit's hardening): needs root and setpriv");
+    return;
+  }
+  const unit = run(["--print-unit"]).stdout;
+  const caps = /^CapabilityBoundingSet=(.*)$/m.exec(unit)![1].split(/\s+/).map((c) => `+${c.replace(/^CAP_/, "").toLowerCase()}`);
+  const area = join(dir, "unit", "area");
+  mkdirSync(area, { recursive: true });
+  const conf = writeConfig(join(dir, "unit"), `email = none\ndatabase = ${join(dir, "unit", "db", "i.sqlite")}\narea = ${area}\nhints = auto\n`);
+  expect(run(["--config", conf, "--init-db"]).code).toBe(0);
+  const p = Bun.spawn(["/usr/bin/setpriv", `--bounding-set=-all,${caps.join(",")}`, "--inh-caps=-all", "--no-new-privs", BIN, "--config", conf], { stdout: "pipe", stderr: "pipe" });
+  let err = "";
+  const dec = new TextDecoder();
+  const reader = (async () => { for await (const c of p.stderr) err += dec.decode(c, { stream: true }); })();
+  for (let i = 0; i < 200 && !/change hints: /.test(err); i++) await Bun.sleep(50);
+  p.kill("SIGTERM");
+  await p.exited;
+  await reader;
+  const line = /change hints: .*/.exec(err)?.[0] ?? "";
+  // where the kernel gives root fanotify, the unit must not take it away
+  expect(line).toBe(`change hints: live on every area (${fanotifyHere() ? "fanotify" : "inotify"})`);
+}, 30_000);
