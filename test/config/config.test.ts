@@ -211,3 +211,10 @@ test("logrules = LEVEL:builtin names the embedded rules", () => {
   expect(r.config.logs[0]).toMatchObject({ rules: "builtin", level: "workstation" });
   expect(parse("logrules = server:relative/dir\n").errors[0].message).toContain("is not an absolute path (or builtin");
 });
+
+test("hints and hintwatches: the modes, a budget; anything else is an error with FILE:LINE", () => {
+  expect(parse("").config).toMatchObject({ hints: "auto", hintwatches: 8192 });
+  expect(parse("hints = FANOTIFY\nhintwatches = 0\n").config).toMatchObject({ hints: "fanotify", hintwatches: 0 });
+  const { errors } = parse("hints = yes\nhintwatches = 1.5\n");
+  expect(errors.map((e) => `${e.line}: ${e.message}`)).toEqual(["1: hints: 'yes' is not auto, fanotify, inotify, off", "2: hintwatches: '1.5' must be a whole number"]);
+});
