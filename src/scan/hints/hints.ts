@@ -6,10 +6,10 @@
 // Backends, by `hints` (config): fanotify with a filesystem mark per area
 // (FAN_MARK_FILESYSTEM, FAN_REPORT_DFID_NAME: one mark covers a whole file
 // system, and each event names the writing process), else inotify (one watch
-// per directory, at most `hintwatches`, found breadth first so the top of
-// each area is watched first), else nothing: the trickle alone. `auto` tries
-// them in that order per area; `fanotify` or `inotify` only that one. The
-// kernel is read by a worker thread (watcher.ts); this thread never waits.
+// per directory, at most `hintwatches`: watches.ts), else nothing: the
+// trickle alone. `auto` tries them in that order per area; `fanotify` or
+// `inotify` only that one. The kernel is read by a worker thread
+// (watcher.ts); this thread never waits.
 //
 // Losses are events, not warnings: when a kernel queue overflows (or ours,
 // core.ts), the affected areas get an `overflow` report and a metadata-first
@@ -18,8 +18,7 @@
 // the `hints` table (status.ts) for --status and the mail footer.
 import { enqueue } from "../../db/events.ts";
 import { log } from "../../util/log.ts";
-import { yieldToLoop } from "../../util/loop.ts";
-import { closeQuietly, listFd, lstatAt, openDirPath } from "../dirs.ts";
+import { closeQuietly } from "../dirs.ts";
 import type { ScanHost } from "../host.ts";
 import { joinPath, pathKey, showPath, subtreeRange, type PathBytes } from "../paths.ts";
 import { areaCoverage, coverageSummary, HintQueue, type AreaCoverage, type Backend } from "./core.ts";
@@ -27,10 +26,10 @@ import { hintCalls, IN } from "./ffi.ts";
 import { writeCoverage } from "./status.ts";
 import { sweepArea } from "./sweep.ts";
 import type { WatcherBatch } from "./watcher.ts";
+import { InotifyWatches } from "./watches.ts";
 import type { Writer } from "./writer.ts";
 
 const WATCHER_URL = new URL(import.meta.path === Bun.main ? "./scan/hints/watcher.ts" : "./watcher.ts", import.meta.url).href;
-const S_IFDIR = 0o040000n;
 
 /** What hints need of the scanner (scanner.ts implements it). */
 export type HintHost = Pick<ScanHost, "db" | "config" | "areas" | "stopped" | "now" | "recorder" | "excluded" | "areaOf" | "visit">;
@@ -49,10 +48,7 @@ export class Hints {
   private readonly failed = new Map<string, string>();
   private readonly watchers: Watcher[] = [];
   // inotify
-  private inFd = -1;
-  private readonly wdPath = new Map<number, PathBytes>();
-  private readonly wdOf = new Map<string, number>();
-  private budgetReason: string | null = null;
+  private watches: InotifyWatches | null = null;
   private readonly unwatched = new Map<string, number>();
   private readonly degradedSaid = new Set<string>();
   // overflow sweeps
@@ -118,7 +114,7 @@ export class Hints {
         failed: this.failed.get(k),
         unwatched: this.unwatched.get(k),
         budget: this.host.config.hintwatches,
-        budgetReason: this.budgetReason ?? undefined,
+        budgetReason: this.watches?.reason ?? undefined,
         sweeping: this.sweeping.has(k),
       });
     });
@@ -175,8 +171,9 @@ export class Hints {
 
   private async startInotify(areas: PathBytes[]): Promise<void> {
     const calls = hintCalls()!;
+    let fd: number;
     try {
-      this.inFd = calls.inotifyInit();
+      fd = calls.inotifyInit();
     } catch (e) {
       for (const a of areas) this.failed.set(pathKey(a), `inotify unavailable (${(e as Error).message})`);
       return;
@@ -185,8 +182,17 @@ export class Hints {
       this.backendOf.set(pathKey(a), "inotify");
       this.failed.delete(pathKey(a));
     }
-    this.spawn("inotify", this.inFd, []);
-    for (const a of areas) await this.watchTree(a, a, false);
+    const self = this;
+    this.watches = new InotifyWatches(fd, this.host.config.hintwatches, {
+      get running() {
+        return self.running;
+      },
+      excluded: (p) => this.host.excluded(p),
+      hint: (p) => this.hint(p, null),
+      unwatched: (area, atLeast) => this.noteUnwatched(area, atLeast),
+    });
+    this.spawn("inotify", fd, []);
+    for (const a of areas) await this.watches.watchTree(a, a, false);
   }
 
   private spawn(kind: "fanotify" | "inotify", fd: number, areas: string[]): void {
@@ -216,69 +222,6 @@ export class Hints {
 
   // ---- inotify watches --------------------------------------------------------
 
-  /**
-   * Watch `root` and the directories below it, breadth first, within the
-   * watch budget (directories are found by listing, so a tree not yet
-   * recorded is covered too). hintAll: hint every entry found (a directory
-   * that just appeared: its content may predate its watch).
-   */
-  private async watchTree(root: PathBytes, area: PathBytes, hintAll: boolean): Promise<void> {
-    const todo: PathBytes[] = [root];
-    let n = 0;
-    while (todo.length && this.running) {
-      const dir = todo.shift()!;
-      if (this.host.excluded(dir)) continue;
-      if (!this.watch(dir, area)) {
-        this.noteUnwatched(area, todo.length + 1);
-        return;
-      }
-      const o = openDirPath(dir);
-      if (!o.ok) continue;
-      try {
-        const l = listFd(o.fd);
-        if (!l.ok) continue;
-        for (const name of l.names) {
-          const p = joinPath(dir, name);
-          if (hintAll) this.hint(p, null);
-          try {
-            if ((lstatAt(o.fd, name).mode & 0o170000n) === S_IFDIR) todo.push(p);
-          } catch {
-            // gone already
-          }
-        }
-      } finally {
-        closeQuietly(o.fd);
-      }
-      if (++n % 64 === 0) await yieldToLoop();
-    }
-  }
-
-  /** Add a watch on a directory; false when the budget (ours or the kernel's) is spent. */
-  private watch(dir: PathBytes, area: PathBytes): boolean {
-    const k = pathKey(dir);
-    if (this.wdOf.has(k)) return true;
-    if (this.wdOf.size >= this.host.config.hintwatches) {
-      this.budgetReason ??= `watch budget hintwatches = ${this.host.config.hintwatches} reached`;
-      return false;
-    }
-    try {
-      const wd = hintCalls()!.inotifyWatch(this.inFd, dir);
-      const old = this.wdPath.get(wd);
-      if (old) this.wdOf.delete(pathKey(old)); // the same directory under a new name
-      this.wdPath.set(wd, dir);
-      this.wdOf.set(k, wd);
-      return true;
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code === "ENOSPC") {
-        this.budgetReason = "fs.inotify.max_user_watches reached (shared with every program of the user)";
-        return false;
-      }
-      void area;
-      return true; // gone, or no directory now: nothing to watch
-    }
-  }
-
   private noteUnwatched(area: PathBytes, atLeast: number): void {
     const k = pathKey(area);
     const [lo, hi] = subtreeRange(area);
@@ -288,16 +231,14 @@ export class Hints {
     } catch {
       // no figure: at least what was left
     }
-    let watchedHere = 0;
-    for (const p of this.wdPath.values()) if (p.length > area.length && Buffer.from(p).subarray(0, lo.length).equals(Buffer.from(lo))) watchedHere++;
-    const n = Math.max(atLeast, recorded - watchedHere);
+    const n = Math.max(atLeast, recorded - (this.watches?.watchedBelow(area) ?? 0));
     this.unwatched.set(k, n);
     this.publish();
     if (!this.degradedSaid.has(k)) {
       this.degradedSaid.add(k);
       const shown = showPath(area);
-      const text = `Coverage: change hints on ${shown} are degraded: ${n} director${n === 1 ? "y has" : "ies have"} no inotify watch (${this.budgetReason}); changes there are found by the trickle alone`;
-      enqueue(this.host.db, { channel: "file", kind: "coverage", subject: shown, text, details: { path: shown, hints: "degraded", unwatched: n, reason: this.budgetReason } });
+      const text = `Coverage: change hints on ${shown} are degraded: ${n} director${n === 1 ? "y has" : "ies have"} no inotify watch (${this.watches?.reason}); changes there are found by the trickle alone`;
+      enqueue(this.host.db, { channel: "file", kind: "coverage", subject: shown, text, details: { path: shown, hints: "degraded", unwatched: n, reason: this.watches?.reason } });
       log.warn(text);
     }
   }
@@ -307,18 +248,17 @@ export class Hints {
   private onBatch(kind: "fanotify" | "inotify", m: WatcherBatch): void {
     for (const h of m.hints ?? []) this.hint(h.path, h.writer);
     for (const r of m.raw ?? []) {
-      const dir = this.wdPath.get(r.wd);
+      const dir = this.watches?.dirOf(r.wd);
       if (!dir) continue;
       if (r.mask & IN.IGNORED) {
-        this.wdPath.delete(r.wd);
-        this.wdOf.delete(pathKey(dir));
+        this.watches!.forget(r.wd);
         continue;
       }
       const path = r.name.length ? joinPath(dir, r.name) : dir;
       this.hint(path, null);
       if ((r.mask & IN.ISDIR) && (r.mask & (IN.CREATE | IN.MOVED_TO)) && r.name.length) {
         const area = this.host.areaOf(path);
-        if (area) void this.watchTree(path, area, true);
+        if (area) void this.watches!.watchTree(path, area, true);
       }
     }
     if (m.overflow) {
