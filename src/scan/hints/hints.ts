@@ -332,7 +332,8 @@ export class Hints {
       do {
         this.sweepAgain.delete(k);
         const n = await sweepArea(this.sweepHost(), area);
-        log.info(`hints: sweep of ${showPath(area)} done: ${n} path${n === 1 ? "" : "s"} re-checked`);
+        const stopped = !this.running || this.host.stopped;
+        log.info(`hints: sweep of ${showPath(area)} ${stopped ? "stopped" : "done"}: ${n} path${n === 1 ? "" : "s"} re-checked`);
       } while (this.sweepAgain.has(k) && this.running && !this.host.stopped);
     } catch (e) {
       log.error(`hints: sweep of ${showPath(area)}: ${(e as Error).message}`);

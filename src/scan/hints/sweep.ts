@@ -4,10 +4,10 @@
 // descriptor: dirs.ts) and each recorded child lstat'ed by name through it;
 // type, mode, owner, size, inode, mtime and ctime are compared with the
 // record. Only what differs is visited (the scanner's full visit: hashed,
-// compared, reported), and in a directory whose own mtime or ctime moved, the
-// names not recorded are visited too (they are new). So 20,000 new files and
-// one edited old one cost one lstat per recorded entry, and a visit only for
-// the 20,001 that changed. A content change that keeps size, mtime and ctime
+// compared, reported), and every directory is listed: the names not recorded
+// are visited too (they are new; a new directory's whole content with it,
+// after everything recorded). So 20,000 new files and one edited old one cost one lstat
+// per recorded entry, and a visit only for the 20,001 that changed. A content change that keeps size, mtime and ctime
 // is invisible here, as to any metadata check; the trickle's hash finds it.
 //
 // Contract: sweepArea(host, area) resolves when the area was swept, or at
@@ -27,7 +27,12 @@ export interface SweepHost {
   recheck(path: PathBytes): Promise<void>;
 }
 
-const PAGE = 200;
+/**
+ * Directories are fetched one at a time after the last one swept, so a
+ * directory recorded meanwhile (a hint's visit runs beside the sweep) is
+ * swept too when the sweep reaches its place.
+ */
+const PAGE = 1;
 
 type Row = Pick<Attrs, "type" | "mode" | "uid" | "gid" | "size" | "ino" | "mtime" | "ctime"> & { path: Uint8Array };
 
@@ -39,6 +44,20 @@ export function differs(old: Row, now: Attrs): boolean {
 
 const COLS = "path, type, mode, uid, gid, size, ino, mtime, ctime";
 
+/** The entries of a directory open as `fd` not among `known` (and not excluded), and whether each is a directory. */
+function listNew(fd: number, dir: PathBytes, host: SweepHost, known: ReadonlySet<string>): { path: PathBytes; dir: boolean }[] {
+  const l = listFd(fd);
+  if (!l.ok) return [];
+  const out: { path: PathBytes; dir: boolean }[] = [];
+  for (const n of l.names) {
+    const p = joinPath(dir, n);
+    if (known.has(pathKey(p)) || host.excluded(p)) continue;
+    const st = statAt(fd, n);
+    out.push({ path: p, dir: st.ok && st.attrs.type === "dir" });
+  }
+  return out;
+}
+
 /** Sweep one area; returns how many paths were visited (each at most once). */
 export async function sweepArea(host: SweepHost, area: PathBytes): Promise<number> {
   const [lo, hi] = subtreeRange(area);
@@ -48,6 +67,8 @@ export async function sweepArea(host: SweepHost, area: PathBytes): Promise<numbe
   let after: Uint8Array = new Uint8Array(0);
   let visited = 0;
   const done = new Set<string>();
+  /** New directories found, swept last: the recorded entries (an edit hidden in a flood) come first. */
+  const fresh: PathBytes[] = [];
   const recheck = async (p: PathBytes) => {
     const k = pathKey(p);
     if (done.has(k)) return;
@@ -80,12 +101,11 @@ export async function sweepArea(host: SweepHost, area: PathBytes): Promise<numbe
                     const cs = statAt(o.fd, c.path.subarray(d.path.length + (d.path.length === 1 ? 0 : 1)));
                     if (!cs.ok || differs(c, cs.attrs)) todo.push(c.path);
                   }
-                  if (dirMoved) {
-                    const l = listFd(o.fd);
-                    if (l.ok) for (const n of l.names) {
-                      const p = joinPath(d.path, n);
-                      if (!known.has(pathKey(p)) && !host.excluded(p)) todo.push(p);
-                    }
+                  // listed whatever its mtime says: a directory visited by a hint
+                  // may be recorded with names only queued for the trickle
+                  for (const c of listNew(o.fd, d.path, host, known)) {
+                    todo.push(c.path);
+                    if (c.dir) fresh.push(c.path);
                   }
                 } finally {
                   closeQuietly(o.fd);
@@ -103,9 +123,37 @@ export async function sweepArea(host: SweepHost, area: PathBytes): Promise<numbe
         if (dirMoved) await recheck(d.path);
         await yieldToLoop();
       }
-      if (page.length < PAGE) return visited;
+      if (page.length < PAGE) break;
       after = page[page.length - 1].path;
     }
+    // a new directory: everything in it is new (its visit only queued it for the trickle)
+    while (fresh.length) {
+      if (host.stopped) return visited;
+      const f = fresh.shift()!;
+      const place = open.placeOf(f, area);
+      if (!place.ok) continue;
+      let inside: { path: PathBytes; dir: boolean }[] = [];
+      try {
+        const st = statAt(place.fd, place.name);
+        const o = st.ok && st.attrs.type === "dir" ? openSeenDir(place.fd, place.name, { ino: st.attrs.ino, dev: st.dev }) : null;
+        if (o?.ok) {
+          try {
+            inside = listNew(o.fd, f, host, new Set());
+          } finally {
+            closeQuietly(o.fd);
+          }
+        }
+      } finally {
+        place.release();
+      }
+      for (const c of inside) {
+        if (host.stopped) return visited;
+        await recheck(c.path);
+        if (c.dir) fresh.push(c.path);
+      }
+      await yieldToLoop();
+    }
+    return visited;
   } finally {
     open.closeAll();
   }

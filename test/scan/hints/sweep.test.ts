@@ -13,7 +13,7 @@ afterEach(() => {
   env = null;
 });
 
-test("visits the edited, the new and the gone, and the directories that changed; not the untouched", async () => {
+test("visits the edited, the new (a new directory's whole content too) and the gone, and the directories that changed; not the untouched", async () => {
   env = makeEnv();
   const a = env.area;
   mkdirSync(join(a, "d"));
@@ -26,12 +26,15 @@ test("visits the edited, the new and the gone, and the directories that changed;
   appendFileSync(join(a, "d", "edited"), "2");
   rmSync(join(a, "d", "gone"));
   writeFileSync(join(a, "d", "new"), "x");
+  mkdirSync(join(a, "d", "newdir", "deeper"), { recursive: true });
+  writeFileSync(join(a, "d", "newdir", "deeper", "inside"), "x");
   writeFileSync(join(a, "d", "same-size"), "bbbb"); // same size, mtime set back: ctime still moves
   utimesSync(join(a, "d", "same-size"), new Date(0), new Date(0));
   const db = openDatabase(env.config.database);
   const seen: string[] = [];
   const n = await sweepArea({ db, stopped: false, excluded: () => false, recheck: async (p) => { seen.push(Buffer.from(p).toString()); } }, Buffer.from(a));
   db.close();
-  expect(seen.sort()).toEqual([join(a, "d"), join(a, "d", "edited"), join(a, "d", "gone"), join(a, "d", "new"), join(a, "d", "same-size")].sort());
-  expect(n).toBe(5);
+  const newTree = [join(a, "d", "newdir"), join(a, "d", "newdir", "deeper"), join(a, "d", "newdir", "deeper", "inside")];
+  expect(seen.sort()).toEqual([join(a, "d"), join(a, "d", "edited"), join(a, "d", "gone"), join(a, "d", "new"), join(a, "d", "same-size"), ...newTree].sort());
+  expect(n).toBe(8);
 });
