@@ -101,7 +101,9 @@ async function started(conf: string): Promise<{ d: Daemon; startMs: number }> {
   return { d, startMs: performance.now() - d.spawned };
 }
 
+/** CPU share and RSS over REST_S seconds, from 5 s after the start (past the start-up's own work). */
 async function atRest(d: Daemon): Promise<{ cpu: number; rss: number; peak: number }> {
+  await Bun.sleep(5000);
   const c0 = d.cpuTicks();
   const t0 = performance.now();
   await Bun.sleep(REST_S * 1000);
@@ -187,8 +189,10 @@ function grow(dbPath: string, total: number): void {
       ins.run(Buffer.from(`${parent}/x${i}`), parent, 10_000_000 + i, now, cycle);
     }
   })();
-  // the real tree pending again, the area itself not: the daemon at rest
-  // traverses real files only (the generated ones are not on disk)
+  // the real tree not yet visited in this cycle and pending again, the area
+  // itself not: the daemon at rest traverses and re-checks real files only
+  // (the generated ones are not on disk; they count as visited this cycle)
+  db.query("UPDATE entries SET cycle = ? WHERE path NOT LIKE ?").run(cycle - 1, `${area}/gen/%`);
   db.exec("DELETE FROM pending");
   db.query("INSERT INTO pending (path, rnd) SELECT path, random() FROM entries WHERE path LIKE ? AND path NOT LIKE ?").run(`${area}/d%`, `${area}/gen%`);
   db.close();
@@ -210,15 +214,11 @@ try {
   Bun.spawnSync(["sqlite3", db, "PRAGMA wal_checkpoint(TRUNCATE)"]);
   copyFileSync(db, db100k);
 
-  // the peer first: the trickle alone
+  // at rest first, both on the same clean record (a change found speeds the
+  // trickle up for a cycle: `speedup`), the peer (the trickle alone) first
   const peer = await started(off);
   const peerRest = await atRest(peer.d);
-  const peerChange = await change(peer.d, join(area, "d3", "f3333"), 10_000);
-  const peerFlood = await flood(peer.d, 60_000);
   await peer.d.stop();
-  rmSync(join(area, "flood"), { recursive: true, force: true });
-  Bun.spawnSync([BIN, "--config", on, "--scan-once"], { stdout: "ignore", stderr: "ignore" }); // back to a clean record
-
   const ours = await started(on);
   say(`hints: ${/change hints: .*/.exec(ours.d.err)?.[0] ?? "?"}`);
   const oursRest = await atRest(ours.d);
@@ -231,6 +231,13 @@ try {
   }
   const oursFlood = await flood(ours.d, 60_000);
   await ours.d.stop();
+  // the peer's change and flood, on a clean record again
+  rmSync(join(area, "flood"), { recursive: true, force: true });
+  Bun.spawnSync([BIN, "--config", on, "--scan-once"], { stdout: "ignore", stderr: "ignore" });
+  const peer2 = await started(off);
+  const peerChange = await change(peer2.d, join(area, "d3", "f3333"), 10_000);
+  const peerFlood = await flood(peer2.d, 60_000);
+  await peer2.d.stop();
 
   say("");
   say(`start-up to "integrityd started": hints on ${f2(ours.startMs / 1000)} s, off ${f2(peer.startMs / 1000)} s`);
@@ -246,11 +253,14 @@ try {
   grow(db1m, SCALE);
   const cost100k = stepCost(db100k);
   const cost1m = stepCost(db1m);
+  const bigOff = await started(config("bigoff", "off", db1m));
+  const bigOffRest = await atRest(bigOff.d);
+  await bigOff.d.stop();
   const big = await started(config("big", "auto", db1m));
   const bigRest = await atRest(big.d);
   await big.d.stop();
   say(`scale: database work of one trickle step ${f1(cost100k)} µs at ${FILES} entries, ${f1(cost1m)} µs at ${SCALE} (ratio ${f2(cost1m / cost100k)}; flat = O(log n))`);
-  say(`scale: daemon at rest on ${SCALE} entries, hints on: RSS ${f1(bigRest.rss)} MiB (peak ${f1(bigRest.peak)}), CPU ${f2(bigRest.cpu)}%, start-up ${f2(big.startMs / 1000)} s; on ${FILES}: RSS ${f1(oursRest.rss)} MiB`);
+  say(`scale: daemon at rest on ${SCALE} entries, hints on: RSS ${f1(bigRest.rss)} MiB (peak ${f1(bigRest.peak)}), CPU ${f2(bigRest.cpu)}%, start-up ${f2(big.startMs / 1000)} s; hints off: RSS ${f1(bigOffRest.rss)} MiB, CPU ${f2(bigOffRest.cpu)}%; on ${FILES} entries: RSS ${f1(oursRest.rss)} MiB`);
 } finally {
   if (process.env.BENCH_HINTS_KEEP !== "1") rmSync(root, { recursive: true, force: true });
   else say(`kept ${root}`);

@@ -191,12 +191,23 @@ export class Hints {
       hint: (p) => this.hint(p, null),
       unwatched: (area, atLeast) => this.noteUnwatched(area, atLeast),
     });
-    this.spawn("inotify", fd, []);
+    if (!this.spawn("inotify", fd, [])) return;
     for (const a of areas) await this.watches.watchTree(a, a, false);
   }
 
-  private spawn(kind: "fanotify" | "inotify", fd: number, areas: string[]): void {
-    const worker = new Worker(WATCHER_URL);
+  /** Start the watcher thread on `fd`; false (the areas marked off, fd closed) when it cannot start. */
+  private spawn(kind: "fanotify" | "inotify", fd: number, areas: string[]): boolean {
+    let worker: Worker;
+    let wake: number;
+    try {
+      wake = hintCalls()!.eventfd();
+      worker = new Worker(WATCHER_URL);
+    } catch (e) {
+      log.error(`hints: cannot start the ${kind} watcher: ${(e as Error).message}; the trickle alone checks its areas`);
+      for (const [k, b] of this.backendOf) if (b === kind) this.failed.set(k, `${kind} watcher could not start`);
+      closeQuietly(fd);
+      return false;
+    }
     let done!: () => void;
     const stopped = new Promise<void>((r) => (done = r));
     worker.onmessage = (e: MessageEvent) => {
@@ -215,9 +226,9 @@ export class Hints {
       done();
       this.publish();
     };
-    const wake = hintCalls()!.eventfd();
     worker.postMessage({ op: "start", kind, fd, wake, areas });
     this.watchers.push({ worker, fd, wake, stopped });
+    return true;
   }
 
   // ---- inotify watches --------------------------------------------------------

@@ -14,7 +14,8 @@
 // itself are passed over, and so is every event outside the areas (a
 // filesystem mark sees the whole file system) before its writer is read, so
 // a busy file system elsewhere costs a parse and a cache lookup per event.
-// A renamed directory drops the cached names below it. inotify: records are
+// A directory moved into or out of an area drops the cached names (a move
+// elsewhere keeps them: nothing outside the areas is hinted anyway). inotify: records are
 // posted raw (the main thread knows which directory each watch descriptor is).
 //
 // Messages in:  { op: "start", kind, fd, wake, areas: string[] } | { op: "stop" }
@@ -117,11 +118,9 @@ function runFanotify(fd: number, areas: string[]): void {
             if (!r.handle || !r.fsid || !r.name || r.pid === process.pid) continue;
             const dir = nameOf(r.fsid, r.handle);
             if (!dir) continue;
-            if ((r.mask & FAN.ONDIR) && (r.mask & FAN.MOVED_FROM)) {
-              const moved = join(dir, r.name);
-              for (const [k, p] of names) if (within(p, moved)) names.delete(k);
-            }
             if (!inAreas(dir)) continue;
+            // a directory moved into or out of an area: names cached below it are stale
+            if ((r.mask & FAN.ONDIR) && (r.mask & (FAN.MOVED_FROM | FAN.MOVED_TO))) names.clear();
             let w = writers.get(r.pid) ?? null;
             if (!w && r.pid > 0) writers.set(r.pid, (w = readWriter(r.pid)));
             const self = r.name.length === 1 && r.name[0] === 0x2e;

@@ -86,6 +86,16 @@ New: etc-passwd"`);
     for (const v of visits) expect(v.startsWith(env!.area)).toBe(true);
   });
 
+  test("a directory moved in from outside the areas: changes in it are hinted under its new name", async () => {
+    const r = await start({ hints: "fanotify" }, () => {});
+    const outside = join(env!.dir, "staging");
+    sh(`mkdir ${outside}; echo 1 > ${outside}/a`); // its name is cached outside the area
+    await Bun.sleep(600);
+    sh(`mv ${outside} ${env!.area}/moved; sleep 0.5; echo 2 > ${env!.area}/moved/b`);
+    const rows = await waitEvents(r.db, (rs) => rs.some((x) => x.subject === join(env!.area, "moved", "b")), 10_000);
+    expect(rows.some((x) => x.subject === join(env!.area, "moved", "b"))).toBe(true);
+  });
+
   test("the overflow flood: 20,000 creations hiding one edit; the overflow and the edit are both reported", async () => {
     const r = await start({ hints: "fanotify" }, (a) => {
       mkdirSync(join(a, "d"));
