@@ -11,6 +11,8 @@ import { logStatus } from "../logs/status.ts";
 import { journalStatus, type JournalStatusRow } from "../logs/journal/status.ts";
 import { pidStatus } from "../pids/status.ts";
 import { recentChanges, scanStatus } from "../scan/status.ts";
+import { readCoverage } from "../scan/hints/status.ts";
+import { coverageSummary, type AreaCoverage } from "../scan/hints/core.ts";
 import { formatSeconds } from "../util/duration.ts";
 import { escapeBytes, safeLines } from "../util/escape.ts";
 import { META_STARTED, META_STOPPED } from "../daemon/lifecycle.ts";
@@ -48,6 +50,8 @@ export interface StatusFacts {
   files: { entries: number | null; cycle: number | null; checkedShare: number | null; oldestCheckAgeSeconds: number | null; speed: number | null; lastCycleSeconds: number | null; expectedCycleSeconds: number | null };
   logs: { path: string; offset: number; size: number | null; lagBytes: number | null; missing: boolean; updated: number }[] | null;
   journals: JournalStatusRow[] | null;
+  /** change hints per area (scan/hints/): as the daemon last said it */
+  hints: AreaCoverage[];
   processes: { pidfile: string; pid: number | null; name: string | null; state: string; since: number; detail: string }[] | null;
 }
 
@@ -86,6 +90,7 @@ export function statusFacts(db: Database, config: Config, now = Date.now()): Sta
     logs: logs === undefined ? null : logs.map((l) => ({ ...l, lagBytes: l.size !== null ? Math.max(0, l.size - l.offset) : null })),
     journals: attempt(() => journalStatus(db, config.journals)) ?? null,
     processes: pids === undefined ? null : pids,
+    hints: readCoverage(db),
   };
 }
 
@@ -101,6 +106,7 @@ export function statusReport(db: Database, config: Config, now = Date.now()): st
   out.push(`  events waiting:           ${s.events.waiting ?? unknown}${s.events.oldestWaiting ? ` (oldest queued ${when(s.events.oldestWaiting, now)})` : ""}`);
   const fl = s.files;
   out.push(`  files:                    ${fl.entries ?? unknown} entries${fl.checkedShare !== null ? `, ${(fl.checkedShare * 100).toFixed(1)}% of this cycle checked` : ""}${fl.expectedCycleSeconds !== null ? `; a full cycle takes about ${formatSeconds(fl.expectedCycleSeconds)} at the current rates` : ""}`);
+  out.push(`  change hints:             ${s.hints.length ? (s.daemon.running ? coverageSummary(s.hints).replace(/^change hints: /, "") : "none: the daemon is not running") : unknown}`);
   const lagging = (s.logs ?? []).filter((l) => (l.lagBytes ?? 0) > 0 || l.missing);
   out.push(`  logs:                     ${s.logs === null ? unknown : `${s.logs.length} followed${lagging.length ? `; ${lagging.map((l) => `${clean(l.path)} ${l.missing ? "missing" : `${l.lagBytes} bytes behind`}`).join(", ")}` : s.logs.length ? ", none behind" : ""}`}`);
   const bad = (s.processes ?? []).filter((p) => p.state !== "ok");
@@ -114,6 +120,7 @@ export function statusReport(db: Database, config: Config, now = Date.now()): st
   out.push(`  oldest check:             ${f.oldestCheckAgeSec !== undefined ? `${formatSeconds(f.oldestCheckAgeSec)} ago` : unknown}`);
   out.push(`  speed factor:             ${f.speed ?? unknown}`);
   out.push(`  last cycle duration:      ${f.lastCycleMs !== undefined ? formatSeconds(f.lastCycleMs / 1000) : unknown}`);
+  for (const h of s.hints) out.push(`  ${"hints:".padEnd(26)}${clean(h.area)}: ${h.state} (${h.backend})${h.reason ? `, ${clean(h.reason)}` : ""}`);
   for (const m of f.more) out.push(`  ${`${clean(m.key)}:`.padEnd(26)}${m.time ? when(m.value, now) : clean(m.value).slice(0, 200)}`);
   const changes = attempt(() => recentChanges(db, 10));
   if (changes === undefined) out.push("  recent changes:           unknown");

@@ -70,7 +70,13 @@ export interface Config {
   jsonlog: string; // "" = off
   syslog: boolean;
   syslogfacility: string;
+  /** change hints (scan/hints/): auto, fanotify, inotify or off; hintwatches: the inotify watch budget */
+  hints: HintsMode;
+  hintwatches: number;
 }
+
+export const HINTS_MODES = ["auto", "fanotify", "inotify", "off"] as const;
+export type HintsMode = (typeof HINTS_MODES)[number];
 
 export interface Problem {
   file: string;
@@ -128,12 +134,15 @@ export function defaultConfig(file: string): Config {
     jsonlog: "",
     syslog: false,
     syslogfacility: "authpriv",
+    hints: "auto",
+    hintwatches: 8192,
   };
 }
 
 export type NumKey =
   | "reporttime" | "reportholdoff" | "logreporttime" | "logreportholdoff" | "byterate"
-  | "smallfiles" | "filerate" | "speedup" | "logchecktime" | "logruleupdate" | "pidchecktime";
+  | "smallfiles" | "filerate" | "speedup" | "logchecktime" | "logruleupdate" | "pidchecktime"
+  | "hintwatches";
 
 /** Numeric keys: [minimum allowed, whether zero is an error ("zero rate")]. */
 export const NUMERIC: Record<NumKey, { positive: boolean; integer: boolean; min?: number }> = {
@@ -148,10 +157,11 @@ export const NUMERIC: Record<NumKey, { positive: boolean; integer: boolean; min?
   logchecktime: { positive: true, integer: false },
   logruleupdate: { positive: true, integer: false },
   pidchecktime: { positive: true, integer: false },
+  hintwatches: { positive: false, integer: true },
 };
 
 const PATH_KEYS = ["database", "area", "exclude", "log", "pidfile", "sendmail", "jsonlog"] as const;
-const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "smtptls", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility", "journal"] as const;
+const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "smtptls", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility", "journal", "hints"] as const;
 export const KNOWN_KEYS: readonly string[] = [...Object.keys(NUMERIC), ...PATH_KEYS, ...STRING_KEYS];
 const REPEATABLE = new Set(["area", "exclude", "log", "pidfile", "logrules", "pidct", "email", "journal"]);
 
@@ -375,6 +385,10 @@ export function parseConfig(text: string, file: string): ParseResult {
       case "syslogfacility":
         if (!(SYSLOG_FACILITIES as readonly string[]).includes(value.toLowerCase())) err(`syslogfacility: unknown facility '${value}'`, key);
         else config.syslogfacility = value.toLowerCase();
+        break;
+      case "hints":
+        if (!(HINTS_MODES as readonly string[]).includes(value.toLowerCase())) err(`hints: '${value}' is not ${HINTS_MODES.join(", ")}`, key);
+        else config.hints = value.toLowerCase() as HintsMode;
         break;
     }
   }

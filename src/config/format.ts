@@ -39,5 +39,6 @@ export function formatConfig(c: Config, host: string): string {
   kv("jsonlog", c.jsonlog);
   kv("syslog", c.syslog ? "yes" : "no");
   kv("syslogfacility", c.syslogfacility);
+  kv("hints", c.hints);
   return out.join("\n").replace(/ = $/gm, " =") + "\n";
 }

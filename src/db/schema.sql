@@ -157,3 +157,14 @@ CREATE TABLE IF NOT EXISTS rule_cache (
   value  BLOB NOT NULL,
   created INTEGER NOT NULL
 );
+
+-- Change hints (src/scan/hints/): each area's coverage as the daemon last
+-- said it (live, degraded, off), with the backend and the reason; rewritten
+-- at start and whenever it changes, read by --status and the mail footer.
+CREATE TABLE IF NOT EXISTS hints (
+  area     TEXT PRIMARY KEY,       -- printable path (util/escape.ts)
+  backend  TEXT NOT NULL,          -- fanotify, inotify or none
+  state    TEXT NOT NULL,          -- live, degraded or off
+  reason   TEXT NOT NULL,
+  updated  INTEGER NOT NULL        -- ms since the epoch
+);

@@ -57,6 +57,8 @@ export interface Coverage {
   cycleSeconds?: number;
   /** events still waiting after this mail (other groups, not yet due) */
   waiting?: number;
+  /** change hints' coverage, one line (scan/hints/status.ts) */
+  hints?: string;
 }
 
 export interface FormatInput {
@@ -174,7 +176,9 @@ export function formatCoverage(c: Coverage | undefined): string {
   if (ok(c?.coverage)) parts.push(`${(Math.min(c!.coverage!, 1) * 100).toFixed(1)}% of this cycle done`);
   if (ok(c?.speed) && c!.speed! > 1) parts.push(`checking ${Math.round(c!.speed! * 100) / 100} times faster after a change`);
   const waiting = ok(c?.waiting) && c!.waiting! > 0 ? `\n${c!.waiting} more event${c!.waiting === 1 ? " is" : "s are"} waiting for a later mail.` : "";
-  return `Files: ${parts.join("; ")}.${waiting}`;
+  const h = c?.hints ? safeLines(c.hints).join(" ") : "";
+  const hints = h ? `\n${h[0].toUpperCase()}${h.slice(1)}.` : "";
+  return `Files: ${parts.join("; ")}.${hints}${waiting}`;
 }
 
 const byTime = (a: ReportEvent, b: ReportEvent) => a.time - b.time || a.id - b.id;

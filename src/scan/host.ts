@@ -15,12 +15,13 @@ import type { Store } from "./store.ts";
 
 export type StepResult = "visited" | "cycle-end" | "idle" | "stopped";
 
-/** Why a path is visited: drawn from the queue, re-checked as the stalest or early (its ctime moved, soon.ts), or read by the big-file lane. */
-export type VisitWhy = "traverse" | "stalest" | "soon" | "lane";
+/** Why a path is visited: drawn from the queue, re-checked as the stalest or early (its ctime moved, soon.ts), read by the big-file lane, or hinted (hints/: a change hint, or an overflow's sweep). */
+export type VisitWhy = "traverse" | "stalest" | "soon" | "lane" | "hint";
 
 /** The big-file lane (lane.ts), as the visit and the trickle see it. */
 export interface LaneDriver {
-  offer(path: PathBytes): "queued" | "held" | "full";
+  /** first: ahead of every waiting path (a hinted one). */
+  offer(path: PathBytes, first?: boolean): "queued" | "held" | "full";
   readonly held: ReadonlySet<string>;
   readonly busy: boolean;
   nextDone(): Promise<void>;

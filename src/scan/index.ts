@@ -18,6 +18,11 @@ import { formatBytes, formatMillis } from "../util/duration.ts";
 import { HashPool } from "./pool.ts";
 import type { ScanEvent } from "./record.ts";
 import { Scanner } from "./scanner.ts";
+import { BehindCheck } from "./behind.ts";
+import { Hints } from "./hints/hints.ts";
+
+/** How often the daemon looks whether the cycle runs behind (behind.ts). */
+const BEHIND_EVERY_MS = 60_000;
 
 export const EXIT_NEW = 1;
 export const EXIT_DELETED = 2;
@@ -93,9 +98,27 @@ export async function runScanOnce(config: Config, io: ScanIO): Promise<number> {
   }
 }
 
-/** The daemon task: trickles through the areas forever at the configured rates. */
+function startHints(h: Hints): Promise<void> {
+  return h.start().catch((e) => log.error(`hints: ${(e as Error).message}; the trickle alone checks the areas`));
+}
+
+/**
+ * The daemon task: trickles through the areas forever at the configured
+ * rates, re-checks what change hints name at once (hints/hints.ts), and says
+ * once when a cycle runs behind (behind.ts).
+ */
 export function createScanTask(ctx: TaskContext): Task {
   const scanner = new Scanner({ db: ctx.db, config: ctx.config });
+  let hints = new Hints(scanner);
+  let started = startHints(hints);
+  const behind = new BehindCheck(ctx.db);
+  const behindTimer = setInterval(() => {
+    try {
+      behind.check(scanner.config, scanner.pacer.speed, Date.now());
+    } catch (e) {
+      log.error(`scan: staleness check: ${(e as Error).message}`);
+    }
+  }, BEHIND_EVERY_MS);
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -112,12 +135,22 @@ export function createScanTask(ctx: TaskContext): Task {
   })();
   return {
     name: "scan",
-    reload(config: Config) {
+    async reload(config: Config) {
+      const again = config.hints !== scanner.config.hints || config.hintwatches !== scanner.config.hintwatches || config.areas.join("\0") !== scanner.config.areas.join("\0");
       scanner.setConfig(config);
+      if (again) {
+        await started;
+        await hints.stop();
+        hints = new Hints(scanner);
+        started = startHints(hints);
+      }
     },
     async stop() {
       running = false;
+      clearInterval(behindTimer);
       scanner.stop();
+      await started;
+      await hints.stop();
       await loop;
       await scanner.settled(); // the big-file lane writes nothing after this
     },

@@ -46,12 +46,21 @@ export class LaneQueue {
 
   constructor(readonly capacity = LANE_CAPACITY) {}
 
-  /** Offer a path: queued at the end, already held (waiting or being read), or refused (full). */
-  offer(path: PathBytes): Offer {
+  /**
+   * Offer a path: queued at the end (first: at the front, a hinted path),
+   * already held (waiting or being read; first: moved to the front), or
+   * refused (full).
+   */
+  offer(path: PathBytes, first = false): Offer {
     const key = pathKey(path);
-    if (this.keys.has(key)) return "held";
+    if (this.keys.has(key)) {
+      const i = first ? this.waiting.findIndex((p) => pathKey(p) === key) : -1;
+      if (i > 0) this.waiting.unshift(...this.waiting.splice(i, 1));
+      return "held";
+    }
     if (this.waiting.length >= this.capacity) return "full";
-    this.waiting.push(path);
+    if (first) this.waiting.unshift(path);
+    else this.waiting.push(path);
     this.keys.add(key);
     return "queued";
   }
@@ -99,9 +108,9 @@ export class BigFileLane {
     this.queue = new LaneQueue(capacity);
   }
 
-  /** Hand a big file to the lane; the lane starts reading if idle. */
-  offer(path: PathBytes): Offer {
-    const r = this.queue.offer(path);
+  /** Hand a big file to the lane (first: ahead of the others); the lane starts reading if idle. */
+  offer(path: PathBytes, first = false): Offer {
+    const r = this.queue.offer(path, first);
     if (r === "queued" && !this.running && !this.host.stopped) this.running = this.run();
     return r;
   }

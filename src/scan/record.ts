@@ -15,6 +15,7 @@ import { compareVisit, deletionVerdict, losesChildren, problemReport, type FileE
 import type { CycleBook } from "./cycle.ts";
 import { showPath, type PathBytes } from "./paths.ts";
 import type { Store } from "./store.ts";
+import { writerText, type Writer } from "./hints/writer.ts";
 
 /** A committed report, as handed to onEvent. */
 export interface ScanEvent {
@@ -37,6 +38,12 @@ export class Recorder {
    * children missed.
    */
   freshTable = false;
+  /**
+   * The process a change hint named for a path (hints/hints.ts, while it
+   * re-checks that path): its new/changed/deleted reports carry it as
+   * details.writer and one line of text.
+   */
+  writerOf: ((path: PathBytes) => Writer | null) | null = null;
 
   constructor(
     private readonly db: Database,
@@ -116,7 +123,7 @@ export class Recorder {
     const old = this.freshTable ? null : this.store.get(path);
     const below = old && losesChildren(old, attrs) ? this.store.dropBelow(path) : 0;
     const v = compareVisit(old, attrs, error, { baseline: !this.cycles.firstPassComplete, shown: lazyShow(path), below });
-    for (const r of v.reports) events.push(this.report(r, now));
+    for (const r of v.reports) events.push(this.report(this.attributed(path, r), now));
     if (v.history) this.change(path, v.history, now);
     if (v.same) this.store.touch(path, error, now, this.cycles.number);
     else this.store.put(path, attrs, error, now, this.cycles.number);
@@ -128,13 +135,20 @@ export class Recorder {
     return { newDir: v.newDir, ctimeMoved };
   }
 
+  /** A change report with its writer, when a hint named one. */
+  private attributed(path: PathBytes, r: FileReport): FileReport {
+    if (r.kind !== "new" && r.kind !== "changed" && r.kind !== "deleted") return r;
+    const w = this.writerOf?.(path);
+    return w ? { ...r, text: `${r.text}\n${writerText(w)}`, details: { ...r.details, writer: w } } : r;
+  }
+
   /** A recorded entry is gone: report it (with the count of what went below it) and forget it. */
   deletion(path: PathBytes, now: number, events: ScanEvent[]): void {
     const old = this.store.get(path);
     const below = this.store.dropTree(path);
     const v = deletionVerdict(old, below, showPath(path));
     if (!v) return;
-    events.push(this.report(v.report, now));
+    events.push(this.report(this.attributed(path, v.report), now));
     this.change(path, v.history, now);
   }
 

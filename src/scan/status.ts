@@ -9,6 +9,7 @@
 //                          table only before the first cycle has ended)
 import type { Database } from "bun:sqlite";
 import { META } from "./cycle.ts";
+import { hintSummary } from "./hints/status.ts";
 
 /** The footer figures (the reporter's Coverage). */
 export interface ScanCoverage {
@@ -19,6 +20,8 @@ export interface ScanCoverage {
   speed?: number;
   /** Entries recorded (at the end of the last cycle; all of them before the first one ends). */
   entries?: number;
+  /** Change hints' coverage in one line (hints/status.ts); undefined before the daemon said any. */
+  hints?: string;
 }
 
 export interface ScanStatus extends ScanCoverage {
@@ -84,7 +87,7 @@ export function scanStatus(db: Database, now: number): ScanStatus {
  * the end of the last cycle (over all entries before the first cycle ends).
  */
 export function scanCoverage(db: Database, now: number): ScanCoverage {
-  const out: ScanCoverage = { speed: metaNumber(db, META.speed) };
+  const out: ScanCoverage = { speed: metaNumber(db, META.speed), hints: hintSummary(db) };
   const oldest = get<{ t: number | null }>(db, "SELECT min(checked) AS t FROM entries")?.t;
   if (oldest !== null && oldest !== undefined) out.oldestCheckAgeSec = ageSec(now, Number(oldest));
   const checked = metaNumber(db, META.checked);

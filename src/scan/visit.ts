@@ -45,21 +45,21 @@ export class Visitor {
     }
     const attempts = this.s.opts.tornAttempts ?? 3;
     for (let attempt = 1; ; attempt++) {
-      const r = await this.visitOnce(path, area, attempt >= attempts, why === "lane");
+      const r = await this.visitOnce(path, area, attempt >= attempts, why);
       if (r !== "retry" || this.s.stopped) return;
       await this.s.sleep((this.s.opts.tornPauseMs ?? 200) * attempt);
       if (this.s.stopped) return;
     }
   }
 
-  private async visitOnce(path: PathBytes, area: PathBytes, lastAttempt: boolean, inLane: boolean): Promise<"done" | "retry"> {
+  private async visitOnce(path: PathBytes, area: PathBytes, lastAttempt: boolean, why: VisitWhy): Promise<"done" | "retry"> {
     const full = this.s.full;
     const place = (full?.dirs ?? this.fresh).placeOf(path, area);
     if (!place.ok) return this.unreachable(path, area, place);
     let dirFd: number | null = null;
     let releaseDir: (() => void) | null = null;
     try {
-      return await this.visitAt(path, area, place, lastAttempt, inLane, (fd) => {
+      return await this.visitAt(path, area, place, lastAttempt, why, (fd) => {
         dirFd = fd;
         if (full) releaseDir = full.dirs.adopt(path, fd);
       });
@@ -79,12 +79,14 @@ export class Visitor {
 
   /**
    * The visit proper, the entry being `place.name` in the directory open as
-   * `place.fd`; opened: a directory's own descriptor. inLane: the lane's
-   * visit (a big file is read here, not offered to the lane).
+   * `place.fd`; opened: a directory's own descriptor. why "lane": the lane's
+   * visit (a big file is read here, not offered to the lane); "hint": a big
+   * file goes to the front of the lane.
    */
   private async visitAt(
-    path: PathBytes, area: PathBytes, place: Place, lastAttempt: boolean, inLane: boolean, opened: (fd: number) => void,
+    path: PathBytes, area: PathBytes, place: Place, lastAttempt: boolean, why: VisitWhy, opened: (fd: number) => void,
   ): Promise<"done" | "retry"> {
+    const inLane = why === "lane";
     let st: StatResult;
     let hashedThere: HashResult | null = null;
     let listed: Listed | null = null;
@@ -110,7 +112,7 @@ export class Visitor {
       const small = this.s.pacer.isSmall(Number(attrs.size));
       const lane = this.s.lane;
       if (!small && !hashedThere && lane && !inLane) {
-        const offer = lane.offer(path);
+        const offer = lane.offer(path, why === "hint");
         if (offer !== "full") return "done"; // the lane reads and records it
         const unread = "content not read this time: too many big files waiting to be read";
         this.commitVisit(path, { ...attrs, hash: oldHash() }, unread, null, 0, null, null, null);

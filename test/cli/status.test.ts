@@ -140,7 +140,7 @@ describe("summary first, and --json", () => {
     const { dir, db } = fresh("json");
     const f = statusFacts(db, testConfig(dir), NOW);
     db.close();
-    expect(Object.keys(f)).toEqual(["time", "database", "daemon", "mail", "events", "files", "logs", "journals", "processes"]);
+    expect(Object.keys(f)).toEqual(["time", "database", "daemon", "mail", "events", "files", "logs", "journals", "processes", "hints"]);
     expect(Object.keys(f.files)).toEqual(["entries", "cycle", "checkedShare", "oldestCheckAgeSeconds", "speed", "lastCycleSeconds", "expectedCycleSeconds"]);
     expect(JSON.parse(JSON.stringify(f))).toEqual(f);
   });

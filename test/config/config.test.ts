@@ -54,6 +54,8 @@ jsonlog = /var/log/integrityd.json
 syslog = yes
 syslogfacility = local3
 journal = _SYSTEMD_UNIT=ssh.service
+hints = inotify
+hintwatches = 77
 `;
     const { config, errors, warnings } = parse(text);
     expect(errors).toEqual([]);
@@ -72,6 +74,7 @@ journal = _SYSTEMD_UNIT=ssh.service
     });
     expect(config.smtp).toEqual({ host: "mail.example.org", port: 587 });
     expect(config.journals.map((j) => [j.source, j.level, j.line])).toEqual([["local _SYSTEMD_UNIT=ssh.service", "workstation", 34]]);
+    expect(config).toMatchObject({ hints: "inotify", hintwatches: 77 });
     // every key the parser knows appears in this test
     for (const k of KNOWN_KEYS) if (k !== "sendmail") expect(text).toContain(`\n${k} =`);
   });
@@ -209,4 +212,11 @@ test("logrules = LEVEL:builtin names the embedded rules", () => {
   expect(r.errors).toEqual([]);
   expect(r.config.logs[0]).toMatchObject({ rules: "builtin", level: "workstation" });
   expect(parse("logrules = server:relative/dir\n").errors[0].message).toContain("is not an absolute path (or builtin");
+});
+
+test("hints and hintwatches: the modes, a budget; anything else is an error with FILE:LINE", () => {
+  expect(parse("").config).toMatchObject({ hints: "auto", hintwatches: 8192 });
+  expect(parse("hints = FANOTIFY\nhintwatches = 0\n").config).toMatchObject({ hints: "fanotify", hintwatches: 0 });
+  const { errors } = parse("hints = yes\nhintwatches = 1.5\n");
+  expect(errors.map((e) => `${e.line}: ${e.message}`)).toEqual(["1: hints: 'yes' is not auto, fanotify, inotify, off", "2: hintwatches: '1.5' must be a whole number"]);
 });

@@ -43,6 +43,20 @@ describe("lane queue (pure)", () => {
     expect(q.size).toBe(0);
   });
 
+  test("a hinted path jumps the queue: offered first, or moved to the front when already waiting", () => {
+    const q = new LaneQueue(4);
+    q.offer(p("/a"));
+    q.offer(p("/b"));
+    q.offer(p("/c"));
+    expect(q.offer(p("/c"), true)).toBe("held");
+    expect(q.offer(p("/h"), true)).toBe("queued");
+    expect(str(q.start())).toBe("/h");
+    q.finish();
+    expect(str(q.start())).toBe("/c");
+    q.finish();
+    expect(str(q.start())).toBe("/a");
+  });
+
   test("bounded: a full lane refuses, and takes again once one has been started", () => {
     const q = new LaneQueue(2);
     expect(q.offer(p("/a"))).toBe("queued");

@@ -1,0 +1,267 @@
+// bench/hints: change hints in the shipped binary, against the same daemon
+// with `hints = off` (today's trickle alone) measured in the same run.
+//
+//   latency   a change in an area with live hints reported (--stdout) within
+//             2 s: median of 20 changes (target); the peer: one change, 10 s cap
+//   flood     20,000 creations with one edited existing file among them, on a
+//             100k-entry tree: the overflow and the edit both reported within
+//             60 s (target); the peer: the edit, 60 s cap
+//   at rest   CPU (utime + stime from /proc) over REST_S s and RSS, hints on vs
+//             off (targets: no more CPU than the trickle, < 1% of a core; RSS
+//             within 8 MiB); start-up time to "integrityd started"
+//   scale     a 1M-entry database (900k rows generated directly beside the
+//             real 100k): the daemon's RSS at rest on it, and the database work
+//             of one trickle step (draw, stalest, read, write back: what grows
+//             with the entries; the visit's lstat and hash do not) at 100k vs 1M
+//
+// Knobs: BENCH_HINTS_FILES (100000), BENCH_HINTS_REST_SECONDS (30),
+// BENCH_HINTS_SCALE (1000000), BENCH_HINTS_KEEP=1.
+import { Database } from "bun:sqlite";
+import { loadavg } from "node:os";
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { initDatabase, openDatabase } from "../../src/db/db.ts";
+import { Store } from "../../src/scan/store.ts";
+
+const FILES = Number(process.env.BENCH_HINTS_FILES ?? 100_000);
+const REST_S = Number(process.env.BENCH_HINTS_REST_SECONDS ?? 30);
+const SCALE = Number(process.env.BENCH_HINTS_SCALE ?? 1_000_000);
+const BIN = join(import.meta.dir, "../../dist/integrityd");
+const root = mkdtempSync(join(tmpdir(), "integrityd-bench-hints-"));
+const area = join(root, "area");
+const say = (s: string) => process.stdout.write(`${s}\n`);
+const f1 = (n: number) => n.toFixed(1);
+const f2 = (n: number) => n.toFixed(2);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// ---- the tree and its baseline ----------------------------------------------------
+function buildTree(): void {
+  const t0 = performance.now();
+  for (let d = 0; d * 1000 < FILES; d++) {
+    const dir = join(area, `d${d}`);
+    mkdirSync(dir, { recursive: true });
+    for (let i = d * 1000; i < Math.min(FILES, (d + 1) * 1000); i++) writeFileSync(join(dir, `f${i}`), `file ${i}\n`);
+  }
+  say(`tree: ${FILES} files in ${Math.ceil(FILES / 1000)} directories, made in ${f1((performance.now() - t0) / 1000)} s`);
+}
+
+function config(name: string, hints: string, db: string): string {
+  const p = join(root, `${name}.conf`);
+  writeFileSync(p, `email = none\ndatabase = ${db}\narea = ${area}\nhints = ${hints}\n`, { mode: 0o600 });
+  return p;
+}
+
+// ---- a daemon, watched --------------------------------------------------------------
+class Daemon {
+  readonly proc;
+  out = "";
+  err = "";
+  readonly spawned = performance.now();
+  constructor(conf: string) {
+    this.proc = Bun.spawn([BIN, "--config", conf, "--stdout"], { stdout: "pipe", stderr: "pipe" });
+    void this.pump(this.proc.stdout, (s) => (this.out += s));
+    void this.pump(this.proc.stderr, (s) => (this.err += s));
+  }
+  private async pump(s: ReadableStream<Uint8Array>, add: (t: string) => void) {
+    const dec = new TextDecoder();
+    for await (const c of s) add(dec.decode(c, { stream: true }));
+  }
+  /** ms until pred holds (null: not within capMs). */
+  async until(pred: () => boolean, capMs: number): Promise<number | null> {
+    const t0 = performance.now();
+    while (!pred()) {
+      if (performance.now() - t0 > capMs) return null;
+      await Bun.sleep(5);
+    }
+    return performance.now() - t0;
+  }
+  cpuTicks(): number {
+    const f = readFileSync(`/proc/${this.proc.pid}/stat`, "utf8");
+    const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return Number(rest[11]) + Number(rest[12]); // utime + stime
+  }
+  rss(): { now: number; peak: number } {
+    const s = readFileSync(`/proc/${this.proc.pid}/status`, "utf8");
+    const kib = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0);
+    return { now: kib("VmRSS") / 1024, peak: kib("VmHWM") / 1024 };
+  }
+  async stop(): Promise<void> {
+    this.proc.kill("SIGTERM");
+    await this.proc.exited;
+  }
+}
+
+const TICK = 100; // clock ticks per second (getconf CLK_TCK on Linux)
+
+async function started(conf: string): Promise<{ d: Daemon; startMs: number }> {
+  const d = new Daemon(conf);
+  const ms = await d.until(() => /integrityd started/.test(d.err), 60_000);
+  if (ms === null) throw new Error(`daemon did not start:\n${d.err}`);
+  return { d, startMs: performance.now() - d.spawned };
+}
+
+/** CPU share and RSS over REST_S seconds, from 5 s after the start (past the start-up's own work). */
+async function atRest(d: Daemon): Promise<{ cpu: number; rss: number; peak: number }> {
+  await Bun.sleep(5000);
+  const c0 = d.cpuTicks();
+  const t0 = performance.now();
+  await Bun.sleep(REST_S * 1000);
+  const cpu = ((d.cpuTicks() - c0) / TICK) / ((performance.now() - t0) / 1000) * 100;
+  const r = d.rss();
+  return { cpu, rss: r.now, peak: r.peak };
+}
+
+/** A change made by another process; ms until the daemon prints it (null: not within cap). */
+async function change(d: Daemon, path: string, capMs: number): Promise<number | null> {
+  const marker = `Changed: ${path}\n`;
+  const before = d.out.split(marker).length;
+  const t0 = performance.now();
+  Bun.spawnSync(["sh", "-c", `echo x >> ${path}`]);
+  const ms = await d.until(() => d.out.split(marker).length > before, capMs);
+  return ms === null ? null : performance.now() - t0; // from before the write
+}
+
+/**
+ * 20,000 creations with one edit among them. The overflow is waited for
+ * only while the edit is not reported, and 5 s after: a watcher that kept up
+ * with the flood has nothing to report.
+ */
+async function flood(d: Daemon, capMs: number): Promise<{ edit: number | null; overflow: number | null }> {
+  const victim = join(area, "d0", "f7");
+  const dir = join(area, "flood");
+  const t0 = performance.now();
+  Bun.spawnSync(["python3", "-c", `
+import os
+d=${JSON.stringify(dir)}
+os.mkdir(d)
+for i in range(10000): open(f'{d}/n{i}','w').close()
+with open(${JSON.stringify(victim)},'a') as f: f.write('evil\\n')
+for i in range(10000, 20000): open(f'{d}/n{i}','w').close()
+`]);
+  const made = performance.now() - t0;
+  let edit: number | null = null;
+  let overflow: number | null = null;
+  const look = () => {
+    if (edit === null && d.out.includes(`Changed: ${victim}\n`)) edit = performance.now() - t0;
+    if (overflow === null && /Overflow: /.test(d.out)) overflow = performance.now() - t0;
+    return edit !== null && overflow !== null;
+  };
+  await d.until(() => look() || edit !== null, capMs);
+  await d.until(look, 5000);
+  say(`  (20,000 creations and the edit made in ${f2(made / 1000)} s)`);
+  return { edit, overflow };
+}
+
+// ---- scale: the database work of a trickle step -------------------------------------
+function stepCost(dbPath: string, steps = 3000): number {
+  const db = openDatabase(dbPath); // the daemon's pragmas (WAL, synchronous)
+  const store = new Store(db);
+  const cycle = Number((db.query("SELECT max(cycle) AS c FROM entries").get() as { c: number }).c) + 1;
+  const probe = new BigInt64Array(1);
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    crypto.getRandomValues(probe);
+    db.transaction(() => {
+      const p = store.draw(probe[0]);
+      const s = store.stalest(cycle) ?? p;
+      if (!s) return;
+      const old = store.get(s);
+      if (old) store.touch(s, null, Date.now(), cycle - 1); // (the visit's write; the cycle left as it was)
+    })();
+  }
+  const us = ((performance.now() - t0) * 1000) / steps;
+  db.close();
+  return us;
+}
+
+function grow(dbPath: string, total: number): void {
+  const db = new Database(dbPath);
+  const have = (db.query("SELECT count(*) AS n FROM entries").get() as { n: number }).n;
+  const cycle = Number((db.query("SELECT max(cycle) AS c FROM entries").get() as { c: number }).c);
+  const now = Date.now();
+  const ins = db.query(`INSERT INTO entries (path, parent, type, mode, uid, gid, size, ino, nlink, mtime, ctime, rdev, target, hash, error, checked, cycle)
+    VALUES (?, ?, 'file', 420, 0, 0, 10, ?, 1, 0, 0, 0, NULL, 'sha256:00', NULL, ?, ?)`);
+  const t0 = performance.now();
+  db.transaction(() => {
+    for (let i = 0; i < total - have; i++) {
+      const parent = Buffer.from(`${area}/gen/g${Math.floor(i / 1000)}`);
+      ins.run(Buffer.from(`${parent}/x${i}`), parent, 10_000_000 + i, now, cycle);
+    }
+  })();
+  // the real tree not yet visited in this cycle and pending again, the area
+  // itself not: the daemon at rest traverses and re-checks real files only
+  // (the generated ones are not on disk; they count as visited this cycle)
+  db.query("UPDATE entries SET cycle = ? WHERE path NOT LIKE ?").run(cycle - 1, `${area}/gen/%`);
+  db.exec("DELETE FROM pending");
+  db.query("INSERT INTO pending (path, rnd) SELECT path, random() FROM entries WHERE path LIKE ? AND path NOT LIKE ?").run(`${area}/d%`, `${area}/gen%`);
+  db.close();
+  say(`scale: ${total - have} rows generated in ${f1((performance.now() - t0) / 1000)} s (${total} entries)`);
+}
+
+// ---- the run -----------------------------------------------------------------------------
+try {
+  say(`bench/hints: ${FILES} files, ${REST_S} s at rest, scale ${SCALE} entries; kernel ${readFileSync("/proc/sys/kernel/osrelease", "utf8").trim()}`);
+  buildTree();
+  const db = join(root, "db", "i.sqlite");
+  initDatabase(db);
+  const on = config("on", "auto", db);
+  const off = config("off", "off", db);
+  let t0 = performance.now();
+  const base = Bun.spawnSync([BIN, "--config", on, "--scan-once"], { stdout: "ignore", stderr: "pipe" });
+  say(`baseline (--scan-once): ${f1((performance.now() - t0) / 1000)} s, exit ${base.exitCode}`);
+  const db100k = join(root, "db100k.sqlite");
+  Bun.spawnSync(["sqlite3", db, "PRAGMA wal_checkpoint(TRUNCATE)"]);
+  copyFileSync(db, db100k);
+
+  // at rest first, both on the same clean record (a change found speeds the
+  // trickle up for a cycle: `speedup`), the peer (the trickle alone) first
+  const peer = await started(off);
+  const peerRest = await atRest(peer.d);
+  await peer.d.stop();
+  const ours = await started(on);
+  say(`hints: ${/change hints: .*/.exec(ours.d.err)?.[0] ?? "?"}`);
+  const oursRest = await atRest(ours.d);
+  const lat: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const d = i % Math.ceil(FILES / 1000);
+    const ms = await change(ours.d, join(area, `d${d}`, `f${d * 1000 + i}`), 10_000);
+    lat.push(ms ?? Infinity);
+    await Bun.sleep(1100); // past the hold time of a re-checked path
+  }
+  const oursFlood = await flood(ours.d, 60_000);
+  await ours.d.stop();
+  // the peer's change and flood, on a clean record again
+  rmSync(join(area, "flood"), { recursive: true, force: true });
+  Bun.spawnSync([BIN, "--config", on, "--scan-once"], { stdout: "ignore", stderr: "ignore" });
+  const peer2 = await started(off);
+  const peerChange = await change(peer2.d, join(area, "d3", "f3333"), 10_000);
+  const peerFlood = await flood(peer2.d, 60_000);
+  await peer2.d.stop();
+
+  say("");
+  say(`start-up to "integrityd started": hints on ${f2(ours.startMs / 1000)} s, off ${f2(peer.startMs / 1000)} s`);
+  say(`latency, hints on: median ${f1(median(lat))} ms, max ${f1(Math.max(...lat))} ms over 20 changes (target median < 2000 ms); peer (trickle alone, filerate 1): ${peerChange === null ? "not reported within 10 s" : `${f1(peerChange)} ms`}`);
+  say(`flood on ${FILES} files: edit reported after ${oursFlood.edit === null ? "more than 60 s" : `${f1(oursFlood.edit / 1000)} s`}, overflow ${oursFlood.overflow === null ? "none reported (the watcher kept up: no event was lost)" : `after ${f1(oursFlood.overflow / 1000)} s`} (target both < 60 s); peer: edit ${peerFlood.edit === null ? "not reported within 60 s" : `after ${f1(peerFlood.edit / 1000)} s`}`);
+  say(`load average at the end: ${loadavg().map(f2).join(" ")} (the machine is shared; a filesystem mark sees every other program's file events too)`);
+  say(`at rest ${REST_S} s: CPU hints on ${f2(oursRest.cpu)}% of a core, off ${f2(peerRest.cpu)}% (target: on <= off + noise, < 1%); RSS on ${f1(oursRest.rss)} MiB (peak ${f1(oursRest.peak)}), off ${f1(peerRest.rss)} MiB (peak ${f1(peerRest.peak)}); difference ${f1(oursRest.rss - peerRest.rss)} MiB (target within 8 MiB)`);
+
+  // scale
+  const db1m = join(root, "db1m", "i.sqlite");
+  mkdirSync(join(root, "db1m"));
+  copyFileSync(db100k, db1m);
+  grow(db1m, SCALE);
+  const cost100k = stepCost(db100k);
+  const cost1m = stepCost(db1m);
+  const bigOff = await started(config("bigoff", "off", db1m));
+  const bigOffRest = await atRest(bigOff.d);
+  await bigOff.d.stop();
+  const big = await started(config("big", "auto", db1m));
+  const bigRest = await atRest(big.d);
+  await big.d.stop();
+  say(`scale: database work of one trickle step ${f1(cost100k)} µs at ${FILES} entries, ${f1(cost1m)} µs at ${SCALE} (ratio ${f2(cost1m / cost100k)}; flat = O(log n))`);
+  say(`scale: daemon at rest on ${SCALE} entries, hints on: RSS ${f1(bigRest.rss)} MiB (peak ${f1(bigRest.peak)}), CPU ${f2(bigRest.cpu)}%, start-up ${f2(big.startMs / 1000)} s; hints off: RSS ${f1(bigOffRest.rss)} MiB, CPU ${f2(bigOffRest.cpu)}%; on ${FILES} entries: RSS ${f1(oursRest.rss)} MiB`);
+} finally {
+  if (process.env.BENCH_HINTS_KEEP !== "1") rmSync(root, { recursive: true, force: true });
+  else say(`kept ${root}`);
+}

@@ -1,0 +1,65 @@
+// Helpers for the change-hint tests: a daemon-like scanner with hints on a
+// real tree (the trickle slowed to a crawl, so what is found fast was found
+// by a hint), and waiting on the events table.
+import type { Database } from "bun:sqlite";
+import type { Config } from "../../../src/config/config.ts";
+import { openDatabase } from "../../../src/db/db.ts";
+import { Hints } from "../../../src/scan/hints/hints.ts";
+import { Scanner } from "../../../src/scan/scanner.ts";
+
+export interface Running {
+  db: Database;
+  scanner: Scanner;
+  hints: Hints;
+  stop(): Promise<void>;
+}
+
+export async function runWithHints(config: Config, opts: { trickle?: boolean } = {}): Promise<Running> {
+  const db = openDatabase(config.database);
+  const scanner = new Scanner({ db, config });
+  const hints = new Hints(scanner);
+  await hints.start();
+  let running = true;
+  const loop = (async () => {
+    while (running && opts.trickle !== false) {
+      const r = await scanner.step();
+      if (r === "stopped") break;
+      if (r === "idle") await scanner.pause(50);
+    }
+  })();
+  return {
+    db, scanner, hints,
+    async stop() {
+      running = false;
+      scanner.stop();
+      await hints.stop();
+      await loop;
+      await scanner.settled();
+      db.close();
+    },
+  };
+}
+
+export interface Row {
+  id: number;
+  kind: string;
+  subject: string;
+  text: string;
+  details: string;
+}
+
+/** Wait until `pred` holds of the events (ms at most); the events then. */
+export async function waitEvents(db: Database, pred: (rows: Row[]) => boolean, ms: number): Promise<Row[]> {
+  const t0 = Date.now();
+  for (;;) {
+    const rows = db.query("SELECT id, kind, subject, text, details FROM events ORDER BY id").all() as Row[];
+    if (pred(rows) || Date.now() - t0 > ms) return rows;
+    await Bun.sleep(25);
+  }
+}
+
+/** Run a shell command line in a child process (the writer a hint names). */
+export function sh(cmd: string): void {
+  const r = Bun.spawnSync(["sh", "-c", cmd], { stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`sh -c ${cmd}: ${r.stderr.toString()}`);
+}
