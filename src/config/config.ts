@@ -65,6 +65,8 @@ export interface Config {
   jsonlog: string; // "" = off
   syslog: boolean;
   syslogfacility: string;
+  /** package verdicts on file changes and the apt hook's evidence (src/packages): auto = where dpkg is */
+  packages: "auto" | "off";
 }
 
 export interface Problem {
@@ -122,6 +124,7 @@ export function defaultConfig(file: string): Config {
     jsonlog: "",
     syslog: false,
     syslogfacility: "authpriv",
+    packages: "auto",
   };
 }
 
@@ -145,7 +148,7 @@ export const NUMERIC: Record<NumKey, { positive: boolean; integer: boolean; min?
 };
 
 const PATH_KEYS = ["database", "area", "exclude", "log", "pidfile", "sendmail", "jsonlog"] as const;
-const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "smtptls", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility"] as const;
+const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "smtptls", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility", "packages"] as const;
 export const KNOWN_KEYS: readonly string[] = [...Object.keys(NUMERIC), ...PATH_KEYS, ...STRING_KEYS];
 const REPEATABLE = new Set(["area", "exclude", "log", "pidfile", "logrules", "pidct", "email"]);
 
@@ -362,6 +365,10 @@ export function parseConfig(text: string, file: string): ParseResult {
       case "syslogfacility":
         if (!(SYSLOG_FACILITIES as readonly string[]).includes(value.toLowerCase())) err(`syslogfacility: unknown facility '${value}'`, key);
         else config.syslogfacility = value.toLowerCase();
+        break;
+      case "packages":
+        if (value.toLowerCase() !== "auto" && value.toLowerCase() !== "off") err(`packages: '${value}' is not auto or off`, key);
+        else config.packages = value.toLowerCase() as "auto" | "off";
         break;
     }
   }

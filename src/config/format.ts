@@ -34,5 +34,6 @@ export function formatConfig(c: Config, host: string): string {
   kv("jsonlog", c.jsonlog);
   kv("syslog", c.syslog ? "yes" : "no");
   kv("syslogfacility", c.syslogfacility);
+  kv("packages", c.packages);
   return out.join("\n").replace(/ = $/gm, " =") + "\n";
 }

@@ -90,8 +90,7 @@ export function uriToFileName(uri: string): string {
 
 /** The lists-directory name prefix of an entry's Release files ("..._dists_SUITE_"); flat repositories (SUITE ends in "/") differ. */
 export function releasePrefix(e: SourceEntry): string {
-  const base = e.suite.endsWith("/") ? `${e.uri}/${e.suite === "./" ? "" : e.suite}` : `${e.uri}/dists/${e.suite}/`;
-  return uriToFileName(base.replace(/\/\.\//g, "/"));
+  return uriToFileName(e.suite.endsWith("/") ? `${e.uri}/${e.suite}` : `${e.uri}/dists/${e.suite}/`);
 }
 
 /** A clear name for an entry in reports: "URI SUITE". */

@@ -15,6 +15,7 @@ import { compareVisit, deletionVerdict, losesChildren, problemReport, type FileE
 import type { CycleBook } from "./cycle.ts";
 import { showPath, type PathBytes } from "./paths.ts";
 import type { Store } from "./store.ts";
+import type { PackageJudge } from "../packages/judge.ts";
 
 /** A committed report, as handed to onEvent. */
 export interface ScanEvent {
@@ -37,6 +38,8 @@ export class Recorder {
    * children missed.
    */
   freshTable = false;
+  /** Package verdicts on file reports (src/packages), null when `packages = off`. */
+  judge: PackageJudge | null = null;
 
   constructor(
     private readonly db: Database,
@@ -94,7 +97,7 @@ export class Recorder {
 
   /** Queue a report for the reporters; returns it as an event to emit after the commit. */
   report(r: FileReport, now: number): ScanEvent {
-    enqueue(this.db, { channel: "file", kind: r.kind, subject: r.subject, text: r.text, details: r.details, time: now });
+    enqueue(this.db, { channel: "file", kind: r.kind, subject: r.subject, text: r.text, details: r.details, urgent: r.urgent, time: now });
     return { kind: r.kind, subject: r.subject, text: r.text };
   }
 
@@ -116,7 +119,8 @@ export class Recorder {
     const old = this.freshTable ? null : this.store.get(path);
     const below = old && losesChildren(old, attrs) ? this.store.dropBelow(path) : 0;
     const v = compareVisit(old, attrs, error, { baseline: !this.cycles.firstPassComplete, shown: lazyShow(path), below });
-    for (const r of v.reports) events.push(this.report(r, now));
+    const reports = this.judge && v.reports.length > 0 ? this.judge.judge(path, attrs, error, v.reports) : v.reports;
+    for (const r of reports) events.push(this.report(r, now));
     if (v.history) this.change(path, v.history, now);
     if (v.same) this.store.touch(path, error, now, this.cycles.number);
     else this.store.put(path, attrs, error, now, this.cycles.number);

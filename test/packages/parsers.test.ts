@@ -48,7 +48,7 @@ describe("apt sources", () => {
     expect(e.length).toBe(2);
     expect(e[0]).toMatchObject({ uri: "http://deb.example.org/debian", suite: "bookworm", components: ["main", "contrib"], keyFiles: ["/k/a.gpg"], from: "l:3" });
     expect(releasePrefix(e[0])).toBe("deb.example.org_debian_dists_bookworm_");
-    expect(releasePrefix(e[1])).toBe("_srv_repo_");
+    expect(releasePrefix(e[1])).toBe("_srv_repo_._");
   });
   test("deb822: several URIs and suites, Enabled: no, inline keys", () => {
     const e = parseSourcesDeb822("Types: deb deb-src\nURIs: http://a/d\nSuites: s1 s2\nComponents: main\nSigned-By: /k.gpg\n\nTypes: deb\nURIs: http://b/\nSuites: x\nEnabled: no\n\nTypes: deb\nURIs: http://c/\nSuites: y\nSigned-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n AAAA\n -----END PGP PUBLIC KEY BLOCK-----\n", "s");

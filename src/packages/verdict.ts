@@ -1,0 +1,96 @@
+// What a changed or new file means, given the manifests that name its path
+// and what dpkg's records say now. Pure: no database, no clock, no I/O.
+//
+//   verified         its SHA-256 equals the entry of a verified package version
+//   conffile-edited  a conffile whose content is not its package's: an admin edit
+//   mismatch (HIGH)  owned, and its content matches no verified version of its
+//                    package (or, with no verified manifest, not dpkg's MD5 either)
+//   md5-only         no verified manifest for the installed version; the content
+//                    matches dpkg's md5sums line, which is all the evidence there is
+//   unowned          no manifest names the path
+//
+// Beside the verdict, dpkg's records are checked against a verified manifest of
+// the installed version: a md5sums line or a status conffile hash that
+// disagrees with it is HIGH on its own (someone rewrote dpkg's records).
+export type Evidence = "verified" | "unverified" | "md5-only";
+export type PackageVerdict = "verified" | "md5-only" | "conffile-edited" | "mismatch" | "unowned";
+
+/** One manifest row for the path (store.ts), hashes as lower-case hex. */
+export interface ManifestFile {
+  package: string;
+  version: string;
+  arch: string;
+  evidence: Evidence;
+  key: string;
+  origin: string;
+  sha256: string | null;
+  md5: string | null;
+  mode: number;
+  conffile: boolean;
+}
+
+/** dpkg's view of the owning package now (null fields: not known). */
+export interface DpkgFacts {
+  /** the version dpkg's status says is installed, null when not installed */
+  installed: string | null;
+  /** the path's line in PKG.md5sums (hex), null when none */
+  md5sum: string | null;
+  /** the path's conffile hash in the status file, null when none */
+  statusConffile: string | null;
+}
+
+/** What was found on disk: the content's digests (hex). */
+export interface Found {
+  sha256: string;
+  md5: string;
+}
+
+export interface RecordDisagreement {
+  record: "md5sums" | "status";
+  expected: string;
+  found: string;
+}
+
+export interface Classification {
+  verdict: PackageVerdict;
+  package: string | null;
+  version: string | null;
+  /** mismatch: the expected SHA-256 (verified manifest) or MD5 (dpkg's list) */
+  expected: string | null;
+  /** the verified manifest's key and origin, when verified */
+  key: string;
+  origin: string;
+  /** dpkg's records disagreeing with the verified manifest of the installed version (each HIGH) */
+  records: RecordDisagreement[];
+}
+
+/** The package a path belongs to: the one dpkg has installed among the owners, else the first. */
+export function owningPackage(rows: readonly ManifestFile[], installed: (pkg: string) => string | null): string | null {
+  if (rows.length === 0) return null;
+  return rows.find((r) => installed(r.package) !== null)?.package ?? rows[0].package;
+}
+
+export function classify(rows: readonly ManifestFile[], found: Found, dpkg: DpkgFacts): Classification {
+  const base = { expected: null, key: "", origin: "", records: [] as RecordDisagreement[] };
+  if (rows.length === 0) return { ...base, verdict: "unowned", package: null, version: null };
+  const pkg = rows[0].package; // the caller passes the owning package's rows
+  const ours = rows.filter((r) => r.package === pkg);
+  const verifiedInstalled = ours.find((r) => r.evidence === "verified" && r.version === dpkg.installed) ?? null;
+  const records: RecordDisagreement[] = [];
+  if (verifiedInstalled?.md5 && dpkg.md5sum !== null && dpkg.md5sum !== verifiedInstalled.md5) {
+    records.push({ record: "md5sums", expected: verifiedInstalled.md5, found: dpkg.md5sum });
+  }
+  if (verifiedInstalled?.md5 && verifiedInstalled.conffile && dpkg.statusConffile !== null && /^[0-9a-f]{32}$/.test(dpkg.statusConffile) && dpkg.statusConffile !== verifiedInstalled.md5) {
+    records.push({ record: "status", expected: verifiedInstalled.md5, found: dpkg.statusConffile });
+  }
+  const match = ours.find((r) => r.evidence === "verified" && r.sha256 === found.sha256);
+  if (match) return { ...base, records, verdict: "verified", package: pkg, version: match.version, key: match.key, origin: match.origin };
+  const version = dpkg.installed ?? ours[0].version;
+  if (ours.some((r) => r.conffile)) return { ...base, records, verdict: "conffile-edited", package: pkg, version };
+  if (verifiedInstalled) return { ...base, records, verdict: "mismatch", package: pkg, version, expected: verifiedInstalled.sha256 };
+  // no verified manifest of the installed version: dpkg's MD5 list is the evidence left
+  const md5 = dpkg.md5sum ?? ours.find((r) => r.evidence === "md5-only" && r.version === version)?.md5 ?? null;
+  if (md5 !== null && md5 === found.md5) return { ...base, records, verdict: "md5-only", package: pkg, version };
+  const anyVerified = ours.find((r) => r.evidence === "verified" && r.sha256 !== null);
+  return { ...base, records, verdict: "mismatch", package: pkg, version, expected: md5 ?? anyVerified?.sha256 ?? null };
+}
