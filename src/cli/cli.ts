@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { LEVELS, type Config, type Level } from "../config/config.ts";
 import { formatConfig } from "../config/format.ts";
 import { bashCompletion, helpText, manPage } from "./help.ts";
-import { install, uninstall, unitText } from "./install.ts";
+import { aptHookText, install, uninstall, unitText } from "./install.ts";
 import { join } from "node:path";
 import { ConfigError, DEFAULT_CONFIG_PATH, formatWarning, LOCAL_SENDMAIL, loadConfig, pinnedFingerprint } from "../config/load.ts";
 import { isLoopback } from "../util/net.ts";
@@ -149,6 +149,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         const root = v.root ?? "/";
         const steps = install({
           root, binary: process.execPath, configPath, man: manPage(VERSION), completion: bashCompletion(),
+          aptHook: aptHookText(process.execPath, configPath, DEFAULT_CONFIG_PATH),
           initDb: (file) => {
             const c = config(file, io);
             const dbPath = join(root, c.database);

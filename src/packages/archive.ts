@@ -10,7 +10,6 @@
 // compared is always that of the uncompressed index, as listed in Release.
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { eachStanza } from "./deb822.ts";
 import { isRegular, readRegular } from "./files.ts";
 import { keyringFiles, verifySigned } from "./gpg.ts";
 import { parseRelease } from "./release.ts";
@@ -65,7 +64,9 @@ export function parseAptConfigDump(text: string): Map<string, string> {
 
 /** The host's apt configuration, asked of apt itself. */
 export function hostAptDirs(): AptDirs {
-  const r = Bun.spawnSync(["apt-config", "dump"], { stdout: "pipe", stderr: "ignore", env: { PATH: "/usr/bin:/bin", LC_ALL: "C" } });
+  // APT_CONFIG (apt's own variable: another main configuration file) passes through
+  const env: Record<string, string> = { PATH: "/usr/bin:/bin", LC_ALL: "C", ...(process.env.APT_CONFIG ? { APT_CONFIG: process.env.APT_CONFIG } : {}) };
+  const r = Bun.spawnSync(["apt-config", "dump"], { stdout: "pipe", stderr: "ignore", env });
   return aptDirs(r.exitCode === 0 ? parseAptConfigDump(r.stdout.toString()) : new Map());
 }
 
@@ -126,6 +127,47 @@ function readIndex(path: string): Buffer | null {
   return r.exitCode === 0 ? Buffer.from(r.stdout) : null;
 }
 
+/**
+ * The four fields of each stanza of a Packages index that matter here, found
+ * with native byte searches (an index of the whole archive is ~50-100 MB: a
+ * general stanza parser is several times slower). Field names as the archive
+ * writes them (case-sensitive); a stanza without all four, or with a
+ * malformed SHA256, is skipped.
+ */
+export function packageDebs(buf: Buffer, visit: (pkg: string, version: string, arch: string, sha256: string) => void): void {
+  const field = (name: Buffer, start: number, end: number): string => {
+    // the field at the stanza's start, or after a newline inside it
+    let at: number;
+    if (buf.subarray(start, start + name.length - 1).equals(name.subarray(1))) at = start + name.length - 1;
+    else {
+      const i = buf.indexOf(name, start);
+      if (i < 0 || i >= end) return "";
+      at = i + name.length;
+    }
+    let e = buf.indexOf(10, at);
+    if (e < 0 || e > end) e = end;
+    return buf.toString("latin1", at, e).trim();
+  };
+  let start = 0;
+  const n = buf.length;
+  while (start < n) {
+    while (start < n && buf[start] === 10) start++;
+    if (start >= n) break;
+    let end = buf.indexOf(BLANK, start);
+    if (end < 0) end = n;
+    const pkg = field(F_PACKAGE, start, end), ver = field(F_VERSION, start, end), arch = field(F_ARCH, start, end);
+    const sha = field(F_SHA256, start, end).toLowerCase();
+    if (pkg && ver && arch && /^[0-9a-f]{64}$/.test(sha)) visit(pkg, ver, arch, sha);
+    start = end + 1;
+  }
+}
+
+const BLANK = Buffer.from("\n\n");
+const F_PACKAGE = Buffer.from("\nPackage:");
+const F_VERSION = Buffer.from("\nVersion:");
+const F_ARCH = Buffer.from("\nArchitecture:");
+const F_SHA256 = Buffer.from("\nSHA256:");
+
 /** Verify every source entry's Release and collect the .debs of its verified Packages indexes. */
 export function verifiedIndex(d: AptDirs, scratchDir: string): VerifiedIndex {
   const debs = new Map<string, DebEvidence[]>();
@@ -162,9 +204,7 @@ export function verifiedIndex(d: AptDirs, scratchDir: string): VerifiedIndex {
         continue;
       }
       const origin = entryName(e);
-      eachStanza(body.toString("latin1"), (s) => {
-        const p = s.get("package"), v = s.get("version"), a = s.get("architecture"), h = s.get("sha256")?.toLowerCase();
-        if (!p || !v || !a || !h || !/^[0-9a-f]{64}$/.test(h)) return;
+      packageDebs(body, (p, v, a, h) => {
         const k = debKey(p, v, a);
         const list = debs.get(k) ?? [];
         if (!list.some((x) => x.sha256 === h)) list.push({ sha256: h, origin, key });

@@ -55,7 +55,7 @@ export interface Classification {
   verdict: PackageVerdict;
   package: string | null;
   version: string | null;
-  /** mismatch: the expected SHA-256 (verified manifest) or MD5 (dpkg's list) */
+  /** mismatch: "sha256:HEX" (a verified manifest) or "md5:HEX" (dpkg's list) expected */
   expected: string | null;
   /** the verified manifest's key and origin, when verified */
   key: string;
@@ -87,10 +87,11 @@ export function classify(rows: readonly ManifestFile[], found: Found, dpkg: Dpkg
   if (match) return { ...base, records, verdict: "verified", package: pkg, version: match.version, key: match.key, origin: match.origin };
   const version = dpkg.installed ?? ours[0].version;
   if (ours.some((r) => r.conffile)) return { ...base, records, verdict: "conffile-edited", package: pkg, version };
-  if (verifiedInstalled) return { ...base, records, verdict: "mismatch", package: pkg, version, expected: verifiedInstalled.sha256 };
+  if (verifiedInstalled) return { ...base, records, verdict: "mismatch", package: pkg, version, expected: verifiedInstalled.sha256 && `sha256:${verifiedInstalled.sha256}` };
   // no verified manifest of the installed version: dpkg's MD5 list is the evidence left
   const md5 = dpkg.md5sum ?? ours.find((r) => r.evidence === "md5-only" && r.version === version)?.md5 ?? null;
   if (md5 !== null && md5 === found.md5) return { ...base, records, verdict: "md5-only", package: pkg, version };
   const anyVerified = ours.find((r) => r.evidence === "verified" && r.sha256 !== null);
-  return { ...base, records, verdict: "mismatch", package: pkg, version, expected: md5 ?? anyVerified?.sha256 ?? null };
+  const expected = md5 !== null ? `md5:${md5}` : anyVerified ? `sha256:${anyVerified.sha256}` : null;
+  return { ...base, records, verdict: "mismatch", package: pkg, version, expected };
 }

@@ -5,7 +5,7 @@
 // what changed. Events are read back from the database.
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { AptRepo, aptToolsMissing, PREFIX } from "../support/aptrepo.ts";
@@ -162,5 +162,31 @@ describe.skipIf(!!missing)("apt hook and package verdicts", () => {
     expect(ev.length).toBe(1);
     expect(ev[0].details.package).toBe("md5-only");
     expect(ev[0].text).toMatch(/NOT verified \(not in a verified index; .*(NO_PUBKEY|signature not valid)/);
+  });
+
+  test("--verify-packages: verified from a cached .deb in a signed index, md5-only from dpkg's lists", () => {
+    // a fresh database, apt's directories from an APT_CONFIG file, the A 1.1 .deb in apt's cache
+    const db2 = join(repo.dir, "db2.sqlite");
+    const conf2 = writeConfig(repo.dir, `database = ${db2}\narea = ${PREFIX}\nemail = none\n`, "two.conf");
+    expect(run(["--init-db", "--config", conf2]).code).toBe(0);
+    repo.publish(); // signed again (the C 1.1 index too)
+    repo.update();
+    copyFileSync(join(repo.repo, `${A}_1.1_all.deb`), join(repo.dir, "cache/archives", `${A}_1.1_all.deb`));
+    const aptConf = join(repo.dir, "apt.conf");
+    const o = repo.aptOptions();
+    writeFileSync(aptConf, o.filter((_, i) => i % 2 === 1).map((kv) => { const eq = kv.indexOf("="); return `${kv.slice(0, eq)} "${kv.slice(eq + 1)}";`; }).join("\n") + "\n");
+    const r = run(["--verify-packages", "--config", conf2], { env: { APT_CONFIG: aptConf } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^packages: \d+ verified, \d+ md5-only \(dpkg's MD5 list; not verified\), \d+ without evidence\n/);
+    const db = new Database(db2, { readonly: true });
+    try {
+      const ev = (p: string) => (db.query("SELECT evidence FROM pkg_versions WHERE package = ? ORDER BY evidence").all(p) as { evidence: string }[]).map((x) => x.evidence);
+      expect(ev(A)).toEqual(["verified"]);
+      expect(ev(B)).toEqual(["md5-only"]);
+      expect(ev(C)).toEqual(["md5-only"]); // its .deb is not in the cache
+      expect(Number(/^packages: (\d+) verified/.exec(r.stdout)![1])).toBeGreaterThanOrEqual(1);
+    } finally {
+      db.close();
+    }
   });
 });

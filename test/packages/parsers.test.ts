@@ -1,5 +1,6 @@
 // Release, Packages/status stanzas, md5sums, conffiles, apt sources and armor.
 import { describe, expect, test } from "bun:test";
+import { aptDirs, packageDebs } from "../../src/packages/archive.ts";
 import { dearmor } from "../../src/packages/armor.ts";
 import { parseStanzas } from "../../src/packages/deb822.ts";
 import { parseConffiles, parseMd5sums, parseStatus } from "../../src/packages/dpkg.ts";
@@ -58,5 +59,18 @@ describe("apt sources", () => {
   });
   test("URItoFileName: credentials dropped, unsafe bytes quoted", () => {
     expect(uriToFileName("http://user:pw@h.example/a_b~c/")).toBe("h.example_a%5fb%7ec_");
+  });
+});
+
+describe("Packages indexes and apt's directories", () => {
+  test("the four fields of every stanza, the first included; incomplete stanzas skipped", () => {
+    const text = `Package: a\nVersion: 1\nArchitecture: all\nSHA256: ${H}\nDescription: x\n Version: 9\n\n\nPackage: b\nVersion: 2\nArchitecture: amd64\n\nPackage: c\nArchitecture: amd64\nSHA256: ${H.toUpperCase()}\nVersion: 3\n`;
+    const got: string[] = [];
+    packageDebs(Buffer.from(text), (p, v, a, h) => got.push(`${p} ${v} ${a} ${h === H}`));
+    expect(got).toEqual(["a 1 all true", "c 3 amd64 true"]);
+  });
+  test("apt's configuration items to directories: relative ones under their parents", () => {
+    const d = aptDirs(new Map([["dir", "/r/"], ["dir::state::lists", "/tmp/l"], ["dir::cache", "c/"], ["apt::architectures::", "i386"]]));
+    expect(d).toMatchObject({ lists: "/tmp/l", archives: "/r/c/archives/", sourceList: "/r/etc/apt/sources.list", archs: ["amd64", "i386"] });
   });
 });
