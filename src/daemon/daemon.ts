@@ -12,6 +12,7 @@ import { createTailTask } from "../logs/tailer.ts";
 import { createPidTask } from "../pids/pids.ts";
 import { createReportTask } from "../report/reporter.ts";
 import { createScanTask } from "../scan/index.ts";
+import { createPackagesTask } from "../packages/task.ts";
 import { scanCoverage } from "../scan/status.ts";
 import { deletedOpenFiles, fileId, HEALTH_EVERY_MS, isCorruption, judgeIdentity, QUICK_CHECK_EVERY_MS, quickCheck } from "../db/health.ts";
 import { emergencyNotice } from "../report/emergency.ts";
@@ -92,6 +93,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     (c) => createPidTask(c),
     (c) => createTailTask(c),
     (c) => createScanTask(c),
+    (c) => createPackagesTask(c),
   ];
   const tasks: Task[] = [];
   let reporter: ReportTask | null = null;
