@@ -89,6 +89,7 @@ export class PackageJudge {
     if (!found) {
       target.details.package = "mismatch";
       target.details.package_name = owner;
+      target.urgent = true;
       target.text += `\n  package ${owner}: content could not be read again to compare with its package`;
       return reports;
     }

@@ -4,7 +4,7 @@
 // compression; the tar is parsed in process, tar.ts). Nothing is unpacked.
 import { parseStanzas } from "./deb822.ts";
 import { parseConffiles } from "./dpkg.ts";
-import { digestFile } from "./files.ts";
+import { digestFileAsync, isRegular } from "./files.ts";
 import type { ManifestEntry } from "./store.ts";
 import { installedPath, TarReader } from "./tar.ts";
 
@@ -45,8 +45,9 @@ function debConffiles(deb: string): Set<string> {
 
 /** Read a whole .deb into a manifest. Throws DebError when it cannot be read whole. */
 export async function buildManifest(deb: string): Promise<Manifest> {
-  const digest = digestFile(deb);
-  if (!digest) throw new DebError(`${deb}: not a readable regular file`);
+  if (!isRegular(deb)) throw new DebError(`${deb}: not a regular file`);
+  // the .deb's own hash is read while dpkg-deb decompresses (another core): its cost hides behind the pipe
+  const digesting = digestFileAsync(deb);
   const fields = debFields(deb);
   const conffiles = debConffiles(deb);
   const entries: ManifestEntry[] = [];
@@ -69,9 +70,12 @@ export async function buildManifest(deb: string): Promise<Manifest> {
   } catch (e) {
     proc.kill();
     await proc.exited;
+    await digesting;
     throw new DebError(`${deb}: data tarball: ${(e as Error).message}`);
   }
   const code = await proc.exited;
+  const digest = await digesting;
+  if (!digest) throw new DebError(`${deb}: not a readable regular file`);
   if (code !== 0) throw new DebError(`${deb}: dpkg-deb --fsys-tarfile: ${(await new Response(proc.stderr).text()).trim().split("\n")[0]}`);
   return { ...fields, deb: digest.sha256, entries, files, bytes };
 }
