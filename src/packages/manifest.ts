@@ -6,6 +6,7 @@ import { parseStanzas } from "./deb822.ts";
 import { parseConffiles } from "./dpkg.ts";
 import { digestFileAsync, isRegular } from "./files.ts";
 import type { ManifestEntry } from "./store.ts";
+import { readChild } from "./pipe.ts";
 import { installedPath, TarReader } from "./tar.ts";
 
 const DPKG_DEB = "/usr/bin/dpkg-deb";
@@ -63,19 +64,19 @@ export async function buildManifest(deb: string): Promise<Manifest> {
     const sha256 = isFile ? e.sha256 : e.type === "symlink" && e.link ? new Uint8Array(new Bun.CryptoHasher("sha256").update(e.link).digest() as Buffer) : null;
     entries.push({ path, sha256, md5: isFile ? e.md5 : null, mode: S_IF[e.type] | e.mode, uid: e.uid, gid: e.gid, conffile: conffiles.has(path.toString("latin1")) });
   });
-  const proc = Bun.spawn([DPKG_DEB, "--fsys-tarfile", deb], { stdout: "pipe", stderr: "pipe", env: ENV });
+  let r: { code: number; error: string };
   try {
-    for await (const chunk of proc.stdout) tar.push(chunk);
-    tar.end();
+    r = await readChild([DPKG_DEB, "--fsys-tarfile", deb], ENV, (chunk) => tar.push(chunk));
+    if (r.code === 0) tar.end();
   } catch (e) {
-    proc.kill();
-    await proc.exited;
     await digesting;
     throw new DebError(`${deb}: data tarball: ${(e as Error).message}`);
   }
-  const code = await proc.exited;
+  if (r.code !== 0) {
+    await digesting;
+    throw new DebError(`${deb}: dpkg-deb --fsys-tarfile: ${r.error}`);
+  }
   const digest = await digesting;
   if (!digest) throw new DebError(`${deb}: not a readable regular file`);
-  if (code !== 0) throw new DebError(`${deb}: dpkg-deb --fsys-tarfile: ${(await new Response(proc.stderr).text()).trim().split("\n")[0]}`);
   return { ...fields, deb: digest.sha256, entries, files, bytes };
 }
