@@ -7,11 +7,13 @@
 //    10 MB in /var/cache/apt/archives (or BENCH_PACKAGES_DIR) up to
 //    BENCH_PACKAGES_MB (100) MB of .deb, against the peer `dpkg-deb --fsys-tarfile DEB |
 //    sha256sum` per .deb, in the same run. Target: >= 40 MB/s of content.
-// 2. Database bytes per 100,000 files: the real paths of this host's dpkg
+// 2. The apt hook on the same .debs, as apt runs it (this host's sources, lists
+//    and keyrings; the whole index of each source is read once per run).
+// 3. Database bytes per 100,000 files: the real paths of this host's dpkg
 //    lists (/var/lib/dpkg/info/*.list, one package version per list) stored
 //    as verified manifests with random hashes. Target: <= ~30 MB.
 import { Database } from "bun:sqlite";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { initDatabase, openDatabase } from "../../src/db/db.ts";
@@ -70,6 +72,34 @@ function manifestSpeed(): void {
   console.log(`  peer dpkg-deb --fsys-tarfile | sha256sum: ${peer.wall.toFixed(2)} s (user ${peer.user}, sys ${peer.sys}), ${(mb / peer.wall).toFixed(1)} MB/s; ratio ${(peer.wall / ours.wall).toFixed(2)}`);
 }
 
+/** The apt hook as apt runs it (protocol 3, this host's apt configuration) on the corpus: wall per run, start-up included. */
+function hookRun(): void {
+  const debs = corpus();
+  const bin = join(ROOT, "dist", "integrityd");
+  if (debs.length === 0 || !Bun.which("apt-config")) return;
+  try {
+    statSync(bin);
+  } catch {
+    console.log("apt hook: dist/integrityd not built (make build); skipped");
+    return;
+  }
+  const db = join(dir, "hook.sqlite");
+  initDatabase(db);
+  const conf = join(dir, "hook.conf");
+  writeFileSync(conf, `database = ${db}\nemail = none\n`, { mode: 0o600 });
+  const dump = Bun.spawnSync(["apt-config", "dump"], { stdout: "pipe" }).stdout.toString();
+  const items = dump.split("\n").map((l) => /^(\S+) "(.*)";$/.exec(l)).filter((m) => m !== null).map((m) => `${m![1]}=${encodeURIComponent(m![2])}`);
+  const lines = debs.map((d) => { const n = d.split("/").pop()!.split("_"); return `${n[0]} - - none < ${decodeURIComponent(n[1])} ${n[2].replace(/\.deb$/, "")} none ${d}`; });
+  writeFileSync(join(dir, "hook.in"), `VERSION 3\n${items.join("\n")}\n\n${lines.join("\n")}\n`);
+  const tf = join(dir, "time.out");
+  const r = Bun.spawnSync(["/usr/bin/time", "-f", "%e %M %U %S", "-o", tf, bin, "--apt-hook", "--config", conf], { stdin: Bun.file(join(dir, "hook.in")), stdout: "pipe", stderr: "pipe" });
+  const [wall, rss] = readFileSync(tf, "utf8").trim().split("\n").pop()!.split(" ").map(Number);
+  const d = new Database(db, { readonly: true });
+  const by = d.query("SELECT evidence, count(*) AS n FROM pkg_versions GROUP BY evidence").all() as { evidence: string; n: number }[];
+  d.close();
+  console.log(`apt hook (dist/integrityd --apt-hook, this host's sources and lists): ${debs.length} .debs in ${wall.toFixed(2)} s, peak RSS ${(rss / 1024).toFixed(0)} MiB; ${by.map((x) => `${x.n} ${x.evidence}`).join(", ") || "nothing stored"}${r.stderr.length ? `; said: ${r.stderr.toString().trim().split("\n")[0]}` : ""}`);
+}
+
 function databaseSize(): void {
   const info = "/var/lib/dpkg/info";
   let lists: string[] = [];
@@ -105,6 +135,7 @@ function databaseSize(): void {
 try {
   console.log(`bench/packages (${ROOT})`);
   manifestSpeed();
+  hookRun();
   databaseSize();
 } finally {
   rmSync(dir, { recursive: true, force: true });

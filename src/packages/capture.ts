@@ -5,7 +5,7 @@
 import type { Database } from "bun:sqlite";
 import { enqueue } from "../db/events.ts";
 import { debKey, type VerifiedIndex } from "./archive.ts";
-import { buildManifest, type Manifest } from "./manifest.ts";
+import type { Manifest } from "./manifest.ts";
 import { putManifest } from "./store.ts";
 import { packageDetails, packageSummary, type Captured } from "./summary.ts";
 
@@ -32,9 +32,4 @@ export function storeCapture(db: Database, m: Manifest, previous: string | null,
     enqueue(db, { channel: "file", kind: "package", subject: m.package, text: packageSummary(c), details: packageDetails(c, m.deb), time: now });
   })();
   return c;
-}
-
-/** Build and store one .deb's manifest. */
-export async function captureDeb(db: Database, deb: string, previous: string | null, index: VerifiedIndex, now: number): Promise<Captured> {
-  return storeCapture(db, await buildManifest(deb), previous, index, now);
 }
