@@ -22,32 +22,69 @@ export function readRegular(path: string | Uint8Array, maxBytes = 1 << 30): Buff
   }
 }
 
+export interface Digests {
+  sha256: string;
+  md5: string;
+  size: number;
+}
+
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const CHUNK = 1 << 20;
+
+/** SHA-256 and MD5 of a stream of chunks. */
+class Both {
+  private sha = new Bun.CryptoHasher("sha256");
+  private md5 = new Bun.CryptoHasher("md5");
+  size = 0;
+  add(b: Uint8Array): void {
+    this.sha.update(b);
+    this.md5.update(b);
+    this.size += b.length;
+  }
+  done(): Digests {
+    return { sha256: this.sha.digest("hex"), md5: this.md5.digest("hex"), size: this.size };
+  }
+}
+
 /** SHA-256 and MD5 (hex) of a regular file's content, read in chunks, or null (not a readable regular file). */
-export function digestFile(path: string | Uint8Array): { sha256: string; md5: string; size: number } | null {
+export function digestFile(path: string | Uint8Array): Digests | null {
   let fd: number;
   try {
-    fd = openSync(typeof path === "string" ? path : Buffer.from(path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(typeof path === "string" ? path : Buffer.from(path), READ_FLAGS);
   } catch {
     return null;
   }
   try {
     if (!fstatSync(fd).isFile()) return null;
-    const sha = new Bun.CryptoHasher("sha256");
-    const md5 = new Bun.CryptoHasher("md5");
-    const buf = Buffer.allocUnsafe(1 << 20);
-    let size = 0;
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      sha.update(buf.subarray(0, n));
-      md5.update(buf.subarray(0, n));
-      size += n;
-    }
-    return { sha256: sha.digest("hex"), md5: md5.digest("hex"), size };
+    const d = new Both();
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (let n; (n = readSync(fd, buf, 0, CHUNK, null)) > 0; ) d.add(buf.subarray(0, n));
+    return d.done();
   } catch {
     return null;
   } finally {
     closeSync(fd);
+  }
+}
+
+/** digestFile without blocking: async reads (the event loop runs between them). */
+export async function digestFileAsync(path: string): Promise<Digests | null> {
+  let fh: import("node:fs/promises").FileHandle;
+  try {
+    fh = await open(path, READ_FLAGS);
+  } catch {
+    return null;
+  }
+  try {
+    if (!(await fh.stat()).isFile()) return null;
+    const d = new Both();
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (let n; (n = (await fh.read(buf, 0, CHUNK, d.size)).bytesRead) > 0; ) d.add(buf.subarray(0, n));
+    return d.done();
+  } catch {
+    return null;
+  } finally {
+    await fh.close();
   }
 }
 
@@ -57,34 +94,5 @@ export function isRegular(path: string): boolean {
     return lstatSync(path).isFile();
   } catch {
     return false;
-  }
-}
-
-/** digestFile without blocking: chunks read with positional async reads (the event loop runs between them). */
-export async function digestFileAsync(path: string): Promise<{ sha256: string; md5: string; size: number } | null> {
-  let fh: import("node:fs/promises").FileHandle;
-  try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  try {
-    if (!(await fh.stat()).isFile()) return null;
-    const sha = new Bun.CryptoHasher("sha256");
-    const md5 = new Bun.CryptoHasher("md5");
-    const buf = Buffer.allocUnsafe(1 << 20);
-    let size = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, size);
-      if (bytesRead === 0) break;
-      sha.update(buf.subarray(0, bytesRead));
-      md5.update(buf.subarray(0, bytesRead));
-      size += bytesRead;
-    }
-    return { sha256: sha.digest("hex"), md5: md5.digest("hex"), size };
-  } catch {
-    return null;
-  } finally {
-    await fh.close();
   }
 }
