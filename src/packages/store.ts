@@ -55,14 +55,14 @@ export function putManifest(db: Database, v: VersionRow, entries: Iterable<Manif
 /** Every manifest row for a path, across packages, versions and evidence. */
 export function manifestFor(db: Database, path: Uint8Array): ManifestFile[] {
   const rows = db.query(
-    `SELECT v.package, v.version, v.arch, v.evidence, v.key, v.origin, f.sha256, f.md5, f.mode, f.conffile
+    `SELECT v.package, v.version, v.arch, v.evidence, v.key, v.origin, f.sha256, f.md5, f.mode, f.uid, f.gid, f.conffile
        FROM pkg_paths p JOIN pkg_files f ON f.path = p.id JOIN pkg_versions v ON v.id = f.version
       WHERE p.path = ?`,
-  ).all(path) as { package: string; version: string; arch: string; evidence: Evidence; key: string; origin: string; sha256: Uint8Array | null; md5: Uint8Array | null; mode: number; conffile: number }[];
+  ).all(path) as { package: string; version: string; arch: string; evidence: Evidence; key: string; origin: string; sha256: Uint8Array | null; md5: Uint8Array | null; mode: number; uid: number; gid: number; conffile: number }[];
   return rows.map((r) => ({
     package: r.package, version: r.version, arch: r.arch, evidence: r.evidence, key: r.key, origin: r.origin,
     sha256: r.sha256 ? Buffer.from(r.sha256).toString("hex") : null, md5: r.md5 ? Buffer.from(r.md5).toString("hex") : null,
-    mode: r.mode, conffile: r.conffile === 1,
+    mode: r.mode, uid: r.uid, gid: r.gid, conffile: r.conffile === 1,
   }));
 }
 

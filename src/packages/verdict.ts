@@ -2,6 +2,8 @@
 // and what dpkg's records say now. Pure: no database, no clock, no I/O.
 //
 //   verified         its SHA-256 equals the entry of a verified package version
+//                    (permissions or owner that differ from that entry are
+//                    said beside it: attrsDiffer; the caller keeps the report)
 //   conffile-edited  a conffile whose content is not its package's: an admin edit
 //   mismatch (HIGH)  owned, and its content matches no verified version of its
 //                    package (or, with no verified manifest, not dpkg's MD5 either)
@@ -25,7 +27,10 @@ export interface ManifestFile {
   origin: string;
   sha256: string | null;
   md5: string | null;
+  /** S_IFMT | permissions; md5-only rows: 0o100000 (dpkg's lists hold no modes) */
   mode: number;
+  uid: number;
+  gid: number;
   conffile: boolean;
 }
 
@@ -39,10 +44,11 @@ export interface DpkgFacts {
   statusConffile: string | null;
 }
 
-/** What was found on disk: the content's digests (hex). */
+/** What was found on disk: the content's digests (hex; a symlink's: of its target), and its permissions and owner. */
 export interface Found {
   sha256: string;
   md5: string;
+  attrs?: { mode: number; uid: number; gid: number };
 }
 
 export interface RecordDisagreement {
@@ -62,6 +68,19 @@ export interface Classification {
   origin: string;
   /** dpkg's records disagreeing with the verified manifest of the installed version (each HIGH) */
   records: RecordDisagreement[];
+  /** verified content whose permissions or owner differ from the package's (dpkg-statoverride, chmod): in words, else null */
+  attrsDiffer: string | null;
+}
+
+const perm = (m: number) => (m & 0o7777).toString(8).padStart(4, "0");
+
+/** How found permissions/owner differ from a manifest row's, in words; null when they agree. */
+export function attrsDifference(row: ManifestFile, a: Found["attrs"]): string | null {
+  if (!a) return null;
+  const out: string[] = [];
+  if ((row.mode & 0o7777) !== (a.mode & 0o7777)) out.push(`mode ${perm(a.mode)} (package: ${perm(row.mode)})`);
+  if (row.uid !== a.uid || row.gid !== a.gid) out.push(`owner ${a.uid}:${a.gid} (package: ${row.uid}:${row.gid})`);
+  return out.length ? out.join(", ") : null;
 }
 
 /** The package a path belongs to: the one dpkg has installed among the owners, else the first. */
@@ -71,7 +90,7 @@ export function owningPackage(rows: readonly ManifestFile[], installed: (pkg: st
 }
 
 export function classify(rows: readonly ManifestFile[], found: Found, dpkg: DpkgFacts): Classification {
-  const base = { expected: null, key: "", origin: "", records: [] as RecordDisagreement[] };
+  const base = { expected: null, key: "", origin: "", records: [] as RecordDisagreement[], attrsDiffer: null };
   if (rows.length === 0) return { ...base, verdict: "unowned", package: null, version: null };
   const pkg = rows[0].package; // the caller passes the owning package's rows
   const ours = rows.filter((r) => r.package === pkg);
@@ -84,7 +103,9 @@ export function classify(rows: readonly ManifestFile[], found: Found, dpkg: Dpkg
     records.push({ record: "status", expected: verifiedInstalled.md5, found: dpkg.statusConffile });
   }
   const match = ours.find((r) => r.evidence === "verified" && r.sha256 === found.sha256);
-  if (match) return { ...base, records, verdict: "verified", package: pkg, version: match.version, key: match.key, origin: match.origin };
+  if (match) {
+    return { ...base, records, verdict: "verified", package: pkg, version: match.version, key: match.key, origin: match.origin, attrsDiffer: attrsDifference(match, found.attrs) };
+  }
   const version = dpkg.installed ?? ours[0].version;
   if (ours.some((r) => r.conffile)) return { ...base, records, verdict: "conffile-edited", package: pkg, version };
   if (verifiedInstalled) return { ...base, records, verdict: "mismatch", package: pkg, version, expected: verifiedInstalled.sha256 && `sha256:${verifiedInstalled.sha256}` };

@@ -138,6 +138,9 @@ export class Recorder {
     const below = this.store.dropTree(path);
     const v = deletionVerdict(old, below, showPath(path));
     if (!v) return;
+    // the package manager's own removal (src/packages/judge.ts; dpkg removes
+    // only empty directories, so what was below went first): history only
+    if (this.judge?.quietDeletion(path)) return this.change(path, v.history, now);
     events.push(this.report(v.report, now));
     this.change(path, v.history, now);
   }

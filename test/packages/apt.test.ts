@@ -5,7 +5,7 @@
 // what changed. Events are read back from the database.
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, copyFileSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { AptRepo, aptToolsMissing, PREFIX } from "../support/aptrepo.ts";
@@ -41,12 +41,14 @@ describe.skipIf(!!missing)("apt hook and package verdicts", () => {
     expect(r.stderr).not.toContain("rror");
     return newEvents();
   };
+  // 1.1 drops lib/data and brings a new directory, a new file and a symlink
   const files = (pkg: string, v: string) => ({
     [`${pkg}/bin/tool`]: `#!/bin/sh\necho ${pkg} ${v}\n`,
-    [`${pkg}/lib/data`]: Buffer.alloc(5000, v.length),
+    ...(v === "1.1" ? { [`${pkg}/share/doc/new.txt`]: "new\n" } : { [`${pkg}/lib/data`]: Buffer.alloc(5000, v.length) }),
     [`${pkg}/etc/tool.conf`]: `level = 1\n`,
   });
-  const deb = (pkg: string, v: string) => repo.buildDeb({ name: pkg, version: v, files: files(pkg, v), conffiles: [`${pkg}/etc/tool.conf`] });
+  const links = (pkg: string, v: string): Record<string, string> => (v === "1.1" ? { [`${pkg}/bin/tool-link`]: "tool" } : {});
+  const deb = (pkg: string, v: string) => repo.buildDeb({ name: pkg, version: v, files: files(pkg, v), links: links(pkg, v), conffiles: [`${pkg}/etc/tool.conf`] });
   const aptOk = (args: string[], extra: string[] = []) => {
     const r = repo.apt(args, [...hook(), ...extra]);
     expect(r.out).not.toContain("--apt-hook:");
@@ -79,7 +81,7 @@ describe.skipIf(!!missing)("apt hook and package verdicts", () => {
     expect(scan().length).toBe(1); // the baseline summary
   });
 
-  test("upgrade: zero file alerts, one verified line per package", () => {
+  test("upgrade (changed, new and dropped files, a new directory and symlink): zero file alerts, one verified line per package", () => {
     deb(A, "1.1");
     deb(B, "1.1");
     repo.publish();
@@ -88,6 +90,7 @@ describe.skipIf(!!missing)("apt hook and package verdicts", () => {
     const ev = newEvents();
     expect(ev.map((e) => e.text.replace(/:.*/s, ""))).toEqual([`${A} 1.0 → 1.1`, `${B} 1.0 → 1.1`]);
     expect(repo.read(`${A}/bin/tool`)).toContain("1.1");
+    expect(repo.read(`${A}/share/doc/new.txt`)).toBe("new\n");
     expect(scan()).toEqual([]);
   });
 
@@ -120,6 +123,20 @@ describe.skipIf(!!missing)("apt hook and package verdicts", () => {
     expect(ev.map((e) => [e.kind, e.urgent, e.details.package])).toEqual([["changed", 1, "mismatch"], ["package", 1, "mismatch"]]);
     expect(ev[1].details.record).toBe("md5sums");
     expect(ev[1].text).toContain(`dpkg:     md5:${md5}`);
+  });
+
+  test("a setuid bit added to a verified binary is still reported, content verified, the mode said", () => {
+    const link = join(PREFIX, B, "bin/tool-link");
+    chmodSync(join(PREFIX, A, "share/doc/new.txt"), 0o4755);
+    const ev = scan();
+    expect(ev.length).toBe(1);
+    expect(ev[0]).toMatchObject({ kind: "changed", details: { package: "verified", package_name: A } });
+    expect(ev[0].text).toContain("mode 4755 (package: 0644)");
+    // a retargeted package symlink is a mismatch
+    rmSync(link);
+    symlinkSync("/bin/sh", link);
+    const ev2 = scan();
+    expect(ev2.map((e) => [e.kind, e.urgent, e.details.package])).toEqual([["changed", 1, "mismatch"]]);
   });
 
   test("an edited conffile is an admin edit; a new file is unowned", () => {

@@ -6,7 +6,7 @@ import { annotate, packageSummary } from "../../src/packages/summary.ts";
 const h = (c: string) => c.repeat(64);
 const m = (c: string) => c.repeat(32);
 const row = (o: Partial<ManifestFile>): ManifestFile => ({
-  package: "sshd", version: "1", arch: "amd64", evidence: "verified", key: "K", origin: "http://x s", sha256: h("a"), md5: m("a"), mode: 0o100755, conffile: false, ...o,
+  package: "sshd", version: "1", arch: "amd64", evidence: "verified", key: "K", origin: "http://x s", sha256: h("a"), md5: m("a"), mode: 0o100755, uid: 0, gid: 0, conffile: false, ...o,
 });
 const facts = (o: Partial<{ installed: string | null; md5sum: string | null; statusConffile: string | null }> = {}) => ({ installed: "1", md5sum: m("a"), statusConffile: null, ...o });
 
@@ -44,6 +44,12 @@ describe("classify", () => {
     expect(c.records).toEqual([{ record: "status", expected: m("a"), found: m("9") }]);
     expect(classify(rows, { sha256: h("9"), md5: m("9") }, facts({ statusConffile: m("a") })).records).toEqual([]);
   });
+  test("verified content with another mode or owner: still verified, the difference said", () => {
+    const c = classify([row({})], { sha256: h("a"), md5: m("a"), attrs: { mode: 0o4755, uid: 0, gid: 1000 } }, facts());
+    expect(c.verdict).toBe("verified");
+    expect(c.attrsDiffer).toBe("mode 4755 (package: 0755), owner 0:1000 (package: 0:0)");
+    expect(classify([row({})], { sha256: h("a"), md5: m("a"), attrs: { mode: 0o755, uid: 0, gid: 0 } }, facts()).attrsDiffer).toBeNull();
+  });
   test("the owner is the package dpkg has installed", () => {
     expect(owningPackage([row({ package: "old" }), row({ package: "new" })], (p) => (p === "new" ? "1" : null))).toBe("new");
   });
@@ -57,7 +63,7 @@ describe("texts", () => {
     expect(packageSummary({ ...base, verified: false, reason: "no keyring", package: "x\u001b[2J" })).toBe("x\\x1b[2J 9.1-1 → 9.1-2: 105 files, NOT verified (no keyring): its files are checked against dpkg's MD5 list only");
   });
   test("a mismatch shows expected and found", () => {
-    const t = annotate({ verdict: "mismatch", package: "p", version: "1", expected: `sha256:${h("a")}`, key: "", origin: "", records: [] }, h("b"));
+    const t = annotate({ verdict: "mismatch", package: "p", version: "1", expected: `sha256:${h("a")}`, key: "", origin: "", records: [], attrsDiffer: null }, h("b"));
     expect(t).toContain(`expected: sha256:${h("a")}`);
     expect(t).toContain(`found:    sha256:${h("b")}`);
   });

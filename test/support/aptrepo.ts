@@ -5,7 +5,7 @@
 // into the temp directory (the machine's own apt configuration is untouched;
 // dpkg's database is the machine's: installed test packages are purged by
 // cleanup()). Files the packages install go under /opt/integrityd-test-PID.
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { tempDir } from "./binary.ts";
@@ -19,6 +19,8 @@ export interface DebSpec {
   files: Record<string, string | Buffer>;
   /** paths (under PREFIX) that are conffiles */
   conffiles?: string[];
+  /** symlinks: path under PREFIX → target */
+  links?: Record<string, string>;
 }
 
 const ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C", DEBIAN_FRONTEND: "noninteractive" };
@@ -79,6 +81,10 @@ export class AptRepo {
       mkdirSync(join(p, ".."), { recursive: true });
       writeFileSync(p, content, { mode: rel.includes("bin/") ? 0o755 : 0o644 });
       sums.push(`${createHash("md5").update(content).digest("hex")}  ${join(PREFIX, rel).slice(1)}`);
+    }
+    for (const [rel, to] of Object.entries(spec.links ?? {})) {
+      mkdirSync(join(root, PREFIX, rel, ".."), { recursive: true });
+      symlinkSync(to, join(root, PREFIX, rel));
     }
     writeFileSync(join(root, "DEBIAN/control"), `Package: ${spec.name}\nVersion: ${spec.version}\nArchitecture: all\nMaintainer: test <test@invalid>\nDescription: integrityd test package\n`);
     writeFileSync(join(root, "DEBIAN/md5sums"), `${sums.join("\n")}\n`);
