@@ -14,7 +14,7 @@
 //    as verified manifests with random hashes. Target: <= ~30 MB.
 import { Database } from "bun:sqlite";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { initDatabase, openDatabase } from "../../src/db/db.ts";
 import { putManifest, type ManifestEntry } from "../../src/packages/store.ts";
@@ -24,9 +24,9 @@ const dir = mkdtempSync(join(tmpdir(), "integrityd-bench-packages-"));
 
 interface Run { wall: number; rssMiB: number; user: number; sys: number; code: number; stdout: string; stderr: string }
 
-function timed(cmd: string[]): Run {
+function timed(cmd: string[], stdin?: string): Run {
   const tf = join(dir, "time.out");
-  const r = Bun.spawnSync(["/usr/bin/time", "-f", "%e %M %U %S", "-o", tf, ...cmd], { stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync(["/usr/bin/time", "-f", "%e %M %U %S", "-o", tf, ...cmd], { stdout: "pipe", stderr: "pipe", stdin: stdin === undefined ? "ignore" : new Blob([stdin]) });
   const [wall, rss, user, sys] = readFileSync(tf, "utf8").trim().split("\n").pop()!.split(" ").map(Number);
   return { wall, rssMiB: rss / 1024, user, sys, code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
@@ -61,15 +61,25 @@ function manifestSpeed(): void {
   const debMB = debs.reduce((s, d) => s + statSync(d).size, 0) / 1e6;
   // warm the page cache for both sides alike
   for (const d of debs) readFileSync(d);
-  const ours = timed([process.execPath, join(import.meta.dir, "manifest-child.ts"), ...debs]);
-  if (ours.code !== 0) throw new Error(`manifest child failed: ${ours.stderr}`);
+  const child = (serial: boolean) => {
+    const r = timed(["/usr/bin/env", `BENCH_SERIAL=${serial ? 1 : 0}`, process.execPath, join(import.meta.dir, "manifest-child.ts"), ...debs]);
+    if (r.code !== 0) throw new Error(`manifest child failed: ${r.stderr}`);
+    return r;
+  };
+  const serial = child(true);
+  const ours = child(false);
   const got = JSON.parse(ours.stdout.trim().split("\n").pop()!) as { bytes: number; files: number; members: number };
   const peer = timed(["/bin/bash", "-c", 'for d in "$@"; do dpkg-deb --fsys-tarfile "$d" | sha256sum >/dev/null || exit 1; done', "peer", ...debs]);
   if (peer.code !== 0) throw new Error(`peer failed: ${peer.stderr}`);
+  const jobs = String(Math.max(1, Math.min(4, availableParallelism())));
+  const peerPar = timed(["/usr/bin/xargs", "-0", "-P", jobs, "-n", "1", "/bin/bash", "-c", 'dpkg-deb --fsys-tarfile "$0" | sha256sum >/dev/null'], debs.map((d) => `${d}\0`).join(""));
+  if (peerPar.code !== 0) throw new Error(`parallel peer failed: ${peerPar.stderr}`);
   const mb = got.bytes / 1e6;
   console.log(`manifest building: ${debs.length} .debs, ${debMB.toFixed(1)} MB of .deb, ${mb.toFixed(1)} MB of content in ${got.files} files (${got.members} members)`);
-  console.log(`  integrityd builder: ${ours.wall.toFixed(2)} s (user ${ours.user}, sys ${ours.sys}), ${(mb / ours.wall).toFixed(1)} MB/s of content, peak RSS ${ours.rssMiB.toFixed(0)} MiB (target >= 40 MB/s)`);
-  console.log(`  peer dpkg-deb --fsys-tarfile | sha256sum: ${peer.wall.toFixed(2)} s (user ${peer.user}, sys ${peer.sys}), ${(mb / peer.wall).toFixed(1)} MB/s; ratio ${(peer.wall / ours.wall).toFixed(2)}`);
+  console.log(`  integrityd builder, one .deb at a time: ${serial.wall.toFixed(2)} s (user ${serial.user}, sys ${serial.sys}), ${(mb / serial.wall).toFixed(1)} MB/s, peak RSS ${serial.rssMiB.toFixed(0)} MiB; ratio to the peer ${(peer.wall / serial.wall).toFixed(2)}`);
+  console.log(`  integrityd builder as the hook runs it (several at a time): ${ours.wall.toFixed(2)} s (user ${ours.user}, sys ${ours.sys}), ${(mb / ours.wall).toFixed(1)} MB/s of content, peak RSS ${ours.rssMiB.toFixed(0)} MiB (target >= 40 MB/s)`);
+  console.log(`  peer dpkg-deb --fsys-tarfile | sha256sum, one at a time: ${peer.wall.toFixed(2)} s (user ${peer.user}, sys ${peer.sys}), ${(mb / peer.wall).toFixed(1)} MB/s`);
+  console.log(`  peer, ${jobs} at a time (xargs -P): ${peerPar.wall.toFixed(2)} s, ${(mb / peerPar.wall).toFixed(1)} MB/s; ratio to the hook's way ${(peerPar.wall / ours.wall).toFixed(2)}`);
 }
 
 /** The apt hook as apt runs it (protocol 3, this host's apt configuration) on the corpus: wall per run, start-up included. */

@@ -14,8 +14,7 @@
 import { decodeHookInput, type HookInput } from "./protocol.ts";
 import { aptDirs, verifiedIndex, type VerifiedIndex } from "./archive.ts";
 import { storeCapture } from "./capture.ts";
-import { buildManifest, type Manifest } from "./manifest.ts";
-import { availableParallelism } from "node:os";
+import { manifestsInOrder } from "./manifest.ts";
 import { scratch } from "./gpg.ts";
 
 export const HOOK_BUSY_MS = 60_000;
@@ -53,24 +52,16 @@ export async function runAptHook(stdin: string, io: HookIo): Promise<number> {
     } catch (e) {
       index = { debs: new Map(), problems: [`indexes not read: ${(e as Error).message}`] };
     }
-    // manifests are built up to 4 at a time (each dpkg-deb decompresses on
-    // a core of its own) and stored in apt's order, one transaction each
-    const limit = Math.max(1, Math.min(4, availableParallelism()));
-    const built: Promise<Manifest | Error>[] = [];
-    const start = (i: number) => {
-      if (i < debs.length && built[i] === undefined) built[i] = buildManifest(debs[i].deb!).catch((e: Error) => e);
-    };
-    for (let i = 0; i < Math.min(limit, debs.length); i++) start(i);
-    for (let i = 0; i < debs.length; i++) {
-      const m = await built[i];
-      start(i + limit);
+    // built several at a time (manifest.ts), stored in apt's order, one transaction each
+    let i = 0;
+    for await (const m of manifestsInOrder(debs.map((a) => a.deb!))) {
+      const a = debs[i++];
       try {
         if (m instanceof Error) throw m;
-        storeCapture(db, m, debs[i].oldVersion, index, io.now());
+        storeCapture(db, m, a.oldVersion, index, io.now());
       } catch (e) {
-        io.err(`integrityd --apt-hook: ${debs[i].deb}: ${(e as Error).message}; not captured\n`);
+        io.err(`integrityd --apt-hook: ${a.deb}: ${(e as Error).message}; not captured\n`);
       }
-      delete built[i]; // its manifest can go
     }
   } finally {
     tmp.cleanup();

@@ -2,6 +2,7 @@
 // its data tarball with SHA-256, MD5, mode and owner, read from
 // `dpkg-deb --fsys-tarfile` on a pipe (dpkg-deb handles the xz/zstd/gzip
 // compression; the tar is parsed in process, tar.ts). Nothing is unpacked.
+import { availableParallelism } from "node:os";
 import { parseStanzas } from "./deb822.ts";
 import { parseConffiles } from "./dpkg.ts";
 import { digestFileAsync, isRegular } from "./files.ts";
@@ -79,4 +80,23 @@ export async function buildManifest(deb: string): Promise<Manifest> {
   const digest = await digesting;
   if (!digest) throw new DebError(`${deb}: not a readable regular file`);
   return { ...fields, deb: digest.sha256, entries, files, bytes };
+}
+
+/**
+ * The manifests of many .debs, in their order, built up to `limit` at a time
+ * (each dpkg-deb decompresses on a core of its own; at most `limit` manifests
+ * are held). A .deb that cannot be read yields its error in its place.
+ */
+export async function* manifestsInOrder(debs: readonly string[], limit = Math.max(1, Math.min(4, availableParallelism()))): AsyncGenerator<Manifest | Error> {
+  const built = new Map<number, Promise<Manifest | Error>>();
+  const start = (i: number) => {
+    if (i < debs.length) built.set(i, buildManifest(debs[i]).catch((e: Error) => e));
+  };
+  for (let i = 0; i < Math.min(limit, debs.length); i++) start(i);
+  for (let i = 0; i < debs.length; i++) {
+    const m = await built.get(i)!;
+    built.delete(i);
+    start(i + limit);
+    yield m;
+  }
 }
