@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { LEVELS, type Config, type Level } from "../config/config.ts";
 import { formatConfig } from "../config/format.ts";
 import { bashCompletion, helpText, manPage } from "./help.ts";
-import { install, uninstall, unitText } from "./install.ts";
+import { aptHookText, install, uninstall, unitText } from "./install.ts";
 import { join } from "node:path";
 import { ConfigError, DEFAULT_CONFIG_PATH, formatWarning, LOCAL_SENDMAIL, loadConfig, pinnedFingerprint } from "../config/load.ts";
 import { isLoopback } from "../util/net.ts";
@@ -22,7 +22,7 @@ import { writeAll } from "../util/write.ts";
 
 export const HELP = helpText();
 
-const MODES = ["init-db", "check-config", "scan-once", "test-rules", "status", "example-config", "install", "uninstall", "print-unit", "print-man", "print-completion", "version", "help"] as const;
+const MODES = ["init-db", "check-config", "scan-once", "test-rules", "status", "example-config", "install", "uninstall", "print-unit", "print-man", "print-completion", "version", "help", "apt-hook", "verify-packages"] as const;
 type Mode = (typeof MODES)[number] | "daemon";
 
 export interface Io {
@@ -102,6 +102,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         "example-config": { type: "boolean" },
         version: { type: "boolean" },
         help: { type: "boolean", short: "h" },
+        "apt-hook": { type: "boolean" },
+        "verify-packages": { type: "boolean" },
       },
     });
   } catch (e) {
@@ -147,6 +149,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         const root = v.root ?? "/";
         const steps = install({
           root, binary: process.execPath, configPath, man: manPage(VERSION), completion: bashCompletion(),
+          aptHook: aptHookText(process.execPath, configPath, DEFAULT_CONFIG_PATH),
           initDb: (file) => {
             const c = config(file, io);
             const dbPath = join(root, c.database);
@@ -236,6 +239,27 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
           out: io.outBytes,
           err: io.err,
         });
+      }
+      case "apt-hook": {
+        // never fails apt: every problem is said on stderr, the exit status is 0
+        try {
+          const stdin = await Bun.stdin.text();
+          const { runAptHook } = await import("../packages/hook.ts");
+          return await runAptHook(stdin, { err: io.err, now: Date.now, openDb: () => openDatabase(config(configPath, io).database) });
+        } catch (e) {
+          io.err(`integrityd --apt-hook: ${(e as Error).message ?? String(e)}; package evidence not captured\n`);
+          return EX_OK;
+        }
+      }
+      case "verify-packages": {
+        const c = config(configPath, io);
+        const { runVerifyPackages } = await import("../packages/backfill.ts");
+        const db = openDatabase(c.database);
+        try {
+          return await runVerifyPackages(db, { out: io.out, err: io.err });
+        } finally {
+          db.close();
+        }
       }
       case "daemon": {
         const c = config(configPath, io);

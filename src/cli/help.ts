@@ -23,6 +23,8 @@ export const MODE_FLAGS: Flag[] = [
   { name: "--example-config", text: `print the documented example config (for ${DEFAULT_CONFIG_PATH})` },
   { name: "--install", text: "set up this host: systemd unit, example config (if none), database" },
   { name: "--uninstall", text: "remove the unit (stop and disable it); --purge also config and database" },
+  { name: "--verify-packages", text: "manifests for installed packages from cached .debs and signed indexes (else dpkg's MD5 lists); print the counts" },
+  { name: "--apt-hook", text: "apt's DPkg::Pre-Install-Pkgs hook (protocol 3, set up by --install): capture each .deb's evidence" },
   { name: "--print-unit", text: "print the systemd unit for this binary" },
   { name: "--print-man", text: "print this manual page (roff)" },
   { name: "--print-completion", text: "print the bash completion script" },

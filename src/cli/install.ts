@@ -1,7 +1,8 @@
 // `--install`, `--uninstall`, `--print-unit`: set up a host from the binary
 // alone (the unit and the example config are embedded in it).
 //
-// --install, idempotent: the systemd unit to /etc/systemd/system (its
+// --install, idempotent: the apt hook (APT_HOOK_PATH: package evidence
+// captured before dpkg unpacks, src/packages/hook.ts) where apt is; the systemd unit to /etc/systemd/system (its
 // ExecStart naming this binary), the manual page integrityd(8) and the bash
 // completion under the binary's prefix (share/man, share/bash-completion), /etc/integrityd.conf from the example when
 // there is none (0600; an existing one is never touched), the database
@@ -21,6 +22,14 @@ export const UNIT_PATH = "/etc/systemd/system/integrityd.service";
 /** The embedded unit with ExecStart naming `binary`. */
 export function unitText(binary: string): string {
   return ETC["integrityd.service"].replaceAll("@SBINDIR@/integrityd", binary).replaceAll("@SBINDIR@", dirname(binary));
+}
+
+export const APT_HOOK_PATH = "/etc/apt/apt.conf.d/80integrityd";
+
+/** The apt configuration that runs `binary --apt-hook` before every dpkg unpack, with protocol version 3. */
+export function aptHookText(binary: string, configPath: string, defaultConfig: string): string {
+  const cmd = `${binary} --apt-hook${configPath === defaultConfig ? "" : ` --config ${configPath}`}`;
+  return `// integrityd (written by integrityd --install): the evidence of every .deb,\n// captured before dpkg unpacks it. It never makes apt fail.\nDPkg::Pre-Install-Pkgs { "${cmd}"; };\nDPkg::Tools::Options::${binary}::Version "3";\n`;
 }
 
 export interface InstallSteps {
@@ -55,7 +64,7 @@ function writeIfChanged(path: string, text: string, done: string[]): void {
   }
 }
 
-export function install(opts: { root: string; binary: string; configPath: string; initDb: (configFile: string) => string; man: string; completion: string }): InstallSteps {
+export function install(opts: { root: string; binary: string; configPath: string; initDb: (configFile: string) => string; man: string; completion: string; aptHook?: string }): InstallSteps {
   const at = (p: string) => join(opts.root, p);
   const out: InstallSteps = { done: [], next: [] };
   const unit = at(UNIT_PATH);
@@ -67,6 +76,7 @@ export function install(opts: { root: string; binary: string; configPath: string
     chmodSync(unit, 0o644);
     out.done.push(`${unit}: written (ExecStart=${opts.binary})`);
   }
+  if (opts.aptHook && (opts.root !== "/" || existsSync("/etc/apt/apt.conf.d"))) writeIfChanged(at(APT_HOOK_PATH), opts.aptHook, out.done);
   const docs = docPaths(opts.binary);
   writeIfChanged(at(docs.man), opts.man, out.done);
   writeIfChanged(at(docs.completion), opts.completion, out.done);
@@ -101,7 +111,7 @@ export function uninstall(opts: { root: string; binary: string; configPath: stri
   } else out.done.push(`${unit}: not there`);
   if (systemdRuns(opts.root)) systemctl(["daemon-reload"]);
   const docs = docPaths(opts.binary);
-  for (const p of [at(docs.man), at(docs.completion)]) {
+  for (const p of [at(APT_HOOK_PATH), at(docs.man), at(docs.completion)]) {
     if (existsSync(p)) {
       rmSync(p);
       out.done.push(`${p}: removed`);

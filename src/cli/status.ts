@@ -19,6 +19,7 @@ import { META_STARTED, META_STOPPED } from "../daemon/lifecycle.ts";
 import { lockHolder } from "../db/lock.ts";
 import { deliveryStatus } from "../report/delivery.ts";
 import { localTime } from "../report/format.ts";
+import { packagesStatus } from "../packages/status.ts";
 
 const clean = (s: unknown) => safeLines(String(s ?? "")).join(" | ");
 
@@ -156,6 +157,16 @@ export function statusReport(db: Database, config: Config, now = Date.now()): st
   for (const p of pids ?? []) {
     const who = p.pid !== null ? `PID ${p.pid}${p.name ? ` (${clean(p.name)})` : ""}` : "no PID";
     out.push(`  ${clean(p.pidfile)}  ${who}  ${clean(p.state)} since ${when(p.since, now)}${p.detail ? `  ${clean(p.detail).slice(0, 200)}` : ""}`);
+  }
+
+  // ---- packages
+  const pk = attempt(() => packagesStatus(db));
+  out.push("", "Packages");
+  if (pk === undefined) out.push("  unknown");
+  else {
+    out.push(`  manifests:                ${pk.verified} verified, ${pk.md5only} md5-only, ${pk.unverified} unverified package versions; ${pk.paths} paths`);
+    const b = pk.lastBackfill;
+    out.push(`  last backfill:            ${b ? `${when(b.time, now)}: ${b.verified} verified, ${b.md5only} md5-only, ${b.none} without evidence` : "none yet"}`);
   }
 
   // ---- reports

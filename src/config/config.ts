@@ -73,6 +73,8 @@ export interface Config {
   /** change hints (scan/hints/): auto, fanotify, inotify or off; hintwatches: the inotify watch budget */
   hints: HintsMode;
   hintwatches: number;
+  /** package verdicts on file changes and the apt hook's evidence (src/packages): auto = where dpkg is */
+  packages: "auto" | "off";
 }
 
 export const HINTS_MODES = ["auto", "fanotify", "inotify", "off"] as const;
@@ -136,6 +138,7 @@ export function defaultConfig(file: string): Config {
     syslogfacility: "authpriv",
     hints: "auto",
     hintwatches: 8192,
+    packages: "auto",
   };
 }
 
@@ -161,7 +164,7 @@ export const NUMERIC: Record<NumKey, { positive: boolean; integer: boolean; min?
 };
 
 const PATH_KEYS = ["database", "area", "exclude", "log", "pidfile", "sendmail", "jsonlog"] as const;
-const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "smtptls", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility", "journal", "hints"] as const;
+const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "smtptls", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility", "journal", "hints", "packages"] as const;
 export const KNOWN_KEYS: readonly string[] = [...Object.keys(NUMERIC), ...PATH_KEYS, ...STRING_KEYS];
 const REPEATABLE = new Set(["area", "exclude", "log", "pidfile", "logrules", "pidct", "email", "journal"]);
 
@@ -389,6 +392,9 @@ export function parseConfig(text: string, file: string): ParseResult {
       case "hints":
         if (!(HINTS_MODES as readonly string[]).includes(value.toLowerCase())) err(`hints: '${value}' is not ${HINTS_MODES.join(", ")}`, key);
         else config.hints = value.toLowerCase() as HintsMode;
+      case "packages":
+        if (value.toLowerCase() !== "auto" && value.toLowerCase() !== "off") err(`packages: '${value}' is not auto or off`, key);
+        else config.packages = value.toLowerCase() as "auto" | "off";
         break;
     }
   }

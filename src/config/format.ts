@@ -40,5 +40,6 @@ export function formatConfig(c: Config, host: string): string {
   kv("syslog", c.syslog ? "yes" : "no");
   kv("syslogfacility", c.syslogfacility);
   kv("hints", c.hints);
+  kv("packages", c.packages);
   return out.join("\n").replace(/ = $/gm, " =") + "\n";
 }

@@ -13,6 +13,7 @@ import { createJournalTask } from "../logs/journal/task.ts";
 import { createPidTask } from "../pids/pids.ts";
 import { createReportTask } from "../report/reporter.ts";
 import { createScanTask } from "../scan/index.ts";
+import { createPackagesTask } from "../packages/task.ts";
 import { scanCoverage } from "../scan/status.ts";
 import { deletedOpenFiles, fileId, HEALTH_EVERY_MS, isCorruption, judgeIdentity, QUICK_CHECK_EVERY_MS, quickCheck } from "../db/health.ts";
 import { emergencyNotice } from "../report/emergency.ts";
@@ -94,6 +95,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     (c) => createTailTask(c),
     (c) => createJournalTask(c),
     (c) => createScanTask(c),
+    (c) => createPackagesTask(c),
   ];
   const tasks: Task[] = [];
   let reporter: ReportTask | null = null;

@@ -168,3 +168,41 @@ CREATE TABLE IF NOT EXISTS hints (
   reason   TEXT NOT NULL,
   updated  INTEGER NOT NULL        -- ms since the epoch
 );
+-- ==== packages (src/packages) ==================================================
+-- What the package manager installed, by evidence. One row per package version
+-- and kind of evidence: verified (the .deb's SHA-256 is listed in a Packages
+-- index whose SHA-256 is in an InRelease that gpgv verified with the keyring
+-- apt uses for that source), unverified (a .deb whose chain did not hold:
+-- its files are known, never trusted) or md5-only (dpkg's md5sums, no .deb).
+CREATE TABLE IF NOT EXISTS pkg_versions (
+  id        INTEGER PRIMARY KEY,
+  package   TEXT NOT NULL,
+  version   TEXT NOT NULL,
+  arch      TEXT NOT NULL,
+  evidence  TEXT NOT NULL CHECK (evidence IN ('verified', 'unverified', 'md5-only')),
+  deb       BLOB,                     -- SHA-256 of the .deb (32 bytes); NULL for md5-only
+  key       TEXT NOT NULL DEFAULT '', -- fingerprint of the key that signed the InRelease (verified)
+  origin    TEXT NOT NULL DEFAULT '', -- "URI SUITE" of the source entry (verified), or why not verified
+  files     INTEGER NOT NULL DEFAULT 0, -- regular files in the manifest
+  captured  INTEGER NOT NULL,
+  UNIQUE (package, version, arch, evidence)
+);
+-- Every path a manifest names, stored once.
+CREATE TABLE IF NOT EXISTS pkg_paths (
+  id    INTEGER PRIMARY KEY,
+  path  BLOB NOT NULL UNIQUE
+);
+-- The manifest: one row per path and package version. Hashes are raw bytes
+-- (32 and 16); sha256 is NULL for md5-only rows and for non-files; mode holds
+-- the type bits too (S_IFMT | permissions).
+CREATE TABLE IF NOT EXISTS pkg_files (
+  path      INTEGER NOT NULL,          -- pkg_paths.id
+  version   INTEGER NOT NULL,          -- pkg_versions.id
+  sha256    BLOB,
+  md5       BLOB,
+  mode      INTEGER NOT NULL,
+  uid       INTEGER NOT NULL,
+  gid       INTEGER NOT NULL,
+  conffile  INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (path, version)
+) WITHOUT ROWID;

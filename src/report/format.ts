@@ -15,8 +15,9 @@
 //      its count and an `=-=-` underline; inside a section, grouped by log file (files in order
 //      of first appearance), lines in log order (queue order).
 //   2. Process events (channel pid): one section, chronological.
-//   3. File events (channel file): sections by kind (changed, new, deleted,
-//      error, baseline, then other kinds in order of appearance), chronological.
+//   3. File events (channel file): urgent ones first (package mismatches), then
+//      sections by kind (changed, new, deleted, error, baseline, package, then
+//      other kinds in order of appearance), chronological.
 //   footer: host, version, scan coverage.
 // Event texts are already escaped by the producers; every body line is
 // defended again here: CR and other control characters (but TAB) become \xNN,
@@ -91,6 +92,7 @@ const FILE_KINDS: [string, string][] = [
   ["deleted", "Deleted Files"],
   ["error", "File Errors"],
   ["baseline", "Baseline"],
+  ["package", "Package Changes"],
 ];
 
 /** A host name safe for a header and an address: [A-Za-z0-9.-_], at most 64 chars. */
@@ -224,13 +226,18 @@ function pidSections(events: ReportEvent[]): Section[] {
 }
 
 function fileSections(events: ReportEvent[]): Section[] {
-  const byKind = groupBy([...events].sort(byTime), (e) => e.kind);
+  // urgent file events (package mismatches, src/packages) come first, in a section of their own
+  const urgent = events.filter((e) => e.urgent).sort(byTime);
+  const byKind = groupBy(events.filter((e) => !e.urgent).sort(byTime), (e) => e.kind);
   const known = FILE_KINDS.filter(([k]) => byKind.has(k));
   const other = [...byKind.keys()].filter((k) => !FILE_KINDS.some(([kk]) => kk === k)).map((k) => [k, `File Events: ${safeLines(k)[0]}`] as [string, string]);
-  return [...known, ...other].map(([k, title]) => {
-    const evs = byKind.get(k)!;
-    return { title, count: total(evs), groups: [{ heading: "", events: evs }] };
-  });
+  return [
+    ...(urgent.length ? [{ title: "Urgent File Events", count: total(urgent), groups: [{ heading: "", events: urgent }] }] : []),
+    ...[...known, ...other].map(([k, title]) => {
+      const evs = byKind.get(k)!;
+      return { title, count: total(evs), groups: [{ heading: "", events: evs }] };
+    }),
+  ];
 }
 
 export function formatReport(input: FormatInput): FormattedReport {

@@ -11,7 +11,7 @@
 // silently and one Baseline summary is reported at the cycle's end (cycle.ts).
 import { attrsJson, baselineText, changedText, compareAttrs, deletedText, errorText, newText, type Attrs, type EntryType } from "./attrs.ts";
 
-export type FileEventKind = "new" | "changed" | "deleted" | "baseline" | "error";
+export type FileEventKind = "new" | "changed" | "deleted" | "baseline" | "error" | "package";
 
 /** One report for the file channel (its subject is the printable path). */
 export interface FileReport {
@@ -19,6 +19,8 @@ export interface FileReport {
   subject: string;
   text: string;
   details: Record<string, unknown>;
+  /** skips pooling (a package mismatch, src/packages/judge.ts) */
+  urgent?: boolean;
 }
 
 /** A row of the history table: a change found (never a baseline record, never a problem). */

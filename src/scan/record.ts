@@ -16,6 +16,7 @@ import type { CycleBook } from "./cycle.ts";
 import { showPath, type PathBytes } from "./paths.ts";
 import type { Store } from "./store.ts";
 import { writerText, type Writer } from "./hints/writer.ts";
+import type { PackageJudge } from "../packages/judge.ts";
 
 /** A committed report, as handed to onEvent. */
 export interface ScanEvent {
@@ -44,6 +45,8 @@ export class Recorder {
    * details.writer and one line of text.
    */
   writerOf: ((path: PathBytes) => Writer | null) | null = null;
+  /** Package verdicts on file reports (src/packages), null when `packages = off`. */
+  judge: PackageJudge | null = null;
 
   constructor(
     private readonly db: Database,
@@ -101,7 +104,7 @@ export class Recorder {
 
   /** Queue a report for the reporters; returns it as an event to emit after the commit. */
   report(r: FileReport, now: number): ScanEvent {
-    enqueue(this.db, { channel: "file", kind: r.kind, subject: r.subject, text: r.text, details: r.details, time: now });
+    enqueue(this.db, { channel: "file", kind: r.kind, subject: r.subject, text: r.text, details: r.details, urgent: r.urgent, time: now });
     return { kind: r.kind, subject: r.subject, text: r.text };
   }
 
@@ -123,7 +126,8 @@ export class Recorder {
     const old = this.freshTable ? null : this.store.get(path);
     const below = old && losesChildren(old, attrs) ? this.store.dropBelow(path) : 0;
     const v = compareVisit(old, attrs, error, { baseline: !this.cycles.firstPassComplete, shown: lazyShow(path), below });
-    for (const r of v.reports) events.push(this.report(this.attributed(path, r), now));
+    const reports = this.judge && v.reports.length > 0 ? this.judge.judge(path, attrs, error, v.reports) : v.reports;
+    for (const r of reports) events.push(this.report(this.attributed(path, r), now));
     if (v.history) this.change(path, v.history, now);
     if (v.same) this.store.touch(path, error, now, this.cycles.number);
     else this.store.put(path, attrs, error, now, this.cycles.number);
@@ -148,6 +152,9 @@ export class Recorder {
     const below = this.store.dropTree(path);
     const v = deletionVerdict(old, below, showPath(path));
     if (!v) return;
+    // the package manager's own removal (src/packages/judge.ts; dpkg removes
+    // only empty directories, so what was below went first): history only
+    if (this.judge?.quietDeletion(path)) return this.change(path, v.history, now);
     events.push(this.report(this.attributed(path, v.report), now));
     this.change(path, v.history, now);
   }

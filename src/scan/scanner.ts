@@ -31,6 +31,7 @@ import { BigFileLane, type LaneHost } from "./lane.ts";
 import { Pacer } from "./pace.ts";
 import { isWithin, joinPath, pathFrom, showPath, type PathBytes } from "./paths.ts";
 import { Recorder, type ScanEvent } from "./record.ts";
+import { packageJudge } from "../packages/judge.ts";
 import { Store } from "./store.ts";
 import { Trickle } from "./trickle.ts";
 import { Visitor } from "./visit.ts";
@@ -85,6 +86,7 @@ export class Scanner implements ScanHost, LaneHost {
     this.setConfig(opts.config);
     this.cycles = new CycleBook(opts.db, this.pacer, opts.config.speedup);
     this.recorder = new Recorder(opts.db, this.store, this.cycles, opts.onEvent);
+    this.recorder.judge = packageJudge(opts.db, opts.config);
     this.trickle = this.unlimited ? null : new Trickle(this);
     this.full = this.unlimited ? new FullSpeed(this) : null;
     this.visitor = new Visitor(this);
@@ -101,6 +103,7 @@ export class Scanner implements ScanHost, LaneHost {
     const db = config.database;
     this.excluded = makeExcluder([...config.excludes, db, `${db}-wal`, `${db}-shm`, `${db}-journal`, `${db}.lock`]);
     this.pacer.setRates(config);
+    if (this.recorder) this.recorder.judge = packageJudge(this.db, config, this.recorder.judge);
     if (!first) {
       this.cycles.setSpeedup(config.speedup);
       // entries that became excluded or left the areas are dropped without a report

@@ -56,6 +56,7 @@ syslogfacility = local3
 journal = _SYSTEMD_UNIT=ssh.service
 hints = inotify
 hintwatches = 77
+packages = off
 `;
     const { config, errors, warnings } = parse(text);
     expect(errors).toEqual([]);
@@ -70,7 +71,7 @@ hintwatches = 77
       reporttime: 10, reportholdoff: 20, logreporttime: 3, logreportholdoff: 4, byterate: 1000, smallfiles: 2000,
       filerate: 0.5, speedup: 5, logchecktime: 7, logruleupdate: 8, pidchecktime: 9, hash: "sha512",
       crackingignore: true, mailfrom: "hids@example.org", smtpuser: "u", smtppass: "p#not-a-comment", smtptls: "verify",
-      jsonlog: "/var/log/integrityd.json", syslog: true, syslogfacility: "local3",
+      jsonlog: "/var/log/integrityd.json", syslog: true, syslogfacility: "local3", packages: "off",
     });
     expect(config.smtp).toEqual({ host: "mail.example.org", port: 587 });
     expect(config.journals.map((j) => [j.source, j.level, j.line])).toEqual([["local _SYSTEMD_UNIT=ssh.service", "workstation", 34]]);
