@@ -392,6 +392,7 @@ export function parseConfig(text: string, file: string): ParseResult {
       case "hints":
         if (!(HINTS_MODES as readonly string[]).includes(value.toLowerCase())) err(`hints: '${value}' is not ${HINTS_MODES.join(", ")}`, key);
         else config.hints = value.toLowerCase() as HintsMode;
+        break;
       case "packages":
         if (value.toLowerCase() !== "auto" && value.toLowerCase() !== "off") err(`packages: '${value}' is not auto or off`, key);
         else config.packages = value.toLowerCase() as "auto" | "off";
