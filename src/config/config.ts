@@ -65,6 +65,10 @@ export interface Config {
   jsonlog: string; // "" = off
   syslog: boolean;
   syslogfacility: string;
+  /** tamper evidence (src/chain): the key file ("" = beside the database), the epoch and heartbeat periods (s; heartbeat 0 = none) */
+  chainkey: string;
+  chainepoch: number;
+  heartbeat: number;
 }
 
 export interface Problem {
@@ -122,12 +126,16 @@ export function defaultConfig(file: string): Config {
     jsonlog: "",
     syslog: false,
     syslogfacility: "authpriv",
+    chainkey: "",
+    chainepoch: 900,
+    heartbeat: 86400,
   };
 }
 
 export type NumKey =
   | "reporttime" | "reportholdoff" | "logreporttime" | "logreportholdoff" | "byterate"
-  | "smallfiles" | "filerate" | "speedup" | "logchecktime" | "logruleupdate" | "pidchecktime";
+  | "smallfiles" | "filerate" | "speedup" | "logchecktime" | "logruleupdate" | "pidchecktime"
+  | "chainepoch" | "heartbeat";
 
 /** Numeric keys: [minimum allowed, whether zero is an error ("zero rate")]. */
 export const NUMERIC: Record<NumKey, { positive: boolean; integer: boolean; min?: number }> = {
@@ -142,9 +150,11 @@ export const NUMERIC: Record<NumKey, { positive: boolean; integer: boolean; min?
   logchecktime: { positive: true, integer: false },
   logruleupdate: { positive: true, integer: false },
   pidchecktime: { positive: true, integer: false },
+  chainepoch: { positive: true, integer: false },
+  heartbeat: { positive: false, integer: false },
 };
 
-const PATH_KEYS = ["database", "area", "exclude", "log", "pidfile", "sendmail", "jsonlog"] as const;
+const PATH_KEYS = ["database", "area", "exclude", "log", "pidfile", "sendmail", "jsonlog", "chainkey"] as const;
 const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "smtptls", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility"] as const;
 export const KNOWN_KEYS: readonly string[] = [...Object.keys(NUMERIC), ...PATH_KEYS, ...STRING_KEYS];
 const REPEATABLE = new Set(["area", "exclude", "log", "pidfile", "logrules", "pidct", "email"]);
@@ -289,6 +299,7 @@ export function parseConfig(text: string, file: string): ParseResult {
         case "pidfile": config.pidfiles.push({ path: p, pidct, line: lineNo }); break;
         case "sendmail": config.sendmail = p; break;
         case "jsonlog": config.jsonlog = p; break;
+        case "chainkey": config.chainkey = p; break;
       }
       continue;
     }

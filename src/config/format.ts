@@ -34,5 +34,6 @@ export function formatConfig(c: Config, host: string): string {
   kv("jsonlog", c.jsonlog);
   kv("syslog", c.syslog ? "yes" : "no");
   kv("syslogfacility", c.syslogfacility);
+  if (c.chainkey) kv("chainkey", c.chainkey); // else beside the database (src/chain/open.ts)
   return out.join("\n").replace(/ = $/gm, " =") + "\n";
 }

@@ -21,6 +21,8 @@ import type { ReportTask } from "../report/reporter.ts";
 import { META_STARTED, META_STOPPED, NOTICE_SECTION, stopNotice, uncleanStartNotice } from "./lifecycle.ts";
 import { log } from "../util/log.ts";
 import type { Task, TaskContext, TaskFactory } from "../task.ts";
+import { chainKeyPath, closeChain, openChain } from "../chain/open.ts";
+import { createChainTask } from "../chain/task.ts";
 
 /** On stop: time for every output to take what is pending, and for the whole stop. */
 const FLUSH_MS = 10_000;
@@ -66,6 +68,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
   const ctx: TaskContext = { db, config };
   const startedAt = Date.now();
+  // tamper evidence (src/chain): attached before anything is queued
+  const chain = openChain(db, chainKeyPath(config), "daemon");
+  if (chain.on) log.info(`chain: on, epoch ${chain.epoch}`);
+  else log.warn(`chain: tamper evidence is off: ${chain.reason}`);
   const notice = (text: string) => enqueue(db, { channel: "log", kind: "notice", section: NOTICE_SECTION, subject: "integrityd", text, urgent: true });
   {
     const num = (k: string) => {
@@ -86,12 +92,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
   };
   areaNotice(config);
+  if (!chain.on && db.query("SELECT 1 FROM chain LIMIT 1").get()) notice(`Tamper evidence is off: ${chain.reason}`);
   // start order: the reporter first (nothing queued at start waits), then PID watch, logs, scanner
   const factories: TaskFactory[] = [
     (c) => createReportTask(c, { stdout: opts.stdout, coverage: () => footerFigures(c.db, ctx.config) }),
     (c) => createPidTask(c),
     (c) => createTailTask(c),
     (c) => createScanTask(c),
+    (c) => createChainTask(c),
   ];
   const tasks: Task[] = [];
   let reporter: ReportTask | null = null;
@@ -137,6 +145,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       if (reporter) await stopTask(reporter);
       clearTimeout(timer);
       clearInterval(keepAlive);
+      closeChain(db);
       db.close();
       lock.release();
       resolve(code);

@@ -2,6 +2,7 @@
 // transaction that stores the state the event describes, so a crash can neither
 // lose nor repeat a report. Sinks read committed rows (src/report).
 import type { Database } from "bun:sqlite";
+import { chainEvent } from "../chain/append.ts";
 
 export type Channel = "file" | "log" | "pid";
 
@@ -47,17 +48,23 @@ function notify(): void {
   });
 }
 
+/** Queue an event (and its chain entry, src/chain: both in one transaction, the caller's or its own). */
 export function enqueue(db: Database, ev: NewEvent): number {
-  const res = db
-    .query(
-      "INSERT INTO events (time, channel, kind, urgent, subject, section, text, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .run(
-      ev.time ?? Date.now(), ev.channel, ev.kind, ev.urgent ? 1 : 0, ev.subject, ev.section ?? "", ev.text,
-      JSON.stringify(ev.details ?? {}),
-    );
+  const row = {
+    id: 0, time: ev.time ?? Date.now(), channel: ev.channel, kind: ev.kind, urgent: ev.urgent ? 1 : 0, subject: ev.subject,
+    section: ev.section ?? "", text: ev.text, details: JSON.stringify(ev.details ?? {}),
+  };
+  const insert = () => {
+    const res = db
+      .query("INSERT INTO events (time, channel, kind, urgent, subject, section, text, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      .run(row.time, row.channel, row.kind, row.urgent, row.subject, row.section, row.text, row.details);
+    row.id = Number(res.lastInsertRowid);
+    chainEvent(db, row);
+  };
+  if (db.inTransaction) insert();
+  else db.transaction(insert)();
   notify();
-  return Number(res.lastInsertRowid);
+  return row.id;
 }
 
 export function eventsAfter(db: Database, id: number, limit = 1000): EventRow[] {

@@ -132,3 +132,21 @@ CREATE TABLE IF NOT EXISTS pids (
   checked  INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS pids_root ON pids (root);
+
+-- ==== chain (tamper evidence, src/chain) ========================================
+-- A keyed hash chain over every event, scanner record change, retention prune
+-- and mail sent: mac = HMAC-SHA256(key of the epoch, seq ‖ time ‖ kind ‖ hash ‖
+-- previous mac) (src/chain/core.ts). The key is never in this database: it is
+-- in its own file (config `chainkey`) and evolves at every seal.
+CREATE TABLE IF NOT EXISTS chain (
+  seq    INTEGER PRIMARY KEY,
+  epoch  INTEGER NOT NULL,
+  time   INTEGER NOT NULL,
+  kind   TEXT NOT NULL,            -- genesis|event|record|drop|dropbelow|prune|mail|seal|start|skip
+  ref    BLOB,                     -- event: the events id; record, drop, dropbelow: the path
+  data   TEXT,                     -- the payload itself (JSON) for entries without a row elsewhere
+  hash   BLOB NOT NULL,            -- SHA-256 of the payload
+  mac    BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chain_mail ON chain (seq) WHERE kind = 'mail';
+CREATE INDEX IF NOT EXISTS chain_seal ON chain (seq) WHERE kind = 'seal';

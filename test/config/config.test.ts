@@ -53,6 +53,9 @@ smtptls = verify
 jsonlog = /var/log/integrityd.json
 syslog = yes
 syslogfacility = local3
+chainkey = /var/db/i.key
+chainepoch = 60
+heartbeat = 3600
 `;
     const { config, errors, warnings } = parse(text);
     expect(errors).toEqual([]);
@@ -68,6 +71,7 @@ syslogfacility = local3
       filerate: 0.5, speedup: 5, logchecktime: 7, logruleupdate: 8, pidchecktime: 9, hash: "sha512",
       crackingignore: true, mailfrom: "hids@example.org", smtpuser: "u", smtppass: "p#not-a-comment", smtptls: "verify",
       jsonlog: "/var/log/integrityd.json", syslog: true, syslogfacility: "local3",
+      chainkey: "/var/db/i.key", chainepoch: 60, heartbeat: 3600,
     });
     expect(config.smtp).toEqual({ host: "mail.example.org", port: 587 });
     // every key the parser knows appears in this test
