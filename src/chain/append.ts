@@ -87,6 +87,6 @@ export function chainDrop(db: Database, path: Uint8Array, below: boolean): void 
 }
 
 /** Retention deleted finished events: those with id <= upTo and time < before may be gone. */
-export function chainPrune(db: Database, upTo: number, before: number): void {
-  if (live.has(db)) appendData(db, "prune", { upTo, before });
+export function chainPrune(db: Database, upTo: number, before: number, now = Date.now()): void {
+  if (live.has(db)) appendData(db, "prune", { upTo, before }, now);
 }

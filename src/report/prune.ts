@@ -50,7 +50,7 @@ export function pruneChunk(db: Database, now: number, scope: PruneScope, chunk =
              SELECT id FROM events WHERE id <= ? AND time < ? ${scope.mailOn ? "AND mailed IS NOT NULL" : ""} ORDER BY id LIMIT ?)`,
         )
         .run(upTo, now - EVENT_RETENTION_MS, chunk).changes;
-      if (deleted > 0) chainPrune(db, upTo, now - EVENT_RETENTION_MS);
+      if (deleted > 0) chainPrune(db, upTo, now - EVENT_RETENTION_MS, now);
     }
     if (deleted < chunk) {
       deleted += db
