@@ -36,22 +36,27 @@ export const ENTRY_KINDS: readonly EntryKind[] = ["genesis", "event", "record", 
 
 export type Field = string | number | bigint | Uint8Array | null | undefined;
 
-/** The canonical bytes of a list of fields (see the header). */
+/** The canonical bytes of a list of fields (see the header); one allocation. */
 export function encodeFields(fields: readonly Field[]): Buffer {
-  const parts: Buffer[] = [];
+  let len = 0;
   for (const f of fields) {
-    let tag: number;
-    let b: Buffer;
-    if (f === null || f === undefined) { tag = 0; b = Buffer.alloc(0); }
-    else if (typeof f === "string") { tag = 1; b = Buffer.from(f, "utf8"); }
-    else if (typeof f === "number" || typeof f === "bigint") { tag = 3; b = Buffer.from(String(f), "ascii"); }
-    else { tag = 2; b = Buffer.from(f.buffer, f.byteOffset, f.byteLength); }
-    const h = Buffer.allocUnsafe(5);
-    h[0] = tag;
-    h.writeUInt32BE(b.length, 1);
-    parts.push(h, b);
+    if (f === null || f === undefined) len += 5;
+    else if (typeof f === "string") len += 5 + Buffer.byteLength(f, "utf8");
+    else if (typeof f === "number" || typeof f === "bigint") len += 5 + String(f).length;
+    else len += 5 + f.byteLength;
   }
-  return Buffer.concat(parts);
+  const out = Buffer.allocUnsafe(len);
+  let off = 0;
+  for (const f of fields) {
+    let n: number;
+    if (f === null || f === undefined) { out[off] = 0; n = 0; }
+    else if (typeof f === "string") { out[off] = 1; n = out.write(f, off + 5, "utf8"); }
+    else if (typeof f === "number" || typeof f === "bigint") { out[off] = 3; n = out.write(String(f), off + 5, "ascii"); }
+    else { out[off] = 2; out.set(f, off + 5); n = f.byteLength; }
+    out.writeUInt32BE(n, off + 1);
+    off += 5 + n;
+  }
+  return out;
 }
 
 export function sha256(b: Uint8Array | string): Buffer {

@@ -56,22 +56,29 @@ const at = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace(
 
 export function checkMails(all: readonly Stamp[], db: ChainView, now: number): Finding[] {
   const out: Finding[] = [];
-  // one stamp per report number (a mail delivered twice is the same mail)
+  // one stamp per report number for the sequence: a mail delivered twice is
+  // the same mail; a report number sent again with a later head is a mail the
+  // database could not record as sent (reporter.ts: at-least-once). Every
+  // stamp's head is checked against the database below all the same.
   const byReport = new Map<number, Stamp>();
   for (const s of all) {
     const prev = byReport.get(s.report);
-    if (prev && (prev.mac !== s.mac || prev.to !== s.to)) out.push({ seq: s.to, text: `report #${s.report} arrived twice with different heads: one of them is forged` });
-    else byReport.set(s.report, s);
+    if (!prev || s.to > prev.to) byReport.set(s.report, s);
   }
   const stamps = [...byReport.values()].sort((a, b) => a.report - b.report);
-  for (let i = 0; i < stamps.length; i++) {
+  for (let i = 1; i < stamps.length; i++) {
     const s = stamps[i];
-    const p = i > 0 ? stamps[i - 1] : null;
-    if (p && s.report !== p.report + 1) {
+    const p = stamps[i - 1];
+    if (s.report !== p.report + 1) {
       out.push({ seq: null, text: `report${s.report - p.report > 2 ? `s #${p.report + 1}-#${s.report - 1} are` : ` #${p.report + 1} is`} missing from the mailbox (between ${at(p.time)} and ${at(s.time)}): dropped or deleted` });
-    } else if (p && s.from !== p.to + 1) {
+    } else if (s.from !== p.to + 1) {
       out.push({ seq: s.from, text: `report #${s.report} covers entries from ${s.from}, but report #${p.report} ended at ${p.to}` });
     }
+  }
+  const sorted = [...all].sort((a, b) => a.report - b.report || a.to - b.to);
+  for (let i = 0; i < sorted.length; i++) {
+    const s = sorted[i];
+    const p = i > 0 ? sorted[i - 1] : null;
     const e = db.entry(s.to);
     if (!e) {
       out.push({ seq: db.head + 1, text: `the database ends at entry ${db.head}, but report #${s.report} (${at(s.time)}) carried head entry ${s.to}: the chain was truncated, or an older copy of the database restored` });

@@ -4,7 +4,7 @@
 // checked and every finding, the first bad entry last.
 // Exit: 0 intact, 1 tampering found, 64 usage (a malformed key), 74 the
 // database or the mailbox cannot be read.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { openDatabase } from "../db/db.ts";
 import { EX_IOERR, EX_OK, EX_USAGE, ExitError } from "../util/exit.ts";
 import { type EventFields, hex, parseKey, type RecordFields } from "./core.ts";
@@ -34,6 +34,7 @@ export function runVerifyChain(o: VerifyOptions): number {
       throw new ExitError(EX_IOERR, `${o.mails}: ${(e as Error).message}`);
     }
   }
+  if (!existsSync(o.database)) throw new ExitError(EX_IOERR, `${o.database}: no such file (give the copy of the database with --database)`);
   const db = openDatabase(o.database, { readonly: true });
   const findings: Finding[] = [];
   try {
