@@ -7,7 +7,7 @@
 // The head is read from the table at each append (one indexed lookup), never
 // cached: a rolled-back transaction takes its entries with it.
 import type { Database } from "bun:sqlite";
-import { type EntryKind, entryMac, type EventFields, eventPayload, pathPayload, type RecordFields, recordPayload, sha256, ZERO_MAC } from "./core.ts";
+import { type EntryKind, entryMac, eventHash, type EventFields, pathHash, type RecordFields, recordHash, sha256, ZERO_MAC } from "./core.ts";
 
 /** The key in force for a database (attached by open.ts). */
 export interface Live {
@@ -74,16 +74,16 @@ export function appendData(db: Database, kind: EntryKind, data: Record<string, u
 // ---- the hooks ----------------------------------------------------------------
 
 export function chainEvent(db: Database, e: EventFields): void {
-  if (live.has(db)) appendEntry(db, "event", sha256(eventPayload(e)), e.id, null);
+  if (live.has(db)) appendEntry(db, "event", eventHash(e), e.id, null);
 }
 
 export function chainRecord(db: Database, r: RecordFields): void {
-  if (live.has(db)) appendEntry(db, "record", sha256(recordPayload(r)), r.path, null);
+  if (live.has(db)) appendEntry(db, "record", recordHash(r), r.path, null);
 }
 
 /** A record removed with everything below it (below: only what is below it). */
 export function chainDrop(db: Database, path: Uint8Array, below: boolean): void {
-  if (live.has(db)) appendEntry(db, below ? "dropbelow" : "drop", sha256(pathPayload(path)), path, null);
+  if (live.has(db)) appendEntry(db, below ? "dropbelow" : "drop", pathHash(path), path, null);
 }
 
 /** Retention deleted finished events: those with id <= upTo and time < before may be gone. */

@@ -13,7 +13,6 @@
 // 2 bytes, 3 integer), a 4-byte big-endian length and the bytes (text UTF-8,
 // integers in decimal): an events row and an entries row give the same bytes
 // whether read back from SQLite or taken from the values that were written.
-import { createHash, createHmac } from "node:crypto";
 
 export const MAC_LEN = 32;
 export const ZERO_MAC: Uint8Array = new Uint8Array(MAC_LEN);
@@ -36,31 +35,42 @@ export const ENTRY_KINDS: readonly EntryKind[] = ["genesis", "event", "record", 
 
 export type Field = string | number | bigint | Uint8Array | null | undefined;
 
-/** The canonical bytes of a list of fields (see the header); one allocation. */
-export function encodeFields(fields: readonly Field[]): Buffer {
-  let len = 0;
+// One scratch buffer for the encoding (hashed at once), grown to the worst
+// case of each call: the append path allocates nothing per field.
+let scratch = Buffer.allocUnsafe(8192);
+
+function encodeInto(fields: readonly Field[]): number {
+  let max = 0;
   for (const f of fields) {
-    if (f === null || f === undefined) len += 5;
-    else if (typeof f === "string") len += 5 + Buffer.byteLength(f, "utf8");
-    else if (typeof f === "number" || typeof f === "bigint") len += 5 + String(f).length;
-    else len += 5 + f.byteLength;
+    max += 5 + (f === null || f === undefined ? 0 : typeof f === "string" ? f.length * 3 : typeof f === "number" || typeof f === "bigint" ? 24 : f.byteLength);
   }
-  const out = Buffer.allocUnsafe(len);
+  if (max > scratch.length) scratch = Buffer.allocUnsafe(Math.max(max, scratch.length * 2));
+  const out = scratch;
   let off = 0;
   for (const f of fields) {
     let n: number;
     if (f === null || f === undefined) { out[off] = 0; n = 0; }
     else if (typeof f === "string") { out[off] = 1; n = out.write(f, off + 5, "utf8"); }
-    else if (typeof f === "number" || typeof f === "bigint") { out[off] = 3; n = out.write(String(f), off + 5, "ascii"); }
+    else if (typeof f === "number" || typeof f === "bigint") { out[off] = 3; n = out.write(String(f), off + 5, "latin1"); }
     else { out[off] = 2; out.set(f, off + 5); n = f.byteLength; }
     out.writeUInt32BE(n, off + 1);
     off += 5 + n;
   }
-  return out;
+  return off;
+}
+
+/** The canonical bytes of a list of fields (see the header). */
+export function encodeFields(fields: readonly Field[]): Buffer {
+  return Buffer.from(scratch.subarray(0, encodeInto(fields)));
+}
+
+/** SHA-256 of the canonical bytes of a list of fields. */
+export function hashFields(fields: readonly Field[]): Buffer {
+  return sha256(scratch.subarray(0, encodeInto(fields)));
 }
 
 export function sha256(b: Uint8Array | string): Buffer {
-  return createHash("sha256").update(b).digest();
+  return Bun.CryptoHasher.hash("sha256", b) as Buffer;
 }
 
 /** The fields of an events row that are chained (all but `mailed`, which the mail marks later). */
@@ -76,8 +86,15 @@ export interface EventFields {
   details: string;
 }
 
+const eventFields = (e: EventFields): Field[] => [e.id, e.time, e.channel, e.kind, e.urgent, e.subject, e.section, e.text, e.details];
+
 export function eventPayload(e: EventFields): Buffer {
-  return encodeFields([e.id, e.time, e.channel, e.kind, e.urgent, e.subject, e.section, e.text, e.details]);
+  return encodeFields(eventFields(e));
+}
+
+/** H(payload) of an events row. */
+export function eventHash(e: EventFields): Buffer {
+  return hashFields(eventFields(e));
 }
 
 /** The fields of an entries row that are chained (all but error, checked, cycle: the bookkeeping of visits). */
@@ -97,13 +114,20 @@ export interface RecordFields {
   hash: string | null;
 }
 
+const recordFields = (r: RecordFields): Field[] => [r.path, r.type, r.mode, r.uid, r.gid, r.size, r.ino, r.nlink, r.mtime, r.ctime, r.rdev, r.target, r.hash];
+
 export function recordPayload(r: RecordFields): Buffer {
-  return encodeFields([r.path, r.type, r.mode, r.uid, r.gid, r.size, r.ino, r.nlink, r.mtime, r.ctime, r.rdev, r.target, r.hash]);
+  return encodeFields(recordFields(r));
 }
 
-/** The payload of a drop: the path (the kind says whether the path itself went too). */
-export function pathPayload(path: Uint8Array): Buffer {
-  return encodeFields([path]);
+/** H(payload) of an entries row. */
+export function recordHash(r: RecordFields): Buffer {
+  return hashFields(recordFields(r));
+}
+
+/** H(payload) of a drop: the path (the kind says whether the path itself went too). */
+export function pathHash(path: Uint8Array): Buffer {
+  return hashFields([path]);
 }
 
 /** mac_i (see the header). */
@@ -113,12 +137,12 @@ export function entryMac(key: Uint8Array, seq: number, time: number, kind: strin
   head.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(time))), 8);
   head[16] = kind.length;
   head.write(kind, 17, "ascii");
-  return createHmac("sha256", key).update(head).update(hash).update(prev).digest();
+  return new Bun.CryptoHasher("sha256", key).update(head).update(hash).update(prev).digest() as Buffer;
 }
 
 /** k_{e+1} from k_e. */
 export function evolve(key: Uint8Array): Buffer {
-  return createHmac("sha256", key).update("evolve").digest();
+  return new Bun.CryptoHasher("sha256", key).update("evolve").digest() as Buffer;
 }
 
 /** k_epoch from k_from, the key of epoch `from` (from <= epoch). */

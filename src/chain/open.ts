@@ -15,7 +15,7 @@ import type { Database } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
 import { VERSION } from "../version.ts";
 import { appendData, appendWith, attach, attached, chainHead, detach } from "./append.ts";
-import { evolve, eventPayload, type EventFields, keyAt, recordPayload, type RecordFields, sha256, showKey } from "./core.ts";
+import { eventHash, type EventFields, evolve, keyAt, type RecordFields, recordHash, sha256, showKey } from "./core.ts";
 import { readKeyFile, writeKeyFile } from "./keyfile.ts";
 
 /** Where the key file is: `chainkey`, else beside the database. */
@@ -30,12 +30,12 @@ function adopt(db: Database, key: Uint8Array, now: number): { events: number; re
   let events = 0;
   let records = 0;
   for (const e of db.query("SELECT id, time, channel, kind, urgent, subject, section, text, details FROM events ORDER BY id").iterate() as IterableIterator<EventFields>) {
-    appendWith(db, key, 0, "event", sha256(eventPayload(e)), e.id, null, now);
+    appendWith(db, key, 0, "event", eventHash(e), e.id, null, now);
     events++;
   }
   const rows = db.query("SELECT path, type, mode, uid, gid, size, ino, nlink, mtime, ctime, rdev, target, hash FROM entries ORDER BY path").safeIntegers(true);
   for (const r of rows.iterate() as IterableIterator<RecordFields>) {
-    appendWith(db, key, 0, "record", sha256(recordPayload(r)), r.path, null, now);
+    appendWith(db, key, 0, "record", recordHash(r), r.path, null, now);
     records++;
   }
   return { events, records };

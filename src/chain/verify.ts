@@ -16,7 +16,7 @@
 //                            covers it and it was older than the retention then
 //   row unchained            an events or entries row inserted behind our back
 import { EVENT_RETENTION_MS } from "../report/prune.ts";
-import { ENTRY_KINDS, type EntryKind, entryMac, equalBytes, evolve, type EventFields, eventPayload, hex, type RecordFields, recordPayload, sha256, ZERO_MAC } from "./core.ts";
+import { ENTRY_KINDS, type EntryKind, entryMac, equalBytes, eventHash, type EventFields, evolve, hex, type RecordFields, recordHash, sha256, ZERO_MAC } from "./core.ts";
 
 export interface ChainRow {
   seq: number;
@@ -36,6 +36,26 @@ export interface Finding {
 }
 
 const MISSING_SLACK_MS = 60_000;
+const KINDS: ReadonlySet<string> = new Set(ENTRY_KINDS);
+
+/** A set of event ids as bits (a million ids: 125 KB, not a million map entries). */
+class IdSet {
+  private bits = new Uint8Array(1 << 16);
+  add(id: number): void {
+    if (!(id >= 0) || !Number.isSafeInteger(id)) return;
+    const byte = Math.floor(id / 8);
+    if (byte >= this.bits.length) {
+      const more = new Uint8Array(Math.max(byte + 1, this.bits.length * 2));
+      more.set(this.bits);
+      this.bits = more;
+    }
+    this.bits[byte] |= 1 << (id % 8);
+  }
+  has(id: number): boolean {
+    const byte = Math.floor(id / 8);
+    return byte < this.bits.length && (this.bits[byte] & (1 << (id % 8))) !== 0;
+  }
+}
 
 export class ChainWalk {
   private key: Buffer;
@@ -53,7 +73,7 @@ export class ChainWalk {
     return this.epoch;
   }
 
-  private readonly events = new Map<number, { seq: number; time: number }>();
+  private readonly events = new IdSet();
   private readonly missing: { seq: number; id: number; time: number }[] = [];
   private readonly prunes: { seq: number; time: number; upTo: number; before: number }[] = [];
   private readonly records = new Map<string, { seq: number; hash: Uint8Array }>();
@@ -88,7 +108,7 @@ export class ChainWalk {
       this.key = next;
       this.epoch++;
     } else if (this.prevKind === "seal") return this.fail(r.seq, `an entry of epoch ${this.epoch} after that epoch's seal: forged`);
-    if (!(ENTRY_KINDS as readonly string[]).includes(r.kind)) return this.fail(r.seq, `unknown kind of entry '${String(r.kind).slice(0, 20)}'`);
+    if (!KINDS.has(r.kind)) return this.fail(r.seq, `unknown kind of entry '${String(r.kind).slice(0, 20)}'`);
     const mac = entryMac(this.key, r.seq, r.time, r.kind, r.hash, this.prevMac);
     if (!equalBytes(mac, r.mac)) return this.fail(r.seq, `its MAC does not verify: the entry (or the one before it) was changed, or it was made without the key of epoch ${r.epoch}`);
     if (r.data !== null && !equalBytes(sha256(r.data), r.hash)) return this.fail(r.seq, "its data does not match its hash: changed");
@@ -104,10 +124,10 @@ export class ChainWalk {
     const kind = r.kind as EntryKind;
     if (kind === "event") {
       const id = Number(r.ref);
-      this.events.set(id, { seq: r.seq, time: r.time });
+      this.events.add(id);
       if (row === undefined) return;
       if (row === null) this.missing.push({ seq: r.seq, id, time: r.time });
-      else if (!equalBytes(sha256(eventPayload(row)), r.hash)) this.findings.push({ seq: r.seq, text: `events row ${id} was changed after it was chained` });
+      else if (!equalBytes(eventHash(row), r.hash)) this.findings.push({ seq: r.seq, text: `events row ${id} was changed after it was chained` });
     } else if (kind === "record" && r.ref instanceof Uint8Array) {
       this.records.set(hex(r.ref), { seq: r.seq, hash: r.hash });
     } else if ((kind === "drop" || kind === "dropbelow") && r.ref instanceof Uint8Array) {
@@ -158,7 +178,7 @@ export class ChainWalk {
       const e = this.records.get(k);
       const show = Buffer.from(r.path).toString("latin1").replace(/[^\x20-\x7e]/g, "?").slice(0, 200);
       if (!e || this.dropped(k, e.seq)) this.findings.push({ seq: null, text: `record of ${show} is not in the chain: inserted behind integrityd's back` });
-      else if (!equalBytes(sha256(recordPayload(r)), e.hash)) this.findings.push({ seq: e.seq, text: `record of ${show} was changed after it was chained (a re-baselined file?)` });
+      else if (!equalBytes(recordHash(r), e.hash)) this.findings.push({ seq: e.seq, text: `record of ${show} was changed after it was chained (a re-baselined file?)` });
     }
     for (const [k, e] of this.records) {
       if (!seen.has(k) && !this.dropped(k, e.seq)) {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { appendWith, chainHead } from "../../src/chain/append.ts";
 import { closeChain, openChain, sealEpoch } from "../../src/chain/open.ts";
 import { readKeyFile } from "../../src/chain/keyfile.ts";
-import { entryMac, eventPayload, type EventFields, sha256 } from "../../src/chain/core.ts";
+import { entryMac, eventHash, type EventFields, sha256 } from "../../src/chain/core.ts";
 import { chainMailed, chainStamp, stampValue, type Stamp } from "../../src/chain/stamp.ts";
 import { enqueue } from "../../src/db/events.ts";
 import { openDatabase } from "../../src/db/db.ts";
@@ -155,7 +155,7 @@ test("truncate and re-append with the current key: invisible in the database alo
     db.transaction(() => {
       for (let i = 0; i < 10; i++) {
         const r = db.query("INSERT INTO events (time, channel, kind, subject, text) VALUES (?, 'file', 'changed', '/tmp/harmless', 'fine') RETURNING *").get(Date.now()) as EventFields;
-        appendWith(db, k.key, k.epoch, "event", sha256(eventPayload(r)), r.id, null, Date.now());
+        appendWith(db, k.key, k.epoch, "event", eventHash(r), r.id, null, Date.now());
       }
     })();
   });
@@ -210,7 +210,7 @@ test("a key stolen in epoch 3 cannot forge an entry of epoch 1: caught at that e
       db.transaction(() => {
         for (const r of rows) {
           let hash = r.hash;
-          if (r.seq === target) hash = sha256(eventPayload(db.query("SELECT * FROM events WHERE id = ?").get(r.ref) as EventFields));
+          if (r.seq === target) hash = eventHash(db.query("SELECT * FROM events WHERE id = ?").get(r.ref) as EventFields);
           const epoch = relabel ? k.epoch : r.epoch;
           const mac = entryMac(k.key, r.seq, r.time, r.kind, hash, prev);
           db.query("UPDATE chain SET hash = ?, mac = ?, epoch = ? WHERE seq = ?").run(hash, mac, epoch, r.seq);
