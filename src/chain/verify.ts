@@ -145,7 +145,8 @@ export class ChainWalk {
   /** After the walk: the missing events rows retention did not account for, and the events rows no entry names. */
   checkEvents(rowIds: Iterable<number>): void {
     for (const m of this.missing) {
-      const ok = this.prunes.some((p) => p.seq > m.seq && m.id <= p.upTo && m.time < p.before && p.before <= p.time - EVENT_RETENTION_MS + MISSING_SLACK_MS);
+      // (the entry is appended just after the row's own time: a minute's slack at the retention's edge)
+      const ok = this.prunes.some((p) => p.seq > m.seq && m.id <= p.upTo && m.time < p.before + MISSING_SLACK_MS && p.before <= p.time - EVENT_RETENTION_MS + MISSING_SLACK_MS);
       if (!ok) this.findings.push({ seq: m.seq, text: `events row ${m.id} was deleted (no retention prune covers it)` });
     }
     if (this.broken) return; // rows after a break have no trustworthy entries to compare with
