@@ -16,6 +16,7 @@
 //                            covers it and it was older than the retention then
 //   row unchained            an events or entries row inserted behind our back
 import { EVENT_RETENTION_MS } from "../report/prune.ts";
+import { escapeBytes } from "../util/escape.ts";
 import { ENTRY_KINDS, type EntryKind, entryMac, equalBytes, eventHash, type EventFields, evolve, hex, type RecordFields, recordHash, sha256, ZERO_MAC } from "./core.ts";
 
 export interface ChainRow {
@@ -177,13 +178,13 @@ export class ChainWalk {
       const k = hex(r.path);
       seen.add(k);
       const e = this.records.get(k);
-      const show = Buffer.from(r.path).toString("latin1").replace(/[^\x20-\x7e]/g, "?").slice(0, 200);
+      const show = escapeBytes(r.path).slice(0, 300);
       if (!e || this.dropped(k, e.seq)) this.findings.push({ seq: null, text: `record of ${show} is not in the chain: inserted behind integrityd's back` });
       else if (!equalBytes(recordHash(r), e.hash)) this.findings.push({ seq: e.seq, text: `record of ${show} was changed after it was chained (a re-baselined file?)` });
     }
     for (const [k, e] of this.records) {
       if (!seen.has(k) && !this.dropped(k, e.seq)) {
-        this.findings.push({ seq: e.seq, text: `record of ${Buffer.from(k, "hex").toString("latin1").replace(/[^\x20-\x7e]/g, "?").slice(0, 200)} was deleted behind integrityd's back` });
+        this.findings.push({ seq: e.seq, text: `record of ${escapeBytes(Buffer.from(k, "hex")).slice(0, 300)} was deleted behind integrityd's back` });
       }
     }
   }

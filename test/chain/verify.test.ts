@@ -241,3 +241,16 @@ test("an events row slipped in without an entry, and a mail dropped from the mai
   expect(v.code).toBe(1);
   expect(v.out).toContain("report #2 was accepted by the relay");
 });
+
+test("a record planted under a hostile name is reported with the name escaped", () => {
+  scene();
+  const evil = new Uint8Array([...enc("/usr/bin/\x1b[2J"), 0xff, 0x0a]);
+  intruder((db) => db.query(
+    "INSERT INTO entries (path, parent, type, mode, uid, gid, size, ino, nlink, mtime, ctime, checked) VALUES (?, ?, 'file', 493, 0, 0, 1, 1, 1, 0, 0, 0)",
+  ).run(evil, enc("/usr/bin")));
+  const v = verify(t.path, t.firstKey);
+  expect(v.code).toBe(1);
+  expect(v.out).toContain("is not in the chain: inserted");
+  expect(v.out).not.toMatch(/[\x1b\xff]/);
+  expect(v.out.split("\n").filter((l) => l.includes("/usr/bin/"))).toHaveLength(1); // the newline stays inside one line
+});
