@@ -19,10 +19,12 @@ import { diagText, setVerbose, stderrIsJournal } from "../util/log.ts";
 const journal = () => stderrIsJournal();
 import { VERSION } from "../version.ts";
 import { writeAll } from "../util/write.ts";
+import { chainKeyPath } from "../chain/open.ts";
+import { firstKey } from "../chain/init.ts";
 
 export const HELP = helpText();
 
-const MODES = ["init-db", "check-config", "scan-once", "test-rules", "status", "example-config", "install", "uninstall", "print-unit", "print-man", "print-completion", "version", "help", "apt-hook", "verify-packages"] as const;
+const MODES = ["init-db", "check-config", "scan-once", "test-rules", "status", "example-config", "install", "uninstall", "print-unit", "print-man", "print-completion", "version", "help", "apt-hook", "verify-packages", "verify-chain"] as const;
 type Mode = (typeof MODES)[number] | "daemon";
 
 export interface Io {
@@ -104,6 +106,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         help: { type: "boolean", short: "h" },
         "apt-hook": { type: "boolean" },
         "verify-packages": { type: "boolean" },
+        "verify-chain": { type: "boolean" },
+        key: { type: "string" },
+        mails: { type: "string" },
+        database: { type: "string" },
       },
     });
   } catch (e) {
@@ -119,6 +125,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   if (mode !== "test-rules" && (v.rules !== undefined || v.level !== undefined || v.explain || v["list-risky"])) {
     return usage(io, "--rules, --level, --explain and --list-risky go with --test-rules");
   }
+  if (mode !== "verify-chain" && (v.key !== undefined || v.mails !== undefined || v.database !== undefined)) {
+    return usage(io, "--key, --mails and --database go with --verify-chain");
+  }
+  if (mode === "verify-chain" && v.key === undefined) return usage(io, "--verify-chain needs --key (the first key that --init-db printed)");
   if (v.level !== undefined && !(LEVELS as readonly string[]).includes(v.level)) {
     return usage(io, `--level: expected ${LEVELS.join(", ")}, not '${v.level}'`);
   }
@@ -154,7 +164,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
             const c = config(file, io);
             const dbPath = join(root, c.database);
             const r = initDatabase(dbPath);
-            return `${dbPath}: ${r.created ? "created" : r.from < r.to ? `upgraded to schema version ${r.to}` : "up to date"}`;
+            const chain = firstKey(dbPath, join(root, chainKeyPath(c)));
+            return `${dbPath}: ${r.created ? "created" : r.from < r.to ? `upgraded to schema version ${r.to}` : "up to date"}\n${chain}`;
           },
         });
         io.out(`${steps.done.join("\n")}\nnext:\n${steps.next.map((l) => `  ${l}`).join("\n")}\n`);
@@ -188,6 +199,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
           : r.from < r.to ? `${c.database}: upgraded from schema version ${r.from} to ${r.to}\n`
           : `${c.database}: up to date (schema version ${r.to})\n`,
         );
+        io.out(`${firstKey(c.database, chainKeyPath(c))}\n`);
         return EX_OK;
       }
       case "scan-once": {
@@ -260,6 +272,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         } finally {
           db.close();
         }
+      }
+      case "verify-chain": {
+        const database = v.database ?? config(configPath, io).database;
+        const { runVerifyChain } = await import("../chain/verifycli.ts");
+        return runVerifyChain({ key: v.key!, database, mails: v.mails, out: io.out });
       }
       case "daemon": {
         const c = config(configPath, io);

@@ -25,6 +25,7 @@ export const MODE_FLAGS: Flag[] = [
   { name: "--uninstall", text: "remove the unit (stop and disable it); --purge also config and database" },
   { name: "--verify-packages", text: "manifests for installed packages from cached .debs and signed indexes (else dpkg's MD5 lists); print the counts" },
   { name: "--apt-hook", text: "apt's DPkg::Pre-Install-Pkgs hook (protocol 3, set up by --install): capture each .deb's evidence" },
+  { name: "--verify-chain", text: "check a copy of the database (and the mails) for tampering with the first chain key; exit 1 when tampered" },
   { name: "--print-unit", text: "print the systemd unit for this binary" },
   { name: "--print-man", text: "print this manual page (roff)" },
   { name: "--print-completion", text: "print the bash completion script" },
@@ -43,12 +44,15 @@ export const OPTION_FLAGS: Flag[] = [
   { name: "--json", text: "--status: the figures as one JSON object (stable field names)" },
   { name: "--root", arg: "DIR", text: "--install/--uninstall: into a staging tree instead of /" },
   { name: "--purge", text: "--uninstall: remove the config and the database too" },
+  { name: "--key", arg: "KEY", text: "--verify-chain: the first chain key --init-db printed (64 hex digits; - reads it from stdin)" },
+  { name: "--mails", arg: "FILE", text: "--verify-chain: the mails received from the host, as an mbox (report gaps, heads, heartbeats)" },
+  { name: "--database", arg: "FILE", text: "--verify-chain: the copy of the database to check (default: the config's database)" },
   { name: "--verbose", short: "-v", text: "debug diagnostics on stderr" },
 ];
 
 export const EXIT_CODES: [string, string][] = [
   ["0", "success (--scan-once: no change; --test-rules: nothing to report)"],
-  ["1, 2, 4", "--scan-once: new, deleted, changed entries (added up); --test-rules: 1 when something is reported"],
+  ["1, 2, 4", "--scan-once: new, deleted, changed entries (added up); --test-rules: 1 when something is reported; --verify-chain: 1 when tampering is found"],
   ["64", "usage error"],
   ["74", "I/O error: the database is missing its file, corrupt, foreign or read-only"],
   ["75", "the database is in use by another integrityd"],
@@ -67,7 +71,8 @@ ${rows(MODE_FLAGS)}
 Options:
 ${rows(OPTION_FLAGS)}
 
-Exit codes: 0 ok; 1|2|4 --scan-once found new|deleted|changed entries; 64 usage;
+Exit codes: 0 ok; 1|2|4 --scan-once found new|deleted|changed entries; 1 --verify-chain
+found tampering; 64 usage;
 74 I/O error (database); 75 database in use by another integrityd; 78 configuration.
 `;
 }

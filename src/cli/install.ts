@@ -120,7 +120,7 @@ export function uninstall(opts: { root: string; binary: string; configPath: stri
   const conf = at(opts.configPath);
   const db = opts.database === null ? null : at(opts.database);
   if (opts.purge) {
-    for (const p of [conf, ...(db ? [db, `${db}-wal`, `${db}-shm`, `${db}.lock`] : [])]) {
+    for (const p of [conf, ...(db ? [db, `${db}-wal`, `${db}-shm`, `${db}.lock`, `${db}.chainkey`] : [])]) {
       if (existsSync(p)) {
         rmSync(p);
         out.done.push(`${p}: removed`);

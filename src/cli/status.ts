@@ -20,6 +20,7 @@ import { lockHolder } from "../db/lock.ts";
 import { deliveryStatus } from "../report/delivery.ts";
 import { localTime } from "../report/format.ts";
 import { packagesStatus } from "../packages/status.ts";
+import { chainStatus, type ChainStatus } from "../chain/status.ts";
 
 const clean = (s: unknown) => safeLines(String(s ?? "")).join(" | ");
 
@@ -54,6 +55,7 @@ export interface StatusFacts {
   /** change hints per area (scan/hints/): as the daemon last said it */
   hints: AreaCoverage[];
   processes: { pidfile: string; pid: number | null; name: string | null; state: string; since: number; detail: string }[] | null;
+  chain: ChainStatus | null;
 }
 
 export function statusFacts(db: Database, config: Config, now = Date.now()): StatusFacts {
@@ -92,6 +94,7 @@ export function statusFacts(db: Database, config: Config, now = Date.now()): Sta
     journals: attempt(() => journalStatus(db, config.journals)) ?? null,
     processes: pids === undefined ? null : pids,
     hints: readCoverage(db),
+    chain: attempt(() => chainStatus(db, config)) ?? null,
   };
 }
 
@@ -111,6 +114,8 @@ export function statusReport(db: Database, config: Config, now = Date.now()): st
   const lagging = (s.logs ?? []).filter((l) => (l.lagBytes ?? 0) > 0 || l.missing);
   out.push(`  logs:                     ${s.logs === null ? unknown : `${s.logs.length} followed${lagging.length ? `; ${lagging.map((l) => `${clean(l.path)} ${l.missing ? "missing" : `${l.lagBytes} bytes behind`}`).join(", ")}` : s.logs.length ? ", none behind" : ""}`}`);
   const bad = (s.processes ?? []).filter((p) => p.state !== "ok");
+  const ch = s.chain;
+  out.push(`  tamper evidence:          ${!ch ? unknown : ch.state === "on" ? `on, ${ch.entries} entries, key at epoch ${ch.keyEpoch}${ch.lastSeal ? `, last sealed ${when(ch.lastSeal, now)}` : ""}` : ch.state === "off" ? "off (no first key yet: integrityd --init-db)" : `BROKEN: ${clean(ch.problem)}`}`);
   out.push(`  PID files:                ${s.processes === null ? unknown : `${s.processes.length} watched${bad.length ? `; ${bad.map((p) => `${clean(p.pidfile)} ${clean(p.state)}`).join(", ")}` : s.processes.length ? ", all ok" : ""}`}`);
 
   // ---- scan

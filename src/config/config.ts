@@ -75,6 +75,10 @@ export interface Config {
   hintwatches: number;
   /** package verdicts on file changes and the apt hook's evidence (src/packages): auto = where dpkg is */
   packages: "auto" | "off";
+  /** tamper evidence (src/chain): the key file ("" = beside the database), the epoch and heartbeat periods (s; heartbeat 0 = none) */
+  chainkey: string;
+  chainepoch: number;
+  heartbeat: number;
 }
 
 export const HINTS_MODES = ["auto", "fanotify", "inotify", "off"] as const;
@@ -139,13 +143,16 @@ export function defaultConfig(file: string): Config {
     hints: "auto",
     hintwatches: 8192,
     packages: "auto",
+    chainkey: "",
+    chainepoch: 900,
+    heartbeat: 86400,
   };
 }
 
 export type NumKey =
   | "reporttime" | "reportholdoff" | "logreporttime" | "logreportholdoff" | "byterate"
   | "smallfiles" | "filerate" | "speedup" | "logchecktime" | "logruleupdate" | "pidchecktime"
-  | "hintwatches";
+  | "hintwatches" | "chainepoch" | "heartbeat";
 
 /** Numeric keys: [minimum allowed, whether zero is an error ("zero rate")]. */
 export const NUMERIC: Record<NumKey, { positive: boolean; integer: boolean; min?: number }> = {
@@ -161,9 +168,11 @@ export const NUMERIC: Record<NumKey, { positive: boolean; integer: boolean; min?
   logruleupdate: { positive: true, integer: false },
   pidchecktime: { positive: true, integer: false },
   hintwatches: { positive: false, integer: true },
+  chainepoch: { positive: true, integer: false },
+  heartbeat: { positive: false, integer: false },
 };
 
-const PATH_KEYS = ["database", "area", "exclude", "log", "pidfile", "sendmail", "jsonlog"] as const;
+const PATH_KEYS = ["database", "area", "exclude", "log", "pidfile", "sendmail", "jsonlog", "chainkey"] as const;
 const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "smtptls", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility", "journal", "hints", "packages"] as const;
 export const KNOWN_KEYS: readonly string[] = [...Object.keys(NUMERIC), ...PATH_KEYS, ...STRING_KEYS];
 const REPEATABLE = new Set(["area", "exclude", "log", "pidfile", "logrules", "pidct", "email", "journal"]);
@@ -308,6 +317,7 @@ export function parseConfig(text: string, file: string): ParseResult {
         case "pidfile": config.pidfiles.push({ path: p, pidct, line: lineNo }); break;
         case "sendmail": config.sendmail = p; break;
         case "jsonlog": config.jsonlog = p; break;
+        case "chainkey": config.chainkey = p; break;
       }
       continue;
     }

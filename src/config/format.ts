@@ -41,5 +41,6 @@ export function formatConfig(c: Config, host: string): string {
   kv("syslogfacility", c.syslogfacility);
   kv("hints", c.hints);
   kv("packages", c.packages);
+  if (c.chainkey) kv("chainkey", c.chainkey); // else beside the database (src/chain/open.ts)
   return out.join("\n").replace(/ = $/gm, " =") + "\n";
 }

@@ -19,10 +19,13 @@ import { deletedOpenFiles, fileId, HEALTH_EVERY_MS, isCorruption, judgeIdentity,
 import { emergencyNotice } from "../report/emergency.ts";
 import { EX_IOERR, EX_OK, ExitError } from "../util/exit.ts";
 import { enqueue } from "../db/events.ts";
+import { createInboxTask } from "../db/inbox.ts";
 import type { ReportTask } from "../report/reporter.ts";
 import { META_STARTED, META_STOPPED, NOTICE_SECTION, stopNotice, uncleanStartNotice } from "./lifecycle.ts";
 import { log } from "../util/log.ts";
 import type { Task, TaskContext, TaskFactory } from "../task.ts";
+import { chainKeyPath, closeChain, openChain } from "../chain/open.ts";
+import { createChainTask } from "../chain/task.ts";
 
 /** On stop: time for every output to take what is pending, and for the whole stop. */
 const FLUSH_MS = 10_000;
@@ -68,6 +71,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
   const ctx: TaskContext = { db, config };
   const startedAt = Date.now();
+  // tamper evidence (src/chain): attached before anything is queued
+  const chain = openChain(db, chainKeyPath(config), "daemon");
+  if (chain.on) log.info(`chain: on, epoch ${chain.epoch}`);
+  else log.warn(`chain: tamper evidence is off: ${chain.reason}`);
   const notice = (text: string) => enqueue(db, { channel: "log", kind: "notice", section: NOTICE_SECTION, subject: "integrityd", text, urgent: true });
   {
     const num = (k: string) => {
@@ -88,14 +95,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
   };
   areaNotice(config);
+  if (!chain.on && db.query("SELECT 1 FROM chain LIMIT 1").get()) notice(`Tamper evidence is off: ${chain.reason}`);
   // start order: the reporter first (nothing queued at start waits), then PID watch, logs, scanner
   const factories: TaskFactory[] = [
     (c) => createReportTask(c, { stdout: opts.stdout, coverage: () => footerFigures(c.db, ctx.config) }),
+    (c) => createInboxTask(c), // events the apt hook queued while we ran or were down
     (c) => createPidTask(c),
     (c) => createTailTask(c),
     (c) => createJournalTask(c),
     (c) => createScanTask(c),
     (c) => createPackagesTask(c),
+    (c) => createChainTask(c),
   ];
   const tasks: Task[] = [];
   let reporter: ReportTask | null = null;
@@ -141,6 +151,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       if (reporter) await stopTask(reporter);
       clearTimeout(timer);
       clearInterval(keepAlive);
+      closeChain(db);
       db.close();
       lock.release();
       resolve(code);

@@ -2,6 +2,7 @@
 // transaction that stores the state the event describes, so a crash can neither
 // lose nor repeat a report. Sinks read committed rows (src/report).
 import type { Database } from "bun:sqlite";
+import { attached, chainEvent } from "../chain/append.ts";
 
 export type Channel = "file" | "log" | "pid";
 
@@ -47,17 +48,64 @@ function notify(): void {
   });
 }
 
-export function enqueue(db: Database, ev: NewEvent): number {
+type Row = Omit<EventRow, "mailed">;
+
+/** Insert one row into events with its chain entry (a no-op while no key is attached), in the caller's transaction. */
+function insertRow(db: Database, row: Row): void {
   const res = db
-    .query(
-      "INSERT INTO events (time, channel, kind, urgent, subject, section, text, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .run(
-      ev.time ?? Date.now(), ev.channel, ev.kind, ev.urgent ? 1 : 0, ev.subject, ev.section ?? "", ev.text,
-      JSON.stringify(ev.details ?? {}),
-    );
-  notify();
-  return Number(res.lastInsertRowid);
+    .query("INSERT INTO events (time, channel, kind, urgent, subject, section, text, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    .run(row.time, row.channel, row.kind, row.urgent, row.subject, row.section, row.text, row.details);
+  row.id = Number(res.lastInsertRowid);
+  chainEvent(db, row);
+}
+
+/**
+ * A process writing the database beside the daemon without the chain key
+ * (the apt hook, src/packages/hook.ts) must not add an events row without its
+ * chain entry (the verifier would rightly call it planted): while the database
+ * holds a chain and this process has no key attached, events wait in
+ * events_inbox until the daemon adopts them (adoptInbox).
+ */
+function mustWait(db: Database): boolean {
+  return attached(db) === undefined && db.query("SELECT 1 FROM chain LIMIT 1").get() !== null;
+}
+
+/**
+ * Queue an event (and its chain entry, src/chain: both in one transaction, the
+ * caller's or its own). Returns the events id, or 0 when the event waits in
+ * the inbox (see mustWait).
+ */
+export function enqueue(db: Database, ev: NewEvent): number {
+  const row: Row = {
+    id: 0, time: ev.time ?? Date.now(), channel: ev.channel, kind: ev.kind, urgent: ev.urgent ? 1 : 0, subject: ev.subject,
+    section: ev.section ?? "", text: ev.text, details: JSON.stringify(ev.details ?? {}),
+  };
+  const insert = () => {
+    if (mustWait(db)) {
+      db.query("INSERT INTO events_inbox (time, channel, kind, urgent, subject, section, text, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .run(row.time, row.channel, row.kind, row.urgent, row.subject, row.section, row.text, row.details);
+      return;
+    }
+    insertRow(db, row);
+  };
+  if (db.inTransaction) insert();
+  else db.transaction(insert)();
+  if (row.id !== 0) notify();
+  return row.id;
+}
+
+/** Move what waits in events_inbox into events (chained where a key is attached), oldest first, in one transaction; returns how many. */
+export function adoptInbox(db: Database, limit = 1000): number {
+  const n = db.transaction(() => {
+    const rows = db.query("SELECT * FROM events_inbox ORDER BY id LIMIT ?").all(limit) as Row[];
+    for (const r of rows) {
+      db.query("DELETE FROM events_inbox WHERE id = ?").run(r.id);
+      insertRow(db, { ...r, id: 0 });
+    }
+    return rows.length;
+  })();
+  if (n > 0) notify();
+  return n;
 }
 
 export function eventsAfter(db: Database, id: number, limit = 1000): EventRow[] {

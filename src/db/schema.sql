@@ -30,6 +30,20 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_unmailed ON events (channel, id) WHERE mailed IS NULL;
 -- the oldest pending urgent event, found without scanning a backlog
 CREATE INDEX IF NOT EXISTS events_unmailed_urgent ON events (id) WHERE mailed IS NULL AND urgent = 1;
+-- Events queued by a process that writes beside the daemon without the chain
+-- key (the apt hook): the daemon moves them into events with their chain
+-- entries (db/events.ts adoptInbox). Same columns as events, never mailed here.
+CREATE TABLE IF NOT EXISTS events_inbox (
+  id       INTEGER PRIMARY KEY,
+  time     INTEGER NOT NULL,
+  channel  TEXT NOT NULL CHECK (channel IN ('file', 'log', 'pid')),
+  kind     TEXT NOT NULL,
+  urgent   INTEGER NOT NULL DEFAULT 0,
+  subject  TEXT NOT NULL,
+  section  TEXT NOT NULL DEFAULT '',
+  text     TEXT NOT NULL,
+  details  TEXT NOT NULL DEFAULT '{}'
+);
 
 -- Every delivery attempt of a mail, for --status and the retry backoff.
 CREATE TABLE IF NOT EXISTS mails (
@@ -206,3 +220,20 @@ CREATE TABLE IF NOT EXISTS pkg_files (
   conffile  INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (path, version)
 ) WITHOUT ROWID;
+-- ==== chain (tamper evidence, src/chain) ========================================
+-- A keyed hash chain over every event, scanner record change, retention prune
+-- and mail sent: mac = HMAC-SHA256(key of the epoch, seq ‖ time ‖ kind ‖ hash ‖
+-- previous mac) (src/chain/core.ts). The key is never in this database: it is
+-- in its own file (config `chainkey`) and evolves at every seal.
+CREATE TABLE IF NOT EXISTS chain (
+  seq    INTEGER PRIMARY KEY,
+  epoch  INTEGER NOT NULL,
+  time   INTEGER NOT NULL,
+  kind   TEXT NOT NULL,            -- genesis|event|record|drop|dropbelow|prune|mail|seal|start|skip
+  ref    BLOB,                     -- event: the events id; record, drop, dropbelow: the path
+  data   TEXT,                     -- the payload itself (JSON) for entries without a row elsewhere
+  hash   BLOB NOT NULL,            -- SHA-256 of the payload
+  mac    BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chain_mail ON chain (seq) WHERE kind = 'mail';
+CREATE INDEX IF NOT EXISTS chain_seal ON chain (seq) WHERE kind = 'seal';

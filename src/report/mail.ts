@@ -34,6 +34,8 @@ import { safeHost } from "./format.ts";
 export interface OutgoingMail {
   subject: string;
   text: string;
+  /** extra header lines (printable ASCII names and values: src/chain/stamp.ts) */
+  headers?: Record<string, string>;
 }
 
 export type SendResult = { ok: true; response: string; rejected: string[] } | { ok: false; error: string };
@@ -110,6 +112,7 @@ export function plainMessage(mail: OutgoingMail, from: string, to: readonly stri
     `Content-Transfer-Encoding: ${ascii ? "7bit" : "8bit"}`,
     "Auto-Submitted: auto-generated",
     "X-Mailer: integrityd",
+    ...Object.entries(mail.headers ?? {}).map(([k, v]) => `${k}: ${v}`),
     "",
     body,
   ].join("\n");
@@ -163,7 +166,7 @@ export function createMailer(config: Config, opts: { host?: string; timeout?: nu
               to: config.email,
               subject: mail.subject,
               text: mail.text,
-              headers: { "Auto-Submitted": "auto-generated", "X-Mailer": "integrityd" },
+              headers: { "Auto-Submitted": "auto-generated", "X-Mailer": "integrityd", ...mail.headers },
             });
         const expired = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeout / 1000)} s`)), timeout);

@@ -16,6 +16,7 @@
 //
 // Deleted rows free pages for reuse inside the file; the file does not shrink.
 import type { Database } from "bun:sqlite";
+import { chainPrune } from "../chain/append.ts";
 import { getCursor } from "./sinks.ts";
 
 export const EVENT_RETENTION_MS = 30 * 86_400_000;
@@ -49,6 +50,7 @@ export function pruneChunk(db: Database, now: number, scope: PruneScope, chunk =
              SELECT id FROM events WHERE id <= ? AND time < ? ${scope.mailOn ? "AND mailed IS NOT NULL" : ""} ORDER BY id LIMIT ?)`,
         )
         .run(upTo, now - EVENT_RETENTION_MS, chunk).changes;
+      if (deleted > 0) chainPrune(db, upTo, now - EVENT_RETENTION_MS, now);
     }
     if (deleted < chunk) {
       deleted += db

@@ -42,6 +42,8 @@ import { EVENT_RETENTION_MS, MAIL_LOG_RETENTION_MS, PRUNE_CHUNK, PRUNE_EVERY_MS,
 import { createPump, type Pump } from "./pump.ts";
 import { markMailed, selectForMail } from "./select.ts";
 import { jsonlogSink, type Sink, stdoutSink, syslogSink } from "./sinks.ts";
+import { heartbeatDue } from "../chain/core.ts";
+import { chainMailed, chainStamp, heartbeatMail, stampFooter, stampHeaders } from "../chain/stamp.ts";
 
 /** At most this many events are shown in one mail; above it the mail is a flood summary (select.ts). */
 export const MAX_EVENTS_PER_MAIL = 5000;
@@ -210,7 +212,8 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
       cov = undefined;
     }
     const report = formatReport({ host, version: VERSION, now: Date.now(), events: sel.events, coverage: cov, lineLimit: opts.lineLimit ?? LINE_LIMIT });
-    const res = await m.send({ subject: report.subject, text: report.text });
+    const stamp = chainStamp(db, "report", config.heartbeat); // src/chain: the chain head goes with every mail
+    const res = await m.send({ subject: report.subject, text: stamp ? report.text + stampFooter(stamp) : report.text, headers: stampHeaders(stamp) });
     if (!res.ok) {
       recordFailure(res.error, sel.total);
       return true;
@@ -222,6 +225,7 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
       await markMailed(db, d.groups, sel.maxId, at, () => {
         db.query("INSERT INTO mails (time, events, ok, error) VALUES (?, ?, 1, ?)").run(at, sel.total, note);
         for (const g of d.groups) setMeta(db, LAST_MAIL_KEY[g], at);
+        chainMailed(db, stamp, at);
       });
     } catch (e) {
       // accepted but not recorded: these events will be sent again (at-least-once)
@@ -235,6 +239,28 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
     return true;
   };
 
+  // the heartbeat (src/chain): a mail when none went out for `heartbeat` seconds
+  const startedAt = Date.now();
+  const lastMailAt = (): number => (db.query("SELECT max(time) AS t FROM mails WHERE ok = 1").get() as { t: number | null }).t ?? startedAt;
+  const retryAt = (): number => (failures.last !== undefined ? failures.last + retryDelay(failures.count, opts.retryFirst) : 0);
+  const heartbeatAt = (): number => (config.heartbeat > 0 ? Math.max(lastMailAt() + config.heartbeat * 1000, retryAt()) : Infinity);
+  const heartbeat = async (m: Mailer): Promise<void> => {
+    const now = Date.now();
+    const last = lastMailAt();
+    if (!heartbeatDue(last, config.heartbeat * 1000, now) || now < retryAt()) return;
+    const stamp = chainStamp(db, "heartbeat", config.heartbeat, now);
+    const res = await m.send({ ...heartbeatMail(host, stamp, now - last), headers: stampHeaders(stamp) });
+    if (!res.ok) return recordFailure(res.error, 0);
+    const at = Date.now();
+    db.transaction(() => {
+      db.query("INSERT INTO mails (time, events, ok, error) VALUES (?, 0, 1, 'heartbeat')").run(at);
+      chainMailed(db, stamp, at);
+    })();
+    failures.count = 0;
+    failures.last = undefined;
+    log.info(`mail: heartbeat sent via ${m.describe}`);
+  };
+
   const runMail = async () => {
     nextMailAt = Infinity;
     // a few rounds: a send can make another group due (e.g. urgent cap passed meanwhile)
@@ -242,9 +268,9 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
       const m = mailer;
       if (!m) return;
       const d = decide({ now: Date.now(), pending: pendingSummary(db), lastMail: readLastMail(db), failures: { ...failures }, config, retryFirst: opts.retryFirst });
-      if (d.action === "idle") return;
-      if (d.action === "wait") {
-        nextMailAt = d.at;
+      if (d.action === "idle" || d.action === "wait") {
+        await heartbeat(m);
+        nextMailAt = Math.min(d.action === "wait" ? d.at : Infinity, heartbeatAt());
         return;
       }
       if (!(await deliver(m, d))) {

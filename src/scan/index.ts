@@ -11,6 +11,8 @@
 import type { Config } from "../config/config.ts";
 import type { Task, TaskContext } from "../task.ts";
 import { openDatabase } from "../db/db.ts";
+import { adoptInbox } from "../db/events.ts";
+import { chainKeyPath, closeChain, openChain } from "../chain/open.ts";
 import { EX_CONFIG, ExitError } from "../util/exit.ts";
 import { log } from "../util/log.ts";
 import { availableParallelism } from "node:os";
@@ -58,6 +60,9 @@ export function progressLine(done: number, estimate: number, bytes: number, elap
 export async function runScanOnce(config: Config, io: ScanIO): Promise<number> {
   if (config.areas.length === 0) throw new ExitError(EX_CONFIG, `${config.file}: no 'area' configured; nothing to scan`);
   const db = openDatabase(config.database);
+  const chain = openChain(db, chainKeyPath(config), "scan-once");
+  if (!chain.on) log.warn(`chain: tamper evidence is off: ${chain.reason}`);
+  while (adoptInbox(db) > 0); // what the apt hook queued (db/events.ts), chained before this scan's own events
   // workers list, lstat and hash (the bulk of the work); the main thread
   // compares and writes SQLite, and takes a share of the files when the
   // workers are busy: cores - 1 workers (1 to 3) plus this thread
@@ -94,6 +99,7 @@ export async function runScanOnce(config: Config, io: ScanIO): Promise<number> {
     return bits;
   } finally {
     pool.close();
+    closeChain(db);
     db.close();
   }
 }

@@ -1,6 +1,7 @@
 // Database access for the scanner: the tables entries, pending and history.
 // Every function runs inside the caller's transaction where it matters.
 import type { Database } from "bun:sqlite";
+import { chainDrop, chainRecord } from "../chain/append.ts";
 import type { Attrs, EntryType } from "./attrs.ts";
 import { MemQueue } from "./memqueue.ts";
 import { parentOf, pathKey, subtreeRange, type PathBytes } from "./paths.ts";
@@ -63,6 +64,9 @@ function toRow(r: RawRow): EntryRow {
  */
 const NONE: ReadonlySet<string> = new Set();
 
+/** The chained fields of a placeholder row, as putPlaceholder writes them. */
+const PLACEHOLDER = (path: PathBytes) => ({ path, type: "unknown", mode: -1, uid: -1, gid: -1, size: 0, ino: 0, nlink: 0, mtime: 0, ctime: 0, rdev: 0, target: null, hash: null });
+
 export class Store {
   private readonly mem: { queue: MemQueue; persisted: Set<string> } | null;
 
@@ -95,6 +99,7 @@ export class Store {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(path, parentOf(path), a.type, a.mode, a.uid, a.gid, a.size, a.ino, a.nlink, a.mtime, a.ctime, a.rdev, a.target, a.hash, error, now, cycle);
+    chainRecord(this.db, { path, ...a });
   }
 
   /** A path that could not even be stat'ed: remembered so its problem is reported once. */
@@ -105,6 +110,7 @@ export class Store {
          VALUES (?, ?, 'unknown', -1, -1, -1, 0, 0, 0, 0, 0, 0, NULL, NULL, ?, ?, ?)`,
       )
       .run(path, parentOf(path), error, now, cycle);
+    chainRecord(this.db, PLACEHOLDER(path));
   }
 
   touch(path: PathBytes, error: string | null, now: number, cycle: number): void {
@@ -124,7 +130,9 @@ export class Store {
   dropTree(path: PathBytes): number {
     const [lo, hi] = subtreeRange(path);
     const below = this.db.query("DELETE FROM entries WHERE path >= ? AND path < ?").run(lo, hi).changes;
-    this.drops += below + this.db.query("DELETE FROM entries WHERE path = ?").run(path).changes;
+    const self = this.db.query("DELETE FROM entries WHERE path = ?").run(path).changes;
+    this.drops += below + self;
+    if (below + self > 0) chainDrop(this.db, path, false);
     this.db.query("DELETE FROM pending WHERE path >= ? AND path < ?").run(lo, hi);
     this.db.query("DELETE FROM pending WHERE path = ?").run(path);
     this.mem?.queue.removeWithin(path);
@@ -137,6 +145,7 @@ export class Store {
     this.mem?.queue.removeWithin(path); // (the path itself too: its visit unqueues it anyway)
     const below = this.db.query("DELETE FROM entries WHERE path >= ? AND path < ?").run(lo, hi).changes;
     this.drops += below;
+    if (below > 0) chainDrop(this.db, path, true);
     return below;
   }
 

@@ -140,7 +140,8 @@ describe("summary first, and --json", () => {
     const { dir, db } = fresh("json");
     const f = statusFacts(db, testConfig(dir), NOW);
     db.close();
-    expect(Object.keys(f)).toEqual(["time", "database", "daemon", "mail", "events", "files", "logs", "journals", "processes", "hints"]);
+    expect(Object.keys(f)).toEqual(["time", "database", "daemon", "mail", "events", "files", "logs", "journals", "processes", "hints", "chain"]);
+    expect(Object.keys(f.chain!)).toEqual(["state", "keyFile", "keyEpoch", "problem", "entries", "headEpoch", "headTime", "lastSeal", "lastMailReport", "lastMailTime"]);
     expect(Object.keys(f.files)).toEqual(["entries", "cycle", "checkedShare", "oldestCheckAgeSeconds", "speed", "lastCycleSeconds", "expectedCycleSeconds"]);
     expect(JSON.parse(JSON.stringify(f))).toEqual(f);
   });

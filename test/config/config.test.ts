@@ -57,6 +57,9 @@ journal = _SYSTEMD_UNIT=ssh.service
 hints = inotify
 hintwatches = 77
 packages = off
+chainkey = /var/db/i.key
+chainepoch = 60
+heartbeat = 3600
 `;
     const { config, errors, warnings } = parse(text);
     expect(errors).toEqual([]);
@@ -72,6 +75,7 @@ packages = off
       filerate: 0.5, speedup: 5, logchecktime: 7, logruleupdate: 8, pidchecktime: 9, hash: "sha512",
       crackingignore: true, mailfrom: "hids@example.org", smtpuser: "u", smtppass: "p#not-a-comment", smtptls: "verify",
       jsonlog: "/var/log/integrityd.json", syslog: true, syslogfacility: "local3", packages: "off",
+      chainkey: "/var/db/i.key", chainepoch: 60, heartbeat: 3600,
     });
     expect(config.smtp).toEqual({ host: "mail.example.org", port: 587 });
     expect(config.journals.map((j) => [j.source, j.level, j.line])).toEqual([["local _SYSTEMD_UNIT=ssh.service", "workstation", 34]]);
