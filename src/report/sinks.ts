@@ -9,17 +9,12 @@
 // A missing cursor starts at the beginning of the queue: every event still in
 // the database reaches a newly enabled sink.
 //
-// JSON log schema, one object per line (UTF-8, LF):
-//   {"time": "2024-05-01T12:00:00.000Z",  ISO 8601 UTC, when the event was queued
-//    "id": 42,                             queue id (increasing; for deduplication)
-//    "host": "web1",
-//    "channel": "file" | "log" | "pid",
-//    "kind": "changed" | "alert" | "died" | ...,
-//    "urgent": false,
-//    "subject": "/etc/passwd",             the path, log file or PID file
-//    "section": "",                        log channel: the report section title
-//    "text": "...",                        the report line(s), printable (escaped)
-//    "details": {...}}                     machine-readable details of the producer
+// JSON log: one object per line (UTF-8, LF), in the event schema of ecs.ts
+// (Elastic Common Schema names, ours under integrityd.*; the JSON Schema is
+// etc/integrityd-event.schema.json, printed by --print-schema). Schema version
+// 1 replaced the flat objects of earlier versions ({"time", "id", "host",
+// "channel", "kind", "urgent", "subject", "section", "text", "details"}); a
+// line of the new form carries integrityd.schema_version, an old one does not.
 // The file is opened O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW|O_NONBLOCK, mode
 // 0600 when created (an existing file keeps its mode). Anything but a regular
 // file is refused (a FIFO would block, a symlink could be planted). Rotation:
@@ -48,6 +43,7 @@ import { getMeta, setMeta } from "../db/db.ts";
 import { type EventRow, eventsAfter, lastEventId } from "../db/events.ts";
 import { yieldToLoop } from "../util/loop.ts";
 import { safeLines } from "../util/escape.ts";
+import { ecsEvent, eventLevel } from "./ecs.ts";
 
 export interface Sink {
   readonly name: "jsonlog" | "syslog" | "stdout";
@@ -69,30 +65,9 @@ export function getCursor(db: Database, name: string): number {
   return Number.isFinite(v) && v > 0 ? v : 0;
 }
 
-
-function parseDetails(s: string): unknown {
-  try {
-    const v = JSON.parse(s);
-    return v !== null && typeof v === "object" ? v : { value: v };
-  } catch {
-    return { raw: s };
-  }
-}
-
+/** One event as one line of the JSON log (no newline). */
 export function jsonLine(e: EventRow, host: string): string {
-  const d = new Date(e.time);
-  return JSON.stringify({
-    time: Number.isNaN(d.getTime()) ? null : d.toISOString(),
-    id: e.id,
-    host,
-    channel: e.channel,
-    kind: e.kind,
-    urgent: e.urgent === 1,
-    subject: e.subject,
-    section: e.section,
-    text: e.text,
-    details: parseDetails(e.details),
-  });
+  return JSON.stringify(ecsEvent(e, host));
 }
 
 /** Drive a sink: batches after the cursor, yielding between them. */
@@ -196,11 +171,7 @@ export const SYSLOG_MAX = 4000;
 const LOGGER_CANDIDATES = ["/usr/bin/logger", "/bin/logger"];
 const LOGGER_TIMEOUT = 10_000;
 
-export function syslogLevel(e: EventRow): "alert" | "err" | "notice" {
-  if (e.urgent === 1) return "alert";
-  if (e.kind === "error") return "err";
-  return "notice";
-}
+export const syslogLevel = eventLevel;
 
 /** One event as one printable syslog line, no control characters, bounded. */
 export function syslogLine(e: EventRow): string {

@@ -128,8 +128,8 @@ test("file change, log alert and process death arrive by mail exactly once, acro
   }
   // the JSON sink saw the same events, one object per line
   const json = readFileSync(join(dir, "events.json"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-  expect(json.some((e) => e.channel === "pid" && e.kind === "died")).toBe(true);
-  expect(json.filter((e) => String(e.text).includes("while-down-line")).length).toBe(1);
+  expect(json.some((e) => e.integrityd.channel === "pid" && e.integrityd.kind === "died")).toBe(true);
+  expect(json.filter((e) => String(e.message).includes("while-down-line")).length).toBe(1);
 
   // --status reads the same database, read-only, while nothing runs
   const st = run(["--status", "--config", conf]);
