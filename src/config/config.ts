@@ -65,6 +65,10 @@ export interface Config {
   jsonlog: string; // "" = off
   syslog: boolean;
   syslogfacility: string;
+  /** fleet: syslog message format ("text": a plain line through logger; "rfc5424": the event schema as structured data), its socket, the Prometheus textfile ("" = off) */
+  syslogformat: "text" | "rfc5424";
+  syslogsocket: string;
+  metrics: string;
 }
 
 export interface Problem {
@@ -122,6 +126,9 @@ export function defaultConfig(file: string): Config {
     jsonlog: "",
     syslog: false,
     syslogfacility: "authpriv",
+    syslogformat: "text",
+    syslogsocket: "/dev/log",
+    metrics: "",
   };
 }
 
@@ -145,7 +152,7 @@ export const NUMERIC: Record<NumKey, { positive: boolean; integer: boolean; min?
 };
 
 const PATH_KEYS = ["database", "area", "exclude", "log", "pidfile", "sendmail", "jsonlog"] as const;
-const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "smtptls", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility"] as const;
+const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "smtptls", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility", "syslogformat", "syslogsocket", "metrics"] as const;
 export const KNOWN_KEYS: readonly string[] = [...Object.keys(NUMERIC), ...PATH_KEYS, ...STRING_KEYS];
 const REPEATABLE = new Set(["area", "exclude", "log", "pidfile", "logrules", "pidct", "email"]);
 
@@ -219,7 +226,7 @@ export function parseConfig(text: string, file: string): ParseResult {
       err(`unknown key '${raw.slice(0, eq).trim()}'${near ? `; did you mean '${near}'?` : ""}`);
       continue;
     }
-    if (value === "" && key !== "smtppass" && key !== "smtpuser" && key !== "mailfrom" && key !== "sendmail" && key !== "jsonlog") {
+    if (value === "" && key !== "smtppass" && key !== "smtpuser" && key !== "mailfrom" && key !== "sendmail" && key !== "jsonlog" && key !== "metrics") {
       err(`${key}: empty value`, key);
       continue;
     }
@@ -362,6 +369,16 @@ export function parseConfig(text: string, file: string): ParseResult {
       case "syslogfacility":
         if (!(SYSLOG_FACILITIES as readonly string[]).includes(value.toLowerCase())) err(`syslogfacility: unknown facility '${value}'`, key);
         else config.syslogfacility = value.toLowerCase();
+        break;
+      case "syslogformat":
+        if (value !== "text" && value !== "rfc5424") err(`syslogformat: '${value}' is not text or rfc5424`, key);
+        else config.syslogformat = value;
+        break;
+      case "syslogsocket":
+      case "metrics":
+        if (key === "metrics" && value === "") config.metrics = "";
+        else if (!value.startsWith("/")) err(`${key}: '${value}' is not an absolute path`, key);
+        else config[key] = normPath(value);
         break;
     }
   }

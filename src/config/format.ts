@@ -34,5 +34,8 @@ export function formatConfig(c: Config, host: string): string {
   kv("jsonlog", c.jsonlog);
   kv("syslog", c.syslog ? "yes" : "no");
   kv("syslogfacility", c.syslogfacility);
+  kv("syslogformat", c.syslogformat);
+  kv("syslogsocket", c.syslogsocket);
+  kv("metrics", c.metrics);
   return out.join("\n").replace(/ = $/gm, " =") + "\n";
 }

@@ -112,7 +112,7 @@ export function categorize(channel: string, kind: string): { category: string[];
   if (channel === "file") return { category: [kind === "package" ? "package" : "file"], type: [FILE_TYPE[kind] ?? "info"] };
   if (channel === "pid") return { category: ["process"], type: [PID_TYPE[kind] ?? "info"] };
   if (kind === "alert" || kind === "violation") return { category: ["intrusion_detection"], type: ["info"] };
-  return { category: ["host"], type: [kind === "error" ? "error" : "info"] };
+  return { category: ["host"], type: [kind === "error" || kind === "fatal" ? "error" : "info"] };
 }
 
 /** A file's recorded attributes (scan/attrs.ts attrsJson) as ECS file.* fields. */

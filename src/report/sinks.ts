@@ -33,6 +33,12 @@
 // logger exits non-zero when the socket cannot be written (--socket-errors=on):
 // the cursor then stays and the events are retried.
 //
+// RFC 5424 (syslogformat = rfc5424): one datagram per event to the socket,
+// sent by unixgram.ts (no logger: its structured data is one set per run),
+// formed by rfc5424.ts (the event schema as structured data, MSG the line
+// above). The cursor advances to the last datagram sent, so a full or absent
+// socket retries from the first one not sent.
+//
 // Standard output (--stdout, for `make run` and debugging): each event's text
 // once, in queue order, from the events queued after the daemon started. Its
 // cursor lives in memory only (`durable` false), so it never holds back the
@@ -41,9 +47,11 @@ import type { Database } from "bun:sqlite";
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { getMeta, setMeta } from "../db/db.ts";
 import { type EventRow, eventsAfter, lastEventId } from "../db/events.ts";
-import { yieldToLoop } from "../util/loop.ts";
+import { sleepMs, yieldToLoop } from "../util/loop.ts";
 import { safeLines } from "../util/escape.ts";
 import { ecsEvent, eventLevel } from "./ecs.ts";
+import { rfc5424Message } from "./rfc5424.ts";
+import { unixDgram } from "./unixgram.ts";
 
 export interface Sink {
   readonly name: "jsonlog" | "syslog" | "stdout";
@@ -185,6 +193,10 @@ export interface SyslogOptions {
   facility: string;
   /** unix socket, default /dev/log */
   socket?: string;
+  /** text (a line through logger, the default) or rfc5424 (rfc5424.ts, one datagram per event) */
+  format?: "text" | "rfc5424";
+  /** this host's name, for rfc5424's HOSTNAME and host.name */
+  host?: string;
   /** logger program, default /usr/bin/logger or /bin/logger */
   logger?: string;
   tag?: string;
@@ -222,7 +234,61 @@ export async function loggerSend(opts: SyslogOptions, level: string, lines: stri
   }
 }
 
+/** How long a full socket may make no progress before the send fails (the cursor stays). */
+const FULL_SOCKET_MS = 5000;
+
+/**
+ * Send events as RFC 5424 datagrams, in order; `sent` is told each id once its
+ * datagram is out. A full socket queue (EAGAIN: a burst outruns the reader) is
+ * waited for without blocking the loop; no progress for FULL_SOCKET_MS, or any
+ * other failure, throws.
+ */
+export async function rfc5424Send(opts: SyslogOptions, rows: readonly EventRow[], sent: (id: number) => void = () => {}): Promise<void> {
+  const socket = opts.socket ?? "/dev/log";
+  const to = unixDgram(socket);
+  try {
+    for (const r of rows) {
+      const msg = Buffer.from(rfc5424Message(r, { host: opts.host ?? "-", facility: opts.facility, procid: process.pid, line: syslogLine(r) }), "utf8");
+      const since = Date.now();
+      for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+        try {
+          to.send(msg);
+          break;
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          if ((code === "EAGAIN" || code === "EWOULDBLOCK") && Date.now() - since < FULL_SOCKET_MS) {
+            await sleepMs(wait);
+            continue;
+          }
+          throw new Error(`syslog ${socket}: ${code === "EAGAIN" || code === "EWOULDBLOCK" ? `the socket stayed full for ${FULL_SOCKET_MS / 1000} s` : (code ?? (e as Error).message)}`);
+        }
+      }
+      sent(r.id);
+    }
+  } finally {
+    to.close();
+  }
+}
+
 export function syslogSink(opts: SyslogOptions): Sink {
+  if (opts.format === "rfc5424") {
+    return {
+      name: "syslog",
+      durable: true,
+      drain(db) {
+        return drainWith(db, "syslog", async (rows) => {
+          let last = 0;
+          try {
+            await rfc5424Send(opts, rows, (id) => (last = id));
+          } finally {
+            if (last > 0) setMeta(db, cursorKey("syslog"), last);
+          }
+          return rows.length;
+        });
+      },
+      close() {},
+    };
+  }
   const send = (level: string, lines: string[]) => loggerSend(opts, level, lines);
 
   return {

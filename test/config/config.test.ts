@@ -53,6 +53,9 @@ smtptls = verify
 jsonlog = /var/log/integrityd.json
 syslog = yes
 syslogfacility = local3
+syslogformat = rfc5424
+syslogsocket = /run/integrityd/syslog.sock
+metrics = /var/lib/prometheus/node-exporter/integrityd.prom
 `;
     const { config, errors, warnings } = parse(text);
     expect(errors).toEqual([]);
@@ -67,7 +70,7 @@ syslogfacility = local3
       reporttime: 10, reportholdoff: 20, logreporttime: 3, logreportholdoff: 4, byterate: 1000, smallfiles: 2000,
       filerate: 0.5, speedup: 5, logchecktime: 7, logruleupdate: 8, pidchecktime: 9, hash: "sha512",
       crackingignore: true, mailfrom: "hids@example.org", smtpuser: "u", smtppass: "p#not-a-comment", smtptls: "verify",
-      jsonlog: "/var/log/integrityd.json", syslog: true, syslogfacility: "local3",
+      jsonlog: "/var/log/integrityd.json", syslog: true, syslogfacility: "local3", syslogformat: "rfc5424", syslogsocket: "/run/integrityd/syslog.sock", metrics: "/var/lib/prometheus/node-exporter/integrityd.prom",
     });
     expect(config.smtp).toEqual({ host: "mail.example.org", port: 587 });
     // every key the parser knows appears in this test
