@@ -10,6 +10,8 @@ import { ETC } from "../../src/embedded.ts";
 import { CUT_MARKER } from "../../src/logs/lines.ts";
 import { lineEvents, noticeEvent } from "../../src/logs/store.ts";
 import { step, type Observation, type PidState } from "../../src/pids/state.ts";
+import { defaultConfig } from "../../src/config/config.ts";
+import { emergencyRow } from "../../src/report/emergency.ts";
 import { ecsEvent, SCHEMA_FILE, SCHEMA_VERSION } from "../../src/report/ecs.ts";
 import type { Attrs } from "../../src/scan/attrs.ts";
 import { baselineReport, compareVisit, deletionVerdict, problemReport, type Recorded } from "../../src/scan/compare.ts";
@@ -98,12 +100,14 @@ function pidEvents(): EventRow[] {
 }
 
 describe("the event schema", () => {
-  const all = [...fileEvents(), ...logEvents(), ...pidEvents()];
+  // the notice sent past the queue when the database is broken (report/emergency.ts)
+  const emergency = emergencyRow(defaultConfig("/etc/integrityd.conf"), "database is corrupt", "integrityd stops (exit 74)", NOW);
+  const all = [...fileEvents(), ...logEvents(), ...pidEvents(), emergency];
   const docs = all.map((r) => ecsEvent(r, "web1"));
 
   test("every kind of event validates", () => {
     const kinds = new Set(all.map((r) => `${r.channel}/${r.kind}`));
-    for (const k of ["file/new", "file/changed", "file/deleted", "file/error", "file/baseline", "file/package", "log/alert", "log/violation", "log/system", "log/notice", "pid/died", "pid/zombie", "pid/restarted", "pid/removed", "pid/created", "pid/error", "pid/recovered"]) {
+    for (const k of ["file/new", "file/changed", "file/deleted", "file/error", "file/baseline", "file/package", "log/alert", "log/violation", "log/system", "log/notice", "pid/died", "pid/zombie", "pid/restarted", "pid/removed", "pid/created", "pid/error", "pid/recovered", "daemon/fatal"]) {
       expect([...kinds]).toContain(k);
     }
     for (const d of docs) expect(validate(SCHEMA, d)).toEqual([]);
@@ -152,6 +156,7 @@ describe("the event schema", () => {
     expect(died.process.pid).toBe(11);
     expect(died.integrityd.pidfile).toBe("/run/sshd.pid");
     expect(by("file", "error").log.level).toBe("err");
+    expect(by("daemon", "fatal").event).toMatchObject({ id: "0", type: ["error"], severity: 1, dataset: "integrityd.daemon" });
     for (const d of docs as any[]) {
       expect(d["@timestamp"]).toMatch(/^2026-11-30T08:00:\d\d\.000Z$/);
       expect(d.integrityd.schema_version).toBe(SCHEMA_VERSION);
