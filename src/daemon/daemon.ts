@@ -1,5 +1,5 @@
 // The daemon: one process, one event loop. It opens the database, starts the
-// tasks (reporter, PID watch, logs, scanner; contract in src/task.ts), and handles
+// tasks (reporter, PID watch, logs, scanner, metrics file; contract in src/task.ts), and handles
 // signals (SIGTERM/SIGINT stop, SIGHUP reload). Every output, standard output
 // included, is a sink of the reporter.
 import type { Database } from "bun:sqlite";
@@ -12,6 +12,7 @@ import { createTailTask } from "../logs/tailer.ts";
 import { createPidTask } from "../pids/pids.ts";
 import { createReportTask } from "../report/reporter.ts";
 import { createScanTask } from "../scan/index.ts";
+import { createMetricsTask } from "../report/metricsfile.ts";
 import { scanCoverage } from "../scan/status.ts";
 import { deletedOpenFiles, fileId, HEALTH_EVERY_MS, isCorruption, judgeIdentity, QUICK_CHECK_EVERY_MS, quickCheck } from "../db/health.ts";
 import { emergencyNotice } from "../report/emergency.ts";
@@ -92,6 +93,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     (c) => createPidTask(c),
     (c) => createTailTask(c),
     (c) => createScanTask(c),
+    (c) => createMetricsTask(c),
   ];
   const tasks: Task[] = [];
   let reporter: ReportTask | null = null;

@@ -11,6 +11,7 @@ import type { Level } from "../config/config.ts";
 import { RULE_DIRS } from "./home.ts";
 import type { Classifier } from "./layers.ts";
 import { BUILTIN, loadRuleSet } from "./load.ts";
+import { noteRuleLoad } from "../report/ruleloads.ts";
 
 export interface RuleSetKey {
   home: string;
@@ -79,7 +80,9 @@ export function rulesSignature(home: string): string {
 /** Load (or reload) one rule set without blocking the event loop. Never throws: see loadRuleSet. */
 export async function loadKeyedRuleSet(k: RuleSetKey): Promise<LoadedRuleSet> {
   let signature = rulesSignature(k.home);
+  const t0 = performance.now();
   const r = await loadRuleSet({ home: k.home }, k.level, { crackingIgnore: k.crackingignore });
+  noteRuleLoad({ home: k.home, level: k.level, rules: r.classifier.rules.length, seconds: (performance.now() - t0) / 1000 });
   const problems = [...r.problems];
   if (r.homeError !== null) problems.unshift(`${k.home}: rules could not be loaded (${r.homeError}); using the embedded default rules`);
   if (r.homeMissing) signature = "missing"; // also when removed between the signature and the load
