@@ -29,15 +29,18 @@
 //   package.name/version, integrityd.package.verdict   (details.package*)
 // Hostile bytes: every text is the printable escaped form of util/escape.ts
 // (\xNN for a byte that is not UTF-8, \n \t \r \\, \uNNNN for code points that
-// hide or reorder text). Where the escaped form differs from the bytes (it
-// holds a backslash), the exact bytes ride along in base64:
+// hide or reorder text); a text other modules put in details as they found
+// it (a process name, a unit, a package name) gets its control characters
+// escaped (printable()), so no value holds a raw one. Where
+// the escaped form differs from the bytes (it holds a backslash), the exact
+// bytes ride along in base64:
 // integrityd.file.path_base64 (file.path) and integrityd.message_base64 (a log
 // line's message, without the cut marker). The row's whole details object
 // stays available, as JSON text, in integrityd.details (for forensics; its
 // keys are not part of the schema).
 import type { EventRow } from "../db/events.ts";
 import { CUT_MARKER } from "../logs/lines.ts";
-import { unescapeBytes } from "../util/escape.ts";
+import { escapeControls, unescapeBytes } from "../util/escape.ts";
 
 export const SCHEMA_VERSION = 1;
 export const ECS_VERSION = "8.11.0";
@@ -59,6 +62,12 @@ export type EcsDoc = Obj;
 
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : typeof v === "number" && Number.isFinite(v) ? String(v) : undefined);
+/** A text with no control character: escapeControls's escapes, and \t \n for TAB and LF (which it leaves). */
+export function printable(v: string): string {
+  return escapeControls(v).replace(/[\t\n]/g, (c) => (c === "\t" ? "\\t" : "\\n"));
+}
+/** A text another module put in details as it found it (a process name, a unit). */
+const txt = (v: unknown): string | undefined => (typeof v === "string" ? printable(v) : str(v));
 const int = (v: unknown): number | undefined => {
   const n = typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v;
   return typeof n === "number" && Number.isSafeInteger(n) ? n : undefined;
@@ -138,7 +147,7 @@ function actor(d: Obj): { process?: Obj; user?: Obj; group?: Obj } {
   const w = isObj(d.writer) ? d.writer : isObj(d.journal) ? d.journal : isObj(d.process) ? d.process : undefined;
   const pid = int(w?.pid) ?? int(d.pid);
   return {
-    process: { pid, executable: str(w?.exe), name: str(w?.comm) ?? str(w?.name) },
+    process: { pid, executable: txt(w?.exe), name: txt(w?.comm) ?? txt(w?.name) },
     user: { id: str(w?.uid) },
     group: { id: str(w?.gid) },
   };
@@ -164,14 +173,14 @@ export function ecsEvent(e: EventRow, host: string): EcsDoc {
       id: String(e.id), kind: detection ? "alert" : "event", ...categorize(e.channel, e.kind), action: e.kind,
       severity: SEVERITY[level], module: "integrityd", dataset: `integrityd.${e.channel}`,
     },
-    log: { level, file: { path: e.channel === "log" ? (typeof d.log === "string" ? d.log : e.subject) : undefined } },
+    log: { level, file: { path: e.channel === "log" && d.rules === undefined ? txt(d.log) : undefined } },
     host: { name: host },
     file: path !== undefined ? { path, ...fileAttrs(attrs) } : undefined,
     process: who.process,
     user: who.user,
     group: who.group,
-    package: { name: str(d.package_name), version: str(d.package_version) },
-    rule: e.channel === "log" ? { name: str(d.rule), category: e.section || undefined } : undefined,
+    package: { name: txt(d.package_name), version: txt(d.package_version) },
+    rule: e.channel === "log" ? { name: txt(d.rule), category: e.section || undefined } : undefined,
     integrityd: {
       schema_version: SCHEMA_VERSION,
       channel: e.channel,
@@ -188,10 +197,10 @@ export function ecsEvent(e: EventRow, host: string): EcsDoc {
       } : undefined,
       log: isLine ? { offset: int(d.offset), cut: d.cut === true || undefined } : undefined,
       package: { verdict: str(d.package) },
-      journal: journal ? { source: str(journal.source), cursor: str(journal.cursor), unit: str(journal.unit), identifier: str(journal.identifier), trusted: typeof journal.trusted === "boolean" ? journal.trusted : undefined } : undefined,
+      journal: journal ? { source: txt(journal.source), cursor: txt(journal.cursor), unit: txt(journal.unit), identifier: txt(journal.identifier), trusted: typeof journal.trusted === "boolean" ? journal.trusted : undefined } : undefined,
       spoofed: d.spoofed === true || undefined,
-      spoof_reason: str(d.spoof_reason),
-      pidfile: e.channel === "pid" ? str(d.pidfile) : undefined,
+      spoof_reason: txt(d.spoof_reason),
+      pidfile: e.channel === "pid" ? txt(d.pidfile) : undefined,
       details: e.details,
     },
   };

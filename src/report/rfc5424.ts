@@ -21,7 +21,7 @@
 // last, the event's identity (event.id, event.action, integrityd.schema_version)
 // coming first.
 import type { EventRow } from "../db/events.ts";
-import { ecsEvent, eventLevel } from "./ecs.ts";
+import { ecsEvent, eventLevel, printable } from "./ecs.ts";
 
 export const SD_ID = "integrityd@32473";
 export const MAX_5424 = 8000;
@@ -43,7 +43,8 @@ function headerField(s: string, max: number): string {
   return t === "" ? "-" : t;
 }
 
-const escapeValue = (v: string) => v.replace(/[\\"\]]/g, (c) => `\\${c}`);
+/** RFC 5424's PARAM-VALUE escapes; control characters (none should reach here: ecs.ts) as \xNN, so a message stays one line. */
+const escapeValue = (v: string) => printable(v).replace(/[\\"\]]/g, (c) => `\\${c}`);
 
 function cutUtf8(s: string, maxBytes: number): string {
   const b = Buffer.from(s, "utf8");

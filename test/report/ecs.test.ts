@@ -68,7 +68,7 @@ function logEvents(): EventRow[] {
   for (const e of lineEvents("/var/log/syslog", `${"x".repeat(50)}${CUT_MARKER}`, 0, true, [{ kind: "system", section: "System Events" }])) add(e);
   for (const e of lineEvents("journal", "Nov 30 08:00:01 web1 sudo[99]: pam_unix(sudo:auth): auth could not identify password", 0, false, [{ kind: "alert", section: "Security Alerts" }])) {
     add(e, { journal: { source: "local", cursor: "s=abc;i=1", uid: 0, gid: 0, pid: 99, comm: "sudo", exe: "/usr/bin/sudo", unit: "session-1.scope", identifier: "sudo", trusted: true } });
-    add(e, { journal: { source: "local", cursor: "s=abc;i=2", uid: 1000, gid: 1000, pid: 100, comm: "logger", exe: "/usr/bin/logger", unit: "session-2.scope", identifier: "sshd", trusted: true }, spoofed: true, spoof_reason: "identifier sshd from /usr/bin/logger" });
+    add(e, { journal: { source: "local", cursor: "s=abc;i=2", uid: 1000, gid: 1000, pid: 100, comm: "logger\nFAKE\u001b[2J", exe: "/usr/bin/logger", unit: "session-2.scope", identifier: "sshd", trusted: true }, spoofed: true, spoof_reason: "identifier sshd from /usr/bin/logger" });
   }
   add(noticeEvent("/etc/logcheck", "rules reloaded"));
   out.push(row("log", { kind: "notice", section: "integrityd", subject: "integrityd", text: "integrityd stopped (SIGTERM)", urgent: true }));
@@ -151,6 +151,9 @@ describe("the event schema", () => {
     expect(journal.integrityd.journal).toMatchObject({ unit: "session-1.scope", identifier: "sudo", trusted: true });
     const spoof = by("log", "alert", (d) => d.integrityd.spoofed);
     expect(spoof.integrityd.spoof_reason).toContain("logger");
+    expect(spoof.process.name).toBe("logger\\nFAKE\\x1b[2J"); // a hostile process name: no raw control character
+    // a notice about the daemon or a rules home names no log file
+    expect(by("log", "notice", (d) => d.integrityd.subject === "integrityd").log.file).toBeUndefined();
     const died = by("pid", "died");
     expect(died.event).toMatchObject({ kind: "alert", category: ["process"], type: ["end"], severity: 1 });
     expect(died.process.pid).toBe(11);

@@ -37,6 +37,10 @@ test("structured data: \" \\ ] escaped, hostile text cannot end the element or t
   expect(new Map(p.params).get("file.path")).toBe(evil);
   expect(p.params.some(([n]) => n === "a")).toBe(false);
   expect(p.msg).toBe(`[file/changed] ${evil}: Changed: ${evil} | <13>1 forged line`);
+  // a text another module found (a writer's process name) cannot break the line either
+  const w = msg(row({ details: JSON.stringify({ path: "/etc/x", writer: { pid: 1, comm: "a\nb]\"c", exe: "/x" } }) }));
+  expect(w).not.toMatch(/[\u0000-\u001f]/);
+  expect(new Map(parse5424(w)!.params).get("process.name")).toBe('a\\nb]"c');
 });
 
 test("at most MAX_5424 bytes: long values cut, base64 left out, identity kept", () => {
