@@ -5,7 +5,7 @@
 // ('cursor.jsonlog', 'cursor.syslog' = the last event id written). The cursor
 // advances only after the write succeeded, so a failure retries the same
 // events and a crash between the write and the cursor update repeats them:
-// delivery is at-least-once. (JSON consumers can deduplicate on `id`.)
+// delivery is at-least-once. (Consumers can deduplicate on host.name + event.id.)
 // A missing cursor starts at the beginning of the queue: every event still in
 // the database reaches a newly enabled sink.
 //
