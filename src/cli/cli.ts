@@ -12,6 +12,7 @@ import { isLoopback } from "../util/net.ts";
 import { initDatabase, openDatabase } from "../db/db.ts";
 import { lockDatabase } from "../db/lock.ts";
 import { embeddedRules, ETC } from "../embedded.ts";
+import { SCHEMA_FILE } from "../report/ecs.ts";
 import { EX_CONFIG, EX_OK, EX_USAGE, ExitError } from "../util/exit.ts";
 import { diagText, setVerbose, stderrIsJournal } from "../util/log.ts";
 
@@ -24,7 +25,7 @@ import { firstKey } from "../chain/init.ts";
 
 export const HELP = helpText();
 
-const MODES = ["init-db", "check-config", "scan-once", "test-rules", "status", "example-config", "install", "uninstall", "print-unit", "print-man", "print-completion", "version", "help", "apt-hook", "verify-packages", "verify-chain"] as const;
+const MODES = ["init-db", "check-config", "scan-once", "test-rules", "status", "example-config", "install", "uninstall", "print-unit", "print-man", "print-completion", "print-schema", "version", "help", "apt-hook", "verify-packages", "verify-chain"] as const;
 type Mode = (typeof MODES)[number] | "daemon";
 
 export interface Io {
@@ -96,6 +97,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         "print-unit": { type: "boolean" },
         "print-man": { type: "boolean" },
         "print-completion": { type: "boolean" },
+        "print-schema": { type: "boolean" },
         "init-db": { type: "boolean" },
         "check-config": { type: "boolean" },
         "scan-once": { type: "boolean" },
@@ -148,6 +150,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         return EX_OK;
       case "print-unit":
         io.out(unitText(process.execPath));
+        return EX_OK;
+      case "print-schema":
+        io.out(ETC[SCHEMA_FILE]);
         return EX_OK;
       case "print-man":
         io.out(manPage(VERSION));

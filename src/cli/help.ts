@@ -29,6 +29,7 @@ export const MODE_FLAGS: Flag[] = [
   { name: "--print-unit", text: "print the systemd unit for this binary" },
   { name: "--print-man", text: "print this manual page (roff)" },
   { name: "--print-completion", text: "print the bash completion script" },
+  { name: "--print-schema", text: "print the JSON Schema of the events in the JSON log and in RFC 5424 syslog" },
   { name: "--version", text: "print the version" },
   { name: "--help", short: "-h", text: "print this help" },
 ];

@@ -79,6 +79,10 @@ export interface Config {
   chainkey: string;
   chainepoch: number;
   heartbeat: number;
+  /** fleet: syslog message format ("text": a plain line through logger; "rfc5424": the event schema as structured data), its socket, the Prometheus textfile ("" = off) */
+  syslogformat: "text" | "rfc5424";
+  syslogsocket: string;
+  metrics: string;
 }
 
 export const HINTS_MODES = ["auto", "fanotify", "inotify", "off"] as const;
@@ -146,6 +150,9 @@ export function defaultConfig(file: string): Config {
     chainkey: "",
     chainepoch: 900,
     heartbeat: 86400,
+    syslogformat: "text",
+    syslogsocket: "/dev/log",
+    metrics: "",
   };
 }
 
@@ -173,7 +180,7 @@ export const NUMERIC: Record<NumKey, { positive: boolean; integer: boolean; min?
 };
 
 const PATH_KEYS = ["database", "area", "exclude", "log", "pidfile", "sendmail", "jsonlog", "chainkey"] as const;
-const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "smtptls", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility", "journal", "hints", "packages"] as const;
+const STRING_KEYS = ["email", "mailfrom", "smtp", "smtpuser", "smtppass", "smtptls", "logrules", "pidct", "hash", "crackingignore", "syslog", "syslogfacility", "journal", "hints", "packages", "syslogformat", "syslogsocket", "metrics"] as const;
 export const KNOWN_KEYS: readonly string[] = [...Object.keys(NUMERIC), ...PATH_KEYS, ...STRING_KEYS];
 const REPEATABLE = new Set(["area", "exclude", "log", "pidfile", "logrules", "pidct", "email", "journal"]);
 
@@ -247,7 +254,7 @@ export function parseConfig(text: string, file: string): ParseResult {
       err(`unknown key '${raw.slice(0, eq).trim()}'${near ? `; did you mean '${near}'?` : ""}`);
       continue;
     }
-    if (value === "" && key !== "smtppass" && key !== "smtpuser" && key !== "mailfrom" && key !== "sendmail" && key !== "jsonlog") {
+    if (value === "" && key !== "smtppass" && key !== "smtpuser" && key !== "mailfrom" && key !== "sendmail" && key !== "jsonlog" && key !== "metrics") {
       err(`${key}: empty value`, key);
       continue;
     }
@@ -406,6 +413,16 @@ export function parseConfig(text: string, file: string): ParseResult {
       case "packages":
         if (value.toLowerCase() !== "auto" && value.toLowerCase() !== "off") err(`packages: '${value}' is not auto or off`, key);
         else config.packages = value.toLowerCase() as "auto" | "off";
+        break;
+      case "syslogformat":
+        if (value !== "text" && value !== "rfc5424") err(`syslogformat: '${value}' is not text or rfc5424`, key);
+        else config.syslogformat = value;
+        break;
+      case "syslogsocket":
+      case "metrics":
+        if (key === "metrics" && value === "") config.metrics = "";
+        else if (!value.startsWith("/")) err(`${key}: '${value}' is not an absolute path`, key);
+        else config[key] = normPath(value);
         break;
     }
   }

@@ -42,5 +42,8 @@ export function formatConfig(c: Config, host: string): string {
   kv("hints", c.hints);
   kv("packages", c.packages);
   if (c.chainkey) kv("chainkey", c.chainkey); // else beside the database (src/chain/open.ts)
+  kv("syslogformat", c.syslogformat);
+  kv("syslogsocket", c.syslogsocket);
+  kv("metrics", c.metrics);
   return out.join("\n").replace(/ = $/gm, " =") + "\n";
 }

@@ -1,5 +1,5 @@
 // The daemon: one process, one event loop. It opens the database, starts the
-// tasks (reporter, PID watch, logs, scanner; contract in src/task.ts), and handles
+// tasks (reporter, PID watch, logs, scanner, metrics file; contract in src/task.ts), and handles
 // signals (SIGTERM/SIGINT stop, SIGHUP reload). Every output, standard output
 // included, is a sink of the reporter.
 import type { Database } from "bun:sqlite";
@@ -14,6 +14,7 @@ import { createPidTask } from "../pids/pids.ts";
 import { createReportTask } from "../report/reporter.ts";
 import { createScanTask } from "../scan/index.ts";
 import { createPackagesTask } from "../packages/task.ts";
+import { createMetricsTask } from "../report/metricsfile.ts";
 import { scanCoverage } from "../scan/status.ts";
 import { deletedOpenFiles, fileId, HEALTH_EVERY_MS, isCorruption, judgeIdentity, QUICK_CHECK_EVERY_MS, quickCheck } from "../db/health.ts";
 import { emergencyNotice } from "../report/emergency.ts";
@@ -106,6 +107,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     (c) => createScanTask(c),
     (c) => createPackagesTask(c),
     (c) => createChainTask(c),
+    (c) => createMetricsTask(c),
   ];
   const tasks: Task[] = [];
   let reporter: ReportTask | null = null;

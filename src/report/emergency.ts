@@ -10,7 +10,7 @@ import type { EventRow } from "../db/events.ts";
 import { log } from "../util/log.ts";
 import { safeHost } from "./format.ts";
 import { createMailer, localHost, oneLine } from "./mail.ts";
-import { jsonLine, loggerSend, syslogLine } from "./sinks.ts";
+import { jsonLine, loggerSend, rfc5424Send, syslogLine } from "./sinks.ts";
 
 export const EMERGENCY_TIMEOUT_MS = 10_000;
 
@@ -37,15 +37,20 @@ function appendJsonlog(path: string, line: string): void {
   }
 }
 
+/** The notice as an event row that is in no queue (id 0, channel "daemon", kind "fatal"). */
+export function emergencyRow(config: Config, subject: string, text: string, now: number): EventRow {
+  return {
+    id: 0, time: now, channel: "daemon" as EventRow["channel"], kind: "fatal", urgent: 1,
+    subject: config.database, section: "", text, details: JSON.stringify({ problem: subject }), mailed: null,
+  };
+}
+
 /** subject: one short line ("database is corrupt"); text: the whole notice. */
 export async function emergencyNotice(config: Config, subject: string, text: string, opts: { host?: string; timeoutMs?: number; syslogSocket?: string } = {}): Promise<EmergencyResult> {
   const host = opts.host ?? localHost();
   const timeout = opts.timeoutMs ?? EMERGENCY_TIMEOUT_MS;
   const res: EmergencyResult = { delivered: [], failed: [] };
-  const row: EventRow = {
-    id: 0, time: Date.now(), channel: "daemon" as EventRow["channel"], kind: "fatal", urgent: 1,
-    subject: config.database, section: "", text, details: JSON.stringify({ problem: subject }), mailed: null,
-  };
+  const row = emergencyRow(config, subject, text, Date.now());
   const tries: [string, () => Promise<void>][] = [];
   const mailer = createMailer(config, { host, timeout });
   if (mailer) {
@@ -60,7 +65,10 @@ export async function emergencyNotice(config: Config, subject: string, text: str
   }
   if (config.jsonlog !== "") tries.push(["jsonlog", async () => appendJsonlog(config.jsonlog, jsonLine(row, host))]);
   if (config.syslog) {
-    tries.push(["syslog", () => withTimeout(loggerSend({ facility: config.syslogfacility, socket: opts.syslogSocket }, "alert", [syslogLine(row)]), timeout, "syslog")]);
+    const socket = opts.syslogSocket ?? config.syslogsocket;
+    tries.push(["syslog", config.syslogformat === "rfc5424"
+      ? async () => rfc5424Send({ facility: config.syslogfacility, socket, host }, [row])
+      : () => withTimeout(loggerSend({ facility: config.syslogfacility, socket }, "alert", [syslogLine(row)]), timeout, "syslog")]);
   }
   await Promise.all(
     tries.map(async ([name, f]) => {

@@ -168,7 +168,8 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
     const want = new Map<string, [string, () => Sink]>();
     if (config.jsonlog !== "") want.set("jsonlog", [config.jsonlog, () => jsonlogSink(config.jsonlog, host)]);
     if (config.syslog) {
-      want.set("syslog", [config.syslogfacility, () => syslogSink({ facility: config.syslogfacility, socket: opts.syslogSocket, logger: opts.logger })]);
+      const socket = opts.syslogSocket ?? config.syslogsocket;
+      want.set("syslog", [`${config.syslogfacility} ${config.syslogformat} ${socket}`, () => syslogSink({ facility: config.syslogfacility, socket, logger: opts.logger, format: config.syslogformat, host })]);
     }
     if (opts.stdout) want.set("stdout", ["", () => stdoutSink(db)]);
     for (const [name, st] of sinks) {

@@ -5,21 +5,16 @@
 // ('cursor.jsonlog', 'cursor.syslog' = the last event id written). The cursor
 // advances only after the write succeeded, so a failure retries the same
 // events and a crash between the write and the cursor update repeats them:
-// delivery is at-least-once. (JSON consumers can deduplicate on `id`.)
+// delivery is at-least-once. (Consumers can deduplicate on host.name + event.id.)
 // A missing cursor starts at the beginning of the queue: every event still in
 // the database reaches a newly enabled sink.
 //
-// JSON log schema, one object per line (UTF-8, LF):
-//   {"time": "2024-05-01T12:00:00.000Z",  ISO 8601 UTC, when the event was queued
-//    "id": 42,                             queue id (increasing; for deduplication)
-//    "host": "web1",
-//    "channel": "file" | "log" | "pid",
-//    "kind": "changed" | "alert" | "died" | ...,
-//    "urgent": false,
-//    "subject": "/etc/passwd",             the path, log file or PID file
-//    "section": "",                        log channel: the report section title
-//    "text": "...",                        the report line(s), printable (escaped)
-//    "details": {...}}                     machine-readable details of the producer
+// JSON log: one object per line (UTF-8, LF), in the event schema of ecs.ts
+// (Elastic Common Schema names, ours under integrityd.*; the JSON Schema is
+// etc/integrityd-event.schema.json, printed by --print-schema). Schema version
+// 1 replaced the flat objects of earlier versions ({"time", "id", "host",
+// "channel", "kind", "urgent", "subject", "section", "text", "details"}); a
+// line of the new form carries integrityd.schema_version, an old one does not.
 // The file is opened O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW|O_NONBLOCK, mode
 // 0600 when created (an existing file keeps its mode). Anything but a regular
 // file is refused (a FIFO would block, a symlink could be planted). Rotation:
@@ -38,6 +33,12 @@
 // logger exits non-zero when the socket cannot be written (--socket-errors=on):
 // the cursor then stays and the events are retried.
 //
+// RFC 5424 (syslogformat = rfc5424): one datagram per event to the socket,
+// sent by unixgram.ts (no logger: its structured data is one set per run),
+// formed by rfc5424.ts (the event schema as structured data, MSG the line
+// above). The cursor advances to the last datagram sent, so a full or absent
+// socket retries from the first one not sent.
+//
 // Standard output (--stdout, for `make run` and debugging): each event's text
 // once, in queue order, from the events queued after the daemon started. Its
 // cursor lives in memory only (`durable` false), so it never holds back the
@@ -46,8 +47,11 @@ import type { Database } from "bun:sqlite";
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { getMeta, setMeta } from "../db/db.ts";
 import { type EventRow, eventsAfter, lastEventId } from "../db/events.ts";
-import { yieldToLoop } from "../util/loop.ts";
+import { sleepMs, yieldToLoop } from "../util/loop.ts";
 import { safeLines } from "../util/escape.ts";
+import { ecsEvent, eventLevel } from "./ecs.ts";
+import { rfc5424Message } from "./rfc5424.ts";
+import { unixDgram } from "./unixgram.ts";
 
 export interface Sink {
   readonly name: "jsonlog" | "syslog" | "stdout";
@@ -69,30 +73,9 @@ export function getCursor(db: Database, name: string): number {
   return Number.isFinite(v) && v > 0 ? v : 0;
 }
 
-
-function parseDetails(s: string): unknown {
-  try {
-    const v = JSON.parse(s);
-    return v !== null && typeof v === "object" ? v : { value: v };
-  } catch {
-    return { raw: s };
-  }
-}
-
+/** One event as one line of the JSON log (no newline). */
 export function jsonLine(e: EventRow, host: string): string {
-  const d = new Date(e.time);
-  return JSON.stringify({
-    time: Number.isNaN(d.getTime()) ? null : d.toISOString(),
-    id: e.id,
-    host,
-    channel: e.channel,
-    kind: e.kind,
-    urgent: e.urgent === 1,
-    subject: e.subject,
-    section: e.section,
-    text: e.text,
-    details: parseDetails(e.details),
-  });
+  return JSON.stringify(ecsEvent(e, host));
 }
 
 /** Drive a sink: batches after the cursor, yielding between them. */
@@ -196,11 +179,7 @@ export const SYSLOG_MAX = 4000;
 const LOGGER_CANDIDATES = ["/usr/bin/logger", "/bin/logger"];
 const LOGGER_TIMEOUT = 10_000;
 
-export function syslogLevel(e: EventRow): "alert" | "err" | "notice" {
-  if (e.urgent === 1) return "alert";
-  if (e.kind === "error") return "err";
-  return "notice";
-}
+export const syslogLevel = eventLevel;
 
 /** One event as one printable syslog line, no control characters, bounded. */
 export function syslogLine(e: EventRow): string {
@@ -214,6 +193,10 @@ export interface SyslogOptions {
   facility: string;
   /** unix socket, default /dev/log */
   socket?: string;
+  /** text (a line through logger, the default) or rfc5424 (rfc5424.ts, one datagram per event) */
+  format?: "text" | "rfc5424";
+  /** this host's name, for rfc5424's HOSTNAME and host.name */
+  host?: string;
   /** logger program, default /usr/bin/logger or /bin/logger */
   logger?: string;
   tag?: string;
@@ -251,7 +234,61 @@ export async function loggerSend(opts: SyslogOptions, level: string, lines: stri
   }
 }
 
+/** How long a full socket may make no progress before the send fails (the cursor stays). */
+const FULL_SOCKET_MS = 5000;
+
+/**
+ * Send events as RFC 5424 datagrams, in order; `sent` is told each id once its
+ * datagram is out. A full socket queue (EAGAIN: a burst outruns the reader) is
+ * waited for without blocking the loop; no progress for FULL_SOCKET_MS, or any
+ * other failure, throws.
+ */
+export async function rfc5424Send(opts: SyslogOptions, rows: readonly EventRow[], sent: (id: number) => void = () => {}): Promise<void> {
+  const socket = opts.socket ?? "/dev/log";
+  const to = unixDgram(socket);
+  try {
+    for (const r of rows) {
+      const msg = Buffer.from(rfc5424Message(r, { host: opts.host ?? "-", facility: opts.facility, procid: process.pid, line: syslogLine(r) }), "utf8");
+      const since = Date.now();
+      for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+        try {
+          to.send(msg);
+          break;
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          if ((code === "EAGAIN" || code === "EWOULDBLOCK") && Date.now() - since < FULL_SOCKET_MS) {
+            await sleepMs(wait);
+            continue;
+          }
+          throw new Error(`syslog ${socket}: ${code === "EAGAIN" || code === "EWOULDBLOCK" ? `the socket stayed full for ${FULL_SOCKET_MS / 1000} s` : (code ?? (e as Error).message)}`);
+        }
+      }
+      sent(r.id);
+    }
+  } finally {
+    to.close();
+  }
+}
+
 export function syslogSink(opts: SyslogOptions): Sink {
+  if (opts.format === "rfc5424") {
+    return {
+      name: "syslog",
+      durable: true,
+      drain(db) {
+        return drainWith(db, "syslog", async (rows) => {
+          let last = 0;
+          try {
+            await rfc5424Send(opts, rows, (id) => (last = id));
+          } finally {
+            if (last > 0) setMeta(db, cursorKey("syslog"), last);
+          }
+          return rows.length;
+        });
+      },
+      close() {},
+    };
+  }
   const send = (level: string, lines: string[]) => loggerSend(opts, level, lines);
 
   return {

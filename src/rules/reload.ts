@@ -13,6 +13,7 @@ import { RULE_DIRS } from "./home.ts";
 import type { Classifier } from "./layers.ts";
 import type { RuleCacheStore } from "./cache.ts";
 import { BUILTIN, loadRuleSet } from "./load.ts";
+import { noteRuleLoad } from "../report/ruleloads.ts";
 
 export interface RuleSetKey {
   home: string;
@@ -81,7 +82,9 @@ export function rulesSignature(home: string): string {
 /** Load (or reload) one rule set without blocking the event loop. Never throws: see loadRuleSet. */
 export async function loadKeyedRuleSet(k: RuleSetKey, cache: RuleCacheStore | null = null): Promise<LoadedRuleSet> {
   let signature = rulesSignature(k.home);
+  const t0 = performance.now();
   const r = await loadRuleSet({ home: k.home }, k.level, { crackingIgnore: k.crackingignore, cache });
+  noteRuleLoad({ home: k.home, level: k.level, rules: r.classifier.rules.length, seconds: (performance.now() - t0) / 1000 });
   const problems = [...r.problems];
   if (r.homeError !== null) problems.unshift(`${k.home}: rules could not be loaded (${r.homeError}); using the embedded default rules`);
   if (r.homeMissing) signature = "missing"; // also when removed between the signature and the load

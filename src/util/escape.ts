@@ -89,3 +89,35 @@ export function escapeControls(s: string): string {
 export function safeLines(text: string): string[] {
   return String(text).split("\n").map(escapeControls);
 }
+
+/**
+ * The inverse of escapeBytes: the original bytes of an escaped text (\\, \n,
+ * \t, \r, \xNN, \uNNNN undone; every other character as its UTF-8). A
+ * backslash that starts no escape escapeBytes makes stays as it is.
+ */
+export function unescapeBytes(s: string): Uint8Array {
+  if (!s.includes("\\")) return Buffer.from(s, "utf8");
+  const out: number[] = [];
+  const put = (t: string) => {
+    for (const b of Buffer.from(t, "utf8")) out.push(b);
+  };
+  let i = 0;
+  while (i < s.length) {
+    const j = s.indexOf("\\", i);
+    if (j < 0) {
+      put(s.slice(i));
+      break;
+    }
+    put(s.slice(i, j));
+    const c = s[j + 1];
+    const hex = (n: number) => (/^[0-9a-f]+$/.test(s.slice(j + 2, j + 2 + n)) && j + 2 + n <= s.length ? parseInt(s.slice(j + 2, j + 2 + n), 16) : -1);
+    if (c === "\\") { out.push(0x5c); i = j + 2; }
+    else if (c === "n") { out.push(0x0a); i = j + 2; }
+    else if (c === "t") { out.push(0x09); i = j + 2; }
+    else if (c === "r") { out.push(0x0d); i = j + 2; }
+    else if (c === "x" && hex(2) >= 0) { out.push(hex(2)); i = j + 4; }
+    else if (c === "u" && hex(4) >= 0) { put(String.fromCodePoint(hex(4))); i = j + 6; }
+    else { out.push(0x5c); i = j + 1; }
+  }
+  return Uint8Array.from(out);
+}

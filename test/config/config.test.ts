@@ -60,6 +60,9 @@ packages = off
 chainkey = /var/db/i.key
 chainepoch = 60
 heartbeat = 3600
+syslogformat = rfc5424
+syslogsocket = /run/integrityd/syslog.sock
+metrics = /var/lib/prometheus/node-exporter/integrityd.prom
 `;
     const { config, errors, warnings } = parse(text);
     expect(errors).toEqual([]);
@@ -76,6 +79,7 @@ heartbeat = 3600
       crackingignore: true, mailfrom: "hids@example.org", smtpuser: "u", smtppass: "p#not-a-comment", smtptls: "verify",
       jsonlog: "/var/log/integrityd.json", syslog: true, syslogfacility: "local3", packages: "off",
       chainkey: "/var/db/i.key", chainepoch: 60, heartbeat: 3600,
+      syslogformat: "rfc5424", syslogsocket: "/run/integrityd/syslog.sock", metrics: "/var/lib/prometheus/node-exporter/integrityd.prom",
     });
     expect(config.smtp).toEqual({ host: "mail.example.org", port: 587 });
     expect(config.journals.map((j) => [j.source, j.level, j.line])).toEqual([["local _SYSTEMD_UNIT=ssh.service", "workstation", 34]]);

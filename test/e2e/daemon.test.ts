@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { run, tempDir, writeConfig } from "../support/binary.ts";
 import { DaemonProc } from "../support/daemon.ts";
 import { TestSmtp } from "../support/smtp.ts";
+import { validate } from "../support/jsonschema.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -128,8 +129,13 @@ test("file change, log alert and process death arrive by mail exactly once, acro
   }
   // the JSON sink saw the same events, one object per line
   const json = readFileSync(join(dir, "events.json"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-  expect(json.some((e) => e.channel === "pid" && e.kind === "died")).toBe(true);
-  expect(json.filter((e) => String(e.text).includes("while-down-line")).length).toBe(1);
+  expect(json.some((e) => e.integrityd.channel === "pid" && e.integrityd.kind === "died")).toBe(true);
+  expect(json.filter((e) => String(e.message).includes("while-down-line")).length).toBe(1);
+  // every line the daemon wrote is of the event schema it prints (--print-schema)
+  const schema = JSON.parse(run(["--print-schema"]).stdout);
+  for (const e of json) expect(validate(schema, e)).toEqual([]);
+  const kinds = [...new Set(json.map((e) => `${e.integrityd.channel}/${e.integrityd.kind}`))];
+  for (const k of ["file/baseline", "file/changed", "file/new", "log/alert", "log/violation", "log/system", "log/notice", "pid/died"]) expect(kinds).toContain(k);
 
   // --status reads the same database, read-only, while nothing runs
   const st = run(["--status", "--config", conf]);

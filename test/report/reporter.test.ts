@@ -195,7 +195,7 @@ describe("reporter with a real SMTP server", () => {
     await task.reload!({ ...testConfig(dir), email: [], jsonlog: path });
     await until(() => existsSync(path) && readFileSync(path, "utf8").length > 0, 5000, "jsonlog line");
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(path, "utf8")).subject).toBe("/a");
+    expect(JSON.parse(readFileSync(path, "utf8")).integrityd.subject).toBe("/a");
     expect(smtp.mails.length).toBe(0);
     expect(mailedIds(db)).toEqual([]);
   });
@@ -219,7 +219,7 @@ describe("reporter with sendmail", () => {
     expect(msg).toContain("cron (PID 77) died #1");
     expect(readFileSync(`${out}.argv`, "utf8")).toBe("-i\n-f\nintegrityd@test.example\nadmin@example.org\n");
     await until(() => existsSync(join(dir, "j.jsonl")), 5000, "jsonlog");
-    expect(JSON.parse(readFileSync(join(dir, "j.jsonl"), "utf8")).kind).toBe("died");
+    expect(JSON.parse(readFileSync(join(dir, "j.jsonl"), "utf8")).integrityd.kind).toBe("died");
   });
 });
 

@@ -25,14 +25,22 @@ describe("jsonlog", () => {
     const lines = readFileSync(path, "utf8").split("\n");
     expect(lines.length).toBe(3);
     expect(lines[2]).toBe("");
-    expect(JSON.parse(lines[0])).toEqual({
-      time: "2024-05-01T12:00:00.000Z", id: 1, host: "web1", channel: "file", kind: "changed", urgent: false,
-      subject: "/etc/passwd", section: "", text: "changed: /etc/passwd", details: { size: [1, 2] },
+    // the event schema (report/ecs.ts): each fact of the row in its field
+    const first = JSON.parse(lines[0]);
+    expect(first["@timestamp"]).toBe("2024-05-01T12:00:00.000Z");
+    expect(first.event.id).toBe("1");
+    expect(first.host).toEqual({ name: "web1" });
+    expect(first.message).toBe("changed: /etc/passwd");
+    expect(first.file.path).toBe("/etc/passwd");
+    expect(first.integrityd).toEqual({
+      schema_version: 1, channel: "file", kind: "changed", urgent: false, subject: "/etc/passwd",
+      details: JSON.stringify({ size: [1, 2] }),
     });
     const second = JSON.parse(lines[1]);
-    expect(second.text).toBe(HOSTILE); // JSON escapes it; the line holds no raw control character
+    expect(second.message).toBe(HOSTILE); // JSON escapes it; the line holds no raw control character
     expect(lines[1]).not.toMatch(/[\u0000-\u001f]/);
-    expect(second.urgent).toBe(true);
+    expect(second.integrityd.urgent).toBe(true);
+    expect(second.integrityd.section).toBe("Security Alerts");
     expect(getCursor(db, "jsonlog")).toBe(2);
     // nothing new: nothing written
     expect(await sink.drain(db)).toBe(0);
@@ -43,7 +51,7 @@ describe("jsonlog", () => {
     renameSync(path, `${path}.1`);
     enqueue(db, { channel: "pid", kind: "died", subject: "/run/y.pid", text: "y died" });
     expect(await sink.drain(db)).toBe(1);
-    expect(JSON.parse(readFileSync(path, "utf8")).subject).toBe("/run/y.pid");
+    expect(JSON.parse(readFileSync(path, "utf8")).integrityd.subject).toBe("/run/y.pid");
     expect(statSync(path).mode & 0o777).toBe(0o600);
     // a new sink on the same database continues at the cursor (restart)
     sink.close();
@@ -64,7 +72,7 @@ describe("jsonlog", () => {
     expect(await sink.drain(db)).toBe(1);
     const lines = readFileSync(path, "utf8").split("\n");
     expect(lines[0]).toBe('{"time":"2024-');
-    expect(JSON.parse(lines[1]).subject).toBe("/a");
+    expect(JSON.parse(lines[1]).integrityd.subject).toBe("/a");
     sink.close();
     db.close();
   });
