@@ -1,7 +1,8 @@
 // `--status --json` is read by monitoring: every field name, at every level,
 // is pinned here (a rename or a removal must be a deliberate change of this
 // list, and of the README's promise), on a database where every part has rows
-// so that the nested objects of the logs and processes lists are there too.
+// so that the nested objects of the logs, journals, processes and hints lists
+// are there too.
 // Read through the real binary.
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -16,13 +17,16 @@ const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
 const FIELDS = {
-  "": ["time", "database", "daemon", "mail", "events", "files", "logs", "processes"],
+  "": ["time", "database", "daemon", "mail", "events", "files", "logs", "journals", "processes", "hints", "chain"],
   daemon: ["running", "pid", "since", "lastStop"],
   mail: ["on", "to", "via", "lastSent", "lastSentEvents", "lastError", "lastErrorTime", "failedSinceSuccess"],
   events: ["waiting", "file", "log", "process", "oldestWaiting", "behind"],
   files: ["entries", "cycle", "checkedShare", "oldestCheckAgeSeconds", "speed", "lastCycleSeconds", "expectedCycleSeconds"],
   "logs[]": ["path", "offset", "size", "missing", "updated", "lagBytes"],
   "processes[]": ["pidfile", "pid", "name", "state", "since", "detail"],
+  "journals[]": ["source", "cursor", "at", "entries", "problem", "updated", "lagEntries", "lagSeconds"],
+  "hints[]": ["area", "backend", "state", "reason"],
+  chain: ["state", "keyFile", "keyEpoch", "problem", "entries", "headEpoch", "headTime", "lastSeal", "lastMailReport", "lastMailTime"],
 };
 
 test("every field name of --status --json, at every level", () => {
@@ -37,6 +41,8 @@ test("every field name of --status --json, at every level", () => {
   db.query("INSERT INTO pids (pidfile, root, pidct, filepid, pid, name, state, since, checked, detail) VALUES ('/run/a.pid', '/run/a.pid', 100, 1, 1, 'a', 'ok', 0, 0, '')").run();
   enqueue(db, { channel: "file", kind: "new", subject: "/a", text: "x" });
   db.query("INSERT INTO mails (time, events, ok, error) VALUES (?, 1, 1, '')").run(now);
+  db.query("INSERT INTO journals (source, cursor, realtime, entries, problem, updated) VALUES ('local', 's=1;i=2', 1, 2, '', ?)").run(now);
+  db.query("INSERT INTO hints (area, backend, state, reason, updated) VALUES ('/etc', 'inotify', 'degraded', 'watch budget', ?)").run(now);
   db.close();
   const conf = writeConfig(dir, `database = ${join(dir, "db.sqlite")}\njsonlog = ${join(dir, "events.json")}\n`);
   const r = run(["--config", conf, "--status", "--json"]);
@@ -50,4 +56,9 @@ test("every field name of --status --json, at every level", () => {
   expect(keys(s.logs[0])).toEqual(FIELDS["logs[]"]);
   expect(s.processes.length).toBe(1);
   expect(keys(s.processes[0])).toEqual(FIELDS["processes[]"]);
+  expect(s.journals.length).toBe(1);
+  expect(keys(s.journals[0])).toEqual(FIELDS["journals[]"]);
+  expect(s.hints.length).toBe(1);
+  expect(keys(s.hints[0])).toEqual(FIELDS["hints[]"]);
+  expect(keys(s.chain)).toEqual(FIELDS.chain);
 });

@@ -4,6 +4,7 @@
 // dpkg installing under /opt/integrityd-test-PID, and --scan-once judging
 // what changed. Events are read back from the database.
 import { Database } from "bun:sqlite";
+import { adoptInbox } from "../../src/db/events.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFileSync, chmodSync, copyFileSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -26,9 +27,13 @@ describe.skipIf(!!missing)("apt hook and package verdicts", () => {
   let dbPath = "";
   let last = 0;
   const hook = () => ["-o", `DPkg::Pre-Install-Pkgs::=${BIN} --apt-hook --config ${conf}`, "-o", `DPkg::Tools::Options::${BIN}::Version=3`];
+  // what the hook queued waits in events_inbox (it has no chain key); the
+  // daemon adopts it within seconds (db/inbox.ts) — here the test does
   const newEvents = (): Ev[] => {
-    const db = new Database(dbPath, { readonly: true });
+    const db = new Database(dbPath);
     try {
+      db.exec("PRAGMA busy_timeout = 5000");
+      while (adoptInbox(db) > 0);
       const rows = db.query("SELECT id, kind, urgent, subject, text, details FROM events WHERE id > ? ORDER BY id").all(last) as (Omit<Ev, "details"> & { details: string })[];
       if (rows.length) last = rows[rows.length - 1].id;
       return rows.map((r) => ({ ...r, details: JSON.parse(r.details) }));

@@ -56,6 +56,7 @@ test.skipIf(!!missing)("while the daemon runs: upgrade quiet with one verified l
   let c0 = cycle();
   await d.until(() => cycle() >= c0 + 2, 30_000, "two cycles after the upgrade");
   const after = q<{ kind: string; text: string; details: string }>("SELECT kind, text, details FROM events WHERE id > ? ORDER BY id", mark);
+  if (after.length !== 1) console.log(after);
   expect(after.map((e) => e.kind)).toEqual(["package"]);
   expect(after[0].text).toStartWith(`${D} 1.0 → 1.1: 20 files, content verified against file:${r.repo} ./`);
 
