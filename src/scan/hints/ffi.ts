@@ -14,7 +14,8 @@ const NAMES: Record<number, string> = Object.fromEntries(Object.entries(constant
 
 export const FAN = {
   CLOEXEC: 0x1, NONBLOCK: 0x2, REPORT_DIR_FID: 0x400, REPORT_NAME: 0x800,
-  MARK_ADD: 0x1, MARK_FILESYSTEM: 0x100,
+  MARK_ADD: 0x1, MARK_DONT_FOLLOW: 0x4, MARK_ONLYDIR: 0x8, MARK_FILESYSTEM: 0x100, MARK_IGNORE_SURV: 0x400 | 0x40,
+  EVENT_ON_CHILD: 0x08000000,
   MODIFY: 0x2, ATTRIB: 0x4, CLOSE_WRITE: 0x8, MOVED_FROM: 0x40, MOVED_TO: 0x80, CREATE: 0x100, DELETE: 0x200,
   Q_OVERFLOW: 0x4000, ONDIR: 0x40000000,
   INFO_DFID_NAME: 2,
@@ -38,6 +39,12 @@ export interface HintCalls {
   fanotifyInit(): number;
   /** A filesystem mark on the file system holding `path`. */
   fanotifyMark(fd: number, path: string): void;
+  /**
+   * An ignore mark (FAN_MARK_IGNORE, kernel 6.0+) on the directory `path`
+   * and its entries: the kernel drops their events before they are queued.
+   * False when the kernel refuses it.
+   */
+  fanotifyIgnore(fd: number, path: string): boolean;
   inotifyInit(): number;
   /** A watch on the directory `path` (never following a symlink); the watch descriptor. */
   inotifyWatch(fd: number, path: Uint8Array): number;
@@ -99,6 +106,10 @@ function load(): HintCalls | null {
     },
     fanotifyMark(fd, path) {
       if (sym.fanotify_mark(fd, FAN.MARK_ADD | FAN.MARK_FILESYSTEM, BigInt(FAN_MASK), -100, cstr(path)) !== 0) fail("fanotify_mark");
+    },
+    fanotifyIgnore(fd, path) {
+      const flags = FAN.MARK_ADD | FAN.MARK_IGNORE_SURV | FAN.MARK_DONT_FOLLOW | FAN.MARK_ONLYDIR;
+      return sym.fanotify_mark(fd, flags, BigInt(FAN_MASK | FAN.EVENT_ON_CHILD), -100, cstr(path)) === 0;
     },
     inotifyInit() {
       const fd = sym.inotify_init1(IN.NONBLOCK | IN.CLOEXEC);

@@ -16,6 +16,7 @@
 // sweep (sweep.ts) at once; when inotify runs out of watches, a `coverage`
 // report says which area is degraded and why. Each area's state is written to
 // the `hints` table (status.ts) for --status and the mail footer.
+import { dirname } from "node:path";
 import { enqueue } from "../../db/events.ts";
 import { log } from "../../util/log.ts";
 import { closeQuietly } from "../dirs.ts";
@@ -166,6 +167,12 @@ export class Hints {
       closeQuietly(fd);
       return;
     }
+    // Our own database is written at every trickle step: on the same file
+    // system, a filesystem mark would queue each of those writes for the
+    // watcher to read and pass over. The kernel drops them instead (the
+    // trickle still checks that directory where an area holds it).
+    const dbDir = dirname(this.host.config.database);
+    if (!marked.includes(dbDir) && !calls.fanotifyIgnore(fd, dbDir)) log.info(`hints: the kernel refused an ignore mark on ${dbDir}; the watcher passes over the database's writes itself`);
     this.spawn("fanotify", fd, marked);
   }
 
