@@ -7,7 +7,7 @@
 import type { Database } from "bun:sqlite";
 import { afterEach, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseJournalValue } from "../../../src/config/journal.ts";
 import { createJournalTask, type JournalTask } from "../../../src/logs/journal/task.ts";
 import { cleanupAll, events, makeEnv, until, writeRules, type Env } from "../helpers.ts";
@@ -44,6 +44,18 @@ function run(env: Env): JournalTask {
   return t;
 }
 
+/** One directory source whose journal file holds `n` entries, followed until its first row is stored. */
+async function followOne(n: number): Promise<{ env: Env; file: string; src: string; task: JournalTask }> {
+  const { env, dirs } = setup(["directory:DIR0"]);
+  mkdirSync(dirs[0]);
+  const file = join(dirs[0], "x.journal");
+  writeJournal(file, msgs(0, n));
+  const src = env.config.journals[0].source;
+  const task = run(env);
+  expect(await until(() => row(env.db, src) !== null)).toBe(true);
+  return { env, file, src, task };
+}
+
 const row = (db: Database, source: string) => db.query("SELECT * FROM journals WHERE source = ?").get(source) as { cursor: string; entries: number; problem: string } | null;
 const lineNumbers = (db: Database) => events(db, "system").map((e) => Number(/line (\d+)/.exec(e.text)?.[1]));
 
@@ -75,12 +87,7 @@ test("first start follows from the end; appended entries (same second, same µs)
 
 test("binary messages and invalid UTF-8 survive into the report text, escaped", async () => {
   if (why) return console.log(`skipped: ${why}`);
-  const { env, dirs } = setup(["directory:DIR0"]);
-  mkdirSync(dirs[0]);
-  const file = join(dirs[0], "x.journal");
-  writeJournal(file, msgs(0, 1));
-  run(env);
-  expect(await until(() => row(env.db, env.config.journals[0].source) !== null)).toBe(true);
+  const { env, file } = await followOne(1);
   writeJournal(file, [entry(Buffer.from([0x62, 0x69, 0x6e, 0x00, 0xff, 0xc3, 0x28, 0x0a, 0x7a]), T0)]);
   expect(await until(() => events(env.db, "system").length === 1, 10_000)).toBe(true);
   expect(events(env.db, "system")[0].text).toContain("sshd[4242]: bin#000\\xff\\xc3(#012z [origin");
@@ -177,17 +184,12 @@ test("a journal directory empty at first start: its first entries, when they com
 
 test("journalctl killed while following: one notice, restarted with backoff from the cursor, nothing lost or repeated", async () => {
   if (why) return console.log(`skipped: ${why}`);
-  const { env, dirs } = setup(["directory:DIR0"]);
-  mkdirSync(dirs[0]);
-  const file = join(dirs[0], "x.journal");
-  writeJournal(file, msgs(0, 1));
-  run(env);
-  expect(await until(() => row(env.db, env.config.journals[0].source) !== null)).toBe(true);
+  const { env, file } = await followOne(1);
   writeJournal(file, msgs(1, 2));
   expect(await until(() => events(env.db, "system").length === 2, 10_000)).toBe(true);
   const children = () => readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
     try {
-      return readFileSync(`/proc/${p}/cmdline`, "latin1").includes(`--directory=${dirs[0]}\0`) && readFileSync(`/proc/${p}/cmdline`, "latin1").includes("--follow");
+      return readFileSync(`/proc/${p}/cmdline`, "latin1").includes(`--directory=${dirname(file)}\0`) && readFileSync(`/proc/${p}/cmdline`, "latin1").includes("--follow");
     } catch {
       return false;
     }
