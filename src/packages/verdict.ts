@@ -13,7 +13,8 @@
 //
 // Beside the verdict, dpkg's records are checked against a verified manifest of
 // the installed version: a md5sums line or a status conffile hash that
-// disagrees with it is HIGH on its own (someone rewrote dpkg's records).
+// disagrees with it, and is no verified version's either (dpkg in the middle
+// of an upgrade), is HIGH on its own (someone rewrote dpkg's records).
 export type Evidence = "verified" | "unverified" | "md5-only";
 export type PackageVerdict = "verified" | "md5-only" | "conffile-edited" | "mismatch" | "unowned";
 
@@ -96,10 +97,13 @@ export function classify(rows: readonly ManifestFile[], found: Found, dpkg: Dpkg
   const ours = rows.filter((r) => r.package === pkg);
   const verifiedInstalled = ours.find((r) => r.evidence === "verified" && r.version === dpkg.installed) ?? null;
   const records: RecordDisagreement[] = [];
-  if (verifiedInstalled?.md5 && dpkg.md5sum !== null && dpkg.md5sum !== verifiedInstalled.md5) {
+  // a hash that is some verified version's is not a rewrite: dpkg between two
+  // versions of an upgrade holds one version's records beside the other's status
+  const verifiedMd5 = new Set(ours.filter((r) => r.evidence === "verified" && r.md5).map((r) => r.md5));
+  if (verifiedInstalled?.md5 && dpkg.md5sum !== null && !verifiedMd5.has(dpkg.md5sum)) {
     records.push({ record: "md5sums", expected: verifiedInstalled.md5, found: dpkg.md5sum });
   }
-  if (verifiedInstalled?.md5 && verifiedInstalled.conffile && dpkg.statusConffile !== null && /^[0-9a-f]{32}$/.test(dpkg.statusConffile) && dpkg.statusConffile !== verifiedInstalled.md5) {
+  if (verifiedInstalled?.md5 && verifiedInstalled.conffile && dpkg.statusConffile !== null && /^[0-9a-f]{32}$/.test(dpkg.statusConffile) && !verifiedMd5.has(dpkg.statusConffile)) {
     records.push({ record: "status", expected: verifiedInstalled.md5, found: dpkg.statusConffile });
   }
   const match = ours.find((r) => r.evidence === "verified" && r.sha256 === found.sha256);

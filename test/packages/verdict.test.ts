@@ -27,6 +27,12 @@ describe("classify", () => {
     expect(c.verdict).toBe("mismatch");
     expect(c.records).toEqual([{ record: "md5sums", expected: m("a"), found: m("c") }]);
   });
+  test("mid-upgrade: dpkg's md5sums line of another verified version is no rewrite; a hash no verified version has is", () => {
+    const rows = [row({ version: "1" }), row({ version: "2", sha256: h("b"), md5: m("b") })];
+    // status already says 2, md5sums still lists 1's line (dpkg between unpack and its records)
+    expect(classify(rows, { sha256: h("a"), md5: m("a") }, facts({ installed: "2", md5sum: m("a") })).records).toEqual([]);
+    expect(classify(rows, { sha256: h("a"), md5: m("a") }, facts({ installed: "2", md5sum: m("e") })).records).toEqual([{ record: "md5sums", expected: m("b"), found: m("e") }]);
+  });
   test("an unverified .deb's content is never verified: md5-only when dpkg's MD5 agrees, else mismatch", () => {
     const rows = [row({ evidence: "unverified", sha256: h("d") })];
     expect(classify(rows, { sha256: h("d"), md5: m("d") }, facts({ md5sum: m("d") })).verdict).toBe("md5-only");
