@@ -7,6 +7,7 @@
 // The head is read from the table at each append (one indexed lookup), never
 // cached: a rolled-back transaction takes its entries with it.
 import type { Database } from "bun:sqlite";
+import { setEventChainHook } from "../db/events.ts";
 import { type EntryKind, entryMac, eventHash, type EventFields, pathHash, type RecordFields, recordHash, sha256, ZERO_MAC } from "./core.ts";
 
 /** The key in force for a database (attached by open.ts). */
@@ -76,6 +77,8 @@ export function appendData(db: Database, kind: EntryKind, data: Record<string, u
 export function chainEvent(db: Database, e: EventFields): void {
   if (live.has(db)) appendEntry(db, "event", eventHash(e), e.id, null);
 }
+// the event queue calls it for every row it inserts (db/events.ts)
+setEventChainHook({ attached: (db) => live.has(db), append: chainEvent });
 
 export function chainRecord(db: Database, r: RecordFields): void {
   if (live.has(db)) appendEntry(db, "record", recordHash(r), r.path, null);

@@ -15,7 +15,7 @@
 //   row missing              an events row deleted, unless a later prune entry
 //                            covers it and it was older than the retention then
 //   row unchained            an events or entries row inserted behind our back
-import { EVENT_RETENTION_MS } from "../report/prune.ts";
+import { EVENT_RETENTION_MS } from "../db/events.ts";
 import { escapeBytes } from "../util/escape.ts";
 import { ENTRY_KINDS, type EntryKind, entryMac, equalBytes, eventHash, type EventFields, evolve, hex, type RecordFields, recordHash, sha256, ZERO_MAC } from "./core.ts";
 

@@ -2,7 +2,6 @@
 // transaction that stores the state the event describes, so a crash can neither
 // lose nor repeat a report. Sinks read committed rows (src/report).
 import type { Database } from "bun:sqlite";
-import { attached, chainEvent } from "../chain/append.ts";
 
 export type Channel = "file" | "log" | "pid";
 
@@ -50,13 +49,31 @@ function notify(): void {
 
 type Row = Omit<EventRow, "mailed">;
 
+/** How long a finished (mailed) event is kept (report/prune.ts deletes it then; the chain's verifier allows for it). */
+export const EVENT_RETENTION_MS = 30 * 86_400_000;
+
+/**
+ * The tamper-evidence chain's hook (src/chain/append.ts registers it when it
+ * is loaded; the queue does not import the chain, which lies above it):
+ * `append` runs inside the inserting transaction for every events row.
+ */
+export interface EventChainHook {
+  /** whether this process holds the chain key for db */
+  attached(db: Database): boolean;
+  append(db: Database, row: Row): void;
+}
+let chainHook: EventChainHook | null = null;
+export function setEventChainHook(h: EventChainHook): void {
+  chainHook = h;
+}
+
 /** Insert one row into events with its chain entry (a no-op while no key is attached), in the caller's transaction. */
 function insertRow(db: Database, row: Row): void {
   const res = db
     .query("INSERT INTO events (time, channel, kind, urgent, subject, section, text, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
     .run(row.time, row.channel, row.kind, row.urgent, row.subject, row.section, row.text, row.details);
   row.id = Number(res.lastInsertRowid);
-  chainEvent(db, row);
+  chainHook?.append(db, row);
 }
 
 /**
@@ -67,7 +84,7 @@ function insertRow(db: Database, row: Row): void {
  * events_inbox until the daemon adopts them (adoptInbox).
  */
 function mustWait(db: Database): boolean {
-  return attached(db) === undefined && db.query("SELECT 1 FROM chain LIMIT 1").get() !== null;
+  return !(chainHook?.attached(db) ?? false) && db.query("SELECT 1 FROM chain LIMIT 1").get() !== null;
 }
 
 /**

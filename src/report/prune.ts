@@ -3,7 +3,7 @@
 //
 // An event is finished when every way out has taken it: mail (when mail is on:
 // `mailed` is set) and each append-only sink (its cursor is at or past it). A
-// finished event is kept EVENT_RETENTION_MS more (for --status and the mail
+// finished event is kept EVENT_RETENTION_MS (db/events.ts) more (for --status and the mail
 // footer's context), then deleted. An event that is not finished is kept however
 // old it is: an SMTP outage of a month loses nothing. With mail off, nothing
 // will ever mark an event mailed, so mail does not hold it back; enabling mail
@@ -17,9 +17,9 @@
 // Deleted rows free pages for reuse inside the file; the file does not shrink.
 import type { Database } from "bun:sqlite";
 import { chainPrune } from "../chain/append.ts";
+import { EVENT_RETENTION_MS } from "../db/events.ts";
 import { getCursor } from "./sinks.ts";
 
-export const EVENT_RETENTION_MS = 30 * 86_400_000;
 export const MAIL_LOG_RETENTION_MS = 90 * 86_400_000;
 /** How often the reporter prunes. */
 export const PRUNE_EVERY_MS = 3_600_000;

@@ -10,9 +10,9 @@ import { closeChain, openChain, sealEpoch } from "../../src/chain/open.ts";
 import { readKeyFile } from "../../src/chain/keyfile.ts";
 import { entryMac, eventHash, type EventFields, sha256 } from "../../src/chain/core.ts";
 import { chainMailed, chainStamp, stampValue, type Stamp } from "../../src/chain/stamp.ts";
-import { enqueue } from "../../src/db/events.ts";
+import { enqueue, EVENT_RETENTION_MS } from "../../src/db/events.ts";
 import { openDatabase } from "../../src/db/db.ts";
-import { EVENT_RETENTION_MS, pruneChunk } from "../../src/report/prune.ts";
+import { pruneChunk } from "../../src/report/prune.ts";
 import { Store } from "../../src/scan/store.ts";
 import { chainedDatabase, verify, writeMbox, type ChainedDatabase } from "../support/chain.ts";
 
