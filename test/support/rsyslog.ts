@@ -10,6 +10,7 @@ export const RSYSLOGD = "/usr/sbin/rsyslogd";
 
 export function rsyslogAvailable(): string | null {
   if (!existsSync(RSYSLOGD)) return "rsyslogd is not installed (Debian package rsyslog)";
+  if (!existsSync("/usr/lib/x86_64-linux-gnu/rsyslog/omrelp.so") && !existsSync("/usr/lib/rsyslog/omrelp.so")) return "rsyslog's RELP modules are not installed (Debian package rsyslog-relp)";
   return null;
 }
 
