@@ -112,7 +112,7 @@ export class AptRepo {
       ...o(`Dir::Etc::SourceList=${this.sourcesFile}`), ...o(`Dir::Etc::SourceParts=${join(this.dir, "parts")}`),
       ...o(`Dir::State::Lists=${join(this.dir, "lists")}`), ...o(`Dir::Cache=${join(this.dir, "cache")}`),
       ...o("APT::Sandbox::User=root"), ...o("Acquire::AllowInsecureRepositories=true"), ...o("Acquire::AllowDowngradeToInsecureRepositories=true"), ...o("APT::Get::AllowUnauthenticated=true"),
-      ...o("Dpkg::Use-Pty=0"), ...extra,
+      ...o("Dpkg::Use-Pty=0"), ...o("DPkg::Lock::Timeout=120"), ...extra, // wait for another apt (unattended-upgrades) rather than fail
     ];
   }
 
