@@ -19,7 +19,7 @@ import { scanCoverage } from "../scan/status.ts";
 import { deletedOpenFiles, fileId, HEALTH_EVERY_MS, isCorruption, judgeIdentity, QUICK_CHECK_EVERY_MS, quickCheck } from "../db/health.ts";
 import { emergencyNotice } from "../report/emergency.ts";
 import { EX_IOERR, EX_OK, ExitError } from "../util/exit.ts";
-import { enqueue } from "../db/events.ts";
+import { enqueue, ownQueue } from "../db/events.ts";
 import { createInboxTask } from "../db/inbox.ts";
 import type { ReportTask } from "../report/reporter.ts";
 import { META_STARTED, META_STOPPED, NOTICE_SECTION, stopNotice, uncleanStartNotice } from "./lifecycle.ts";
@@ -70,6 +70,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     db.close();
     throw e;
   }
+  ownQueue(db); // we hold the lock: events go straight into the queue (db/events.ts)
   const ctx: TaskContext = { db, config };
   const startedAt = Date.now();
   // tamper evidence (src/chain): attached before anything is queued

@@ -76,15 +76,29 @@ function insertRow(db: Database, row: Row): void {
   chainHook?.append(db, row);
 }
 
+const owned = new WeakSet<Database>();
+
+/**
+ * This process holds the database's lock (the daemon, --scan-once): its
+ * events go straight into events, chained when it has the key attached, and
+ * never wait in the inbox (a daemon whose key file is missing still reports
+ * at once).
+ */
+export function ownQueue(db: Database): void {
+  owned.add(db);
+}
+
 /**
  * A process writing the database beside the daemon without the chain key
  * (the apt hook, src/packages/hook.ts) must not add an events row without its
  * chain entry (the verifier would rightly call it planted): while the database
- * holds a chain and this process has no key attached, events wait in
- * events_inbox until the daemon adopts them (adoptInbox).
+ * holds a chain and this process neither owns the queue nor has a key
+ * attached, events wait in events_inbox until the daemon adopts them
+ * (adoptInbox).
  */
 function mustWait(db: Database): boolean {
-  return !(chainHook?.attached(db) ?? false) && db.query("SELECT 1 FROM chain LIMIT 1").get() !== null;
+  if (owned.has(db) || (chainHook?.attached(db) ?? false)) return false;
+  return db.query("SELECT 1 FROM chain LIMIT 1").get() !== null;
 }
 
 /**

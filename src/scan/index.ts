@@ -11,7 +11,7 @@
 import type { Config } from "../config/config.ts";
 import type { Task, TaskContext } from "../task.ts";
 import { openDatabase } from "../db/db.ts";
-import { adoptInbox } from "../db/events.ts";
+import { adoptInbox, ownQueue } from "../db/events.ts";
 import { chainKeyPath, closeChain, openChain } from "../chain/open.ts";
 import { EX_CONFIG, ExitError } from "../util/exit.ts";
 import { log } from "../util/log.ts";
@@ -62,6 +62,7 @@ export async function runScanOnce(config: Config, io: ScanIO): Promise<number> {
   const db = openDatabase(config.database);
   const chain = openChain(db, chainKeyPath(config), "scan-once");
   if (!chain.on) log.warn(`chain: tamper evidence is off: ${chain.reason}`);
+  ownQueue(db); // the caller holds the database lock (cli.ts)
   while (adoptInbox(db) > 0); // what the apt hook queued (db/events.ts), chained before this scan's own events
   // workers list, lstat and hash (the bulk of the work); the main thread
   // compares and writes SQLite, and takes a share of the files when the

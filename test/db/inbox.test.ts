@@ -3,7 +3,7 @@
 // daemon adopts them, chained, and the verifier finds the chain intact.
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
-import { adoptInbox, enqueue } from "../../src/db/events.ts";
+import { adoptInbox, enqueue, ownQueue } from "../../src/db/events.ts";
 import { chainedDatabase, verify } from "../support/chain.ts";
 
 const count = (db: Database, table: string) => (db.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
@@ -29,6 +29,20 @@ test("an event queued without the chain key waits in the inbox until the daemon 
     const v = verify(c.path, c.firstKey);
     expect(v.first).toBeNull();
     expect(v.code).toBe(0);
+  } finally {
+    c.cleanup();
+  }
+});
+
+test("the process that owns the queue (the daemon, without its key file) queues straight into events", () => {
+  const c = chainedDatabase();
+  try {
+    const daemon = new Database(c.path);
+    ownQueue(daemon);
+    const id = enqueue(daemon, { channel: "log", kind: "alert", urgent: true, subject: "/var/log/auth.log", text: "x" });
+    daemon.close();
+    expect(id).toBeGreaterThan(0);
+    expect(count(c.db, "events_inbox")).toBe(0);
   } finally {
     c.cleanup();
   }
