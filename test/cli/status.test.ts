@@ -8,7 +8,7 @@ import { lockDatabase } from "../../src/db/lock.ts";
 import { scanCoverage } from "../../src/scan/status.ts";
 import { tempDb, tempDir, testConfig } from "../report/helpers.ts";
 
-import { insertEntries } from "../support/scan-rows.ts";
+import { insertEntries, setScanMeta } from "../support/scan-rows.ts";
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
@@ -43,12 +43,7 @@ describe("statusReport", () => {
   test("a populated database read while another connection writes; hostile names are made printable", () => {
     const { dir, db, path } = fresh("full");
     insertEntries(db, NOW);
-    setMeta(db, "scan.cycle", 4);
-    setMeta(db, "scan.checked", 3);
-    setMeta(db, "scan.last_cycle_entries", 4);
-    setMeta(db, "scan.speed", 20);
-    setMeta(db, "scan.last_cycle_duration", 5_400_000);
-    setMeta(db, "scan.last_change", NOW - 120_000);
+    setScanMeta(db, { speed: 20, lastChange: NOW - 120_000 });
     db.query("INSERT INTO history (time, path, kind) VALUES (?, ?, 'changed')").run(NOW - 5000, Buffer.from([0x2f, 0x65, 0x76, 0x69, 0x6c, 0x1b, 0x5b, 0x32, 0x4a, 0x0a, 0xff]));
     // the size shown is the file's size now (the lag behind the offset), not the stored one
     const authLog = join(dir, "auth.log");

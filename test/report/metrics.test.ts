@@ -15,7 +15,7 @@ import { noteRuleLoad } from "../../src/report/ruleloads.ts";
 import { run, writeConfig } from "../support/binary.ts";
 import { DaemonProc } from "../support/daemon.ts";
 import { parsePromText, valueOf } from "../support/promtext.ts";
-import { insertEntries } from "../support/scan-rows.ts";
+import { insertEntries, setScanMeta } from "../support/scan-rows.ts";
 import { tempDb, tempDir, testConfig } from "./helpers.ts";
 
 const tmp = tempDir();
@@ -32,11 +32,7 @@ describe("the metrics text", () => {
   test("a known state gives known values, in the strict text format", () => {
     const { dir, db } = fresh("known");
     insertEntries(db, NOW); // 4 entries, oldest check 1 h ago, 3 of them in cycle 4
-    setMeta(db, "scan.cycle", 4);
-    setMeta(db, "scan.checked", 3);
-    setMeta(db, "scan.last_cycle_entries", 4);
-    setMeta(db, "scan.speed", 2);
-    setMeta(db, "scan.last_cycle_duration", 5_400_000);
+    setScanMeta(db, { speed: 2 });
     setMeta(db, "daemon.started", NOW - 7_200_000);
     const authLog = join(dir, "auth.log");
     writeFileSync(authLog, Buffer.alloc(20000, 0x61));

@@ -9,7 +9,7 @@ import { makeEnv, type Env } from "./helpers.ts";
 
 let env: Env;
 afterEach(() => env?.cleanup());
-import { insertEntries } from "../support/scan-rows.ts";
+import { insertEntries, setScanMeta } from "../support/scan-rows.ts";
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
 
 function populated() {
@@ -22,12 +22,7 @@ function populated() {
 describe("scanStatus", () => {
   test("entries, cycle, share checked, oldest check, speed, last cycle; the other scan.* keys in order, times marked", () => {
     const db = populated();
-    setMeta(db, "scan.cycle", 4);
-    setMeta(db, "scan.checked", 3);
-    setMeta(db, "scan.last_cycle_entries", 4);
-    setMeta(db, "scan.speed", 20);
-    setMeta(db, "scan.last_cycle_duration", 5_400_000);
-    setMeta(db, "scan.last_change", NOW - 120_000);
+    setScanMeta(db, { speed: 20, lastChange: NOW - 120_000 });
     setMeta(db, "scan.bytes", 77);
     setMeta(db, "scan.cycle_start", NOW - 1_000_000);
     const s = scanStatus(db, NOW);
