@@ -24,6 +24,7 @@ import { createInboxTask } from "../db/inbox.ts";
 import type { ReportTask } from "../report/reporter.ts";
 import { META_STARTED, META_STOPPED, NOTICE_SECTION, stopNotice, uncleanStartNotice } from "./lifecycle.ts";
 import { log } from "../util/log.ts";
+import { TRIM_AFTER_START_MS, trimAndSay } from "../util/trim.ts";
 import type { Task, TaskContext, TaskFactory } from "../task.ts";
 import { chainKeyPath, closeChain, openChain } from "../chain/open.ts";
 import { createChainTask } from "../chain/task.ts";
@@ -120,6 +121,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   // The event loop must stay alive even with no task timers.
   const keepAlive = setInterval(() => {}, 1 << 30);
+  // start-up's read-only program pages go back to the kernel once it has settled (util/trim.ts)
+  const trimTimer = setTimeout(() => trimAndSay("start-up"), TRIM_AFTER_START_MS);
 
   return await new Promise<number>((resolve) => {
     let stopping = false;
@@ -127,6 +130,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       if (stopping) return;
       stopping = true;
       clearInterval(healthTimer);
+      clearTimeout(trimTimer);
       log.info(`${why}: stopping`);
       const timer = setTimeout(() => {
         log.error(`tasks did not stop within ${STOP_LIMIT_MS / 1000} seconds; exiting`);

@@ -42,6 +42,7 @@ import { log } from "../util/log.ts";
 import type { Classifier } from "../rules/layers.ts";
 import { type LoadedRuleSet, ruleSetKey, RuleSets } from "../rules/reload.ts";
 import { dbRuleCache } from "../rules/cache.ts";
+import { childCompiler } from "../rules/child.ts";
 import { type FollowContext, Follower } from "./follower.ts";
 import { ROTATE_GRACE } from "./follow.ts";
 import { forgetLogs, noticeEvent, queueEvent } from "./store.ts";
@@ -69,7 +70,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
   const db: Database = ctx.db;
   let config: Config = ctx.config;
   const rotateGrace = opts.rotateGraceMs ?? ROTATE_GRACE;
-  const rules = new RuleSets(dbRuleCache(db)); // compiled rule sets kept in the database (rules/cache.ts)
+  const rules = new RuleSets(dbRuleCache(db), childCompiler()); // compiled rule sets kept in the database (rules/cache.ts)
   const tracked = new Map<string, Follower>();
   const reportedProblems = new Set<string>();
   let stopped = false;

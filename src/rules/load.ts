@@ -53,8 +53,9 @@
 import type { Level } from "../config/config.ts";
 import { embeddedRules } from "../embedded.ts";
 import { yieldToLoop } from "../util/loop.ts";
-import { type RuleProblem, type RuleTree, readRuleHome, selectRules } from "./home.ts";
+import { type RuleProblem, type RuleSet, type RuleTree, readRuleHome, selectRules } from "./home.ts";
 import { openEntry, type RuleCacheStore, ruleSetCacheKey, sealEntry } from "./cache.ts";
+import type { ChildCompiler } from "./child.ts";
 import { Classifier } from "./layers.ts";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.ts";
 
@@ -70,6 +71,8 @@ export interface LoadOptions {
   sliceMs?: number;
   /** where compiled rule sets are kept (cache.ts); none: always compile */
   cache?: RuleCacheStore | null;
+  /** with a cache: compile a set that is not in it here (child.ts: a child process) instead of in this process */
+  compiler?: ChildCompiler | null;
 }
 
 export interface LoadedRules {
@@ -109,8 +112,15 @@ export function homePrefix(home: string): string {
   return home.replace(/\/+$/, "") + "/";
 }
 
-/** Rules from which a compile's garbage is collected at once (a small set's is not worth a full collection). */
+/** Rules from which a compile's garbage is collected at once, and a compile goes to a child process (a small set's is not worth either). */
 const BIG_SET = 300;
+
+/** How many rule lines a selected set has (what a compile's cost grows with). */
+function ruleCount(set: RuleSet): number {
+  let n = 0;
+  for (const files of [set.cracking, set.crackingIgnore, set.violations, set.violationsIgnore, set.ignore]) for (const f of files) n += f.rules.length;
+  return n;
+}
 
 /** A full, synchronous garbage collection (Bun's; a no-op elsewhere). */
 export function collectGarbage(): void {
@@ -152,7 +162,7 @@ function fromCache(cache: RuleCacheStore, key: string): { c: Classifier | null; 
 
 type Compiled = Pick<LoadedRules, "classifier" | "problems" | "risky" | "summary" | "cached" | "cacheNotice">;
 
-async function compile(tree: RuleTree, level: Level, crackingIgnore: boolean, readProblems: RuleProblem[], prefix: string, sliceMs: number, cache: RuleCacheStore | null): Promise<Compiled> {
+async function compile(tree: RuleTree, level: Level, crackingIgnore: boolean, readProblems: RuleProblem[], prefix: string, sliceMs: number, cache: RuleCacheStore | null, compiler: ChildCompiler | null): Promise<Compiled> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const set = selectRules(tree, level, crackingIgnore);
@@ -160,6 +170,20 @@ async function compile(tree: RuleTree, level: Level, crackingIgnore: boolean, re
   const key = cache !== null ? ruleSetCacheKey(set) : "";
   const hit = cache !== null ? fromCache(cache, key) : { c: null, notice: null };
   let c = hit.c;
+  let notice = hit.notice;
+  let how = hit.c !== null ? ", from the compiled-rules cache" : "";
+  if (c === null && cache !== null && compiler !== null && ruleCount(set) >= BIG_SET) {
+    // the compile's garbage stays in the child (child.ts); its entry is decoded as a cached one
+    try {
+      const e = await compiler(set);
+      c = decodeSnapshot(openEntry(e));
+      cache.put(key, e.sum, e.value);
+      how = ", compiled in a child process";
+    } catch (e) {
+      const why = `rules: compiling in a child process failed (${(e as Error).message}); compiled in the daemon`;
+      notice = notice === null ? why : `${notice}; ${why}`;
+    }
+  }
   if (c === null) {
     c = new Classifier(set, true);
     await compileInSlices(c, sliceMs);
@@ -171,19 +195,19 @@ async function compile(tree: RuleTree, level: Level, crackingIgnore: boolean, re
         // not cached: the next load compiles again
       }
     }
+    // a big compile's garbage (~100 MB for Debian's server level), before a log's lines add to it
+    if (c.rules.length >= BIG_SET) collectGarbage();
   }
   c.displayPrefix = prefix;
-  // a big compile's garbage (~100 MB for Debian's server level), before a log's lines add to it
-  if (hit.c === null && c.rules.length >= BIG_SET) collectGarbage();
   const cpu = process.cpuUsage(cpu0);
   const classifier = c;
   return {
     classifier,
     problems: classifier.problems.map((p) => `${prefix}${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`),
     risky: classifier.riskyRules().map((r) => `${prefix}${r.where}: ${r.kind}: ${r.note}`),
-    summary: ruleSetSummary(classifier, performance.now() - t0, (cpu.user + cpu.system) / 1000, process.memoryUsage.rss()) + (hit.c !== null ? ", from the compiled-rules cache" : ""),
+    summary: ruleSetSummary(classifier, performance.now() - t0, (cpu.user + cpu.system) / 1000, process.memoryUsage.rss()) + how,
     cached: hit.c !== null,
-    cacheNotice: hit.notice,
+    cacheNotice: notice,
   };
 }
 
@@ -192,6 +216,7 @@ export async function loadRuleSet(source: RuleSource, level: Level, options: Loa
   const crackingIgnore = options.crackingIgnore ?? false;
   const sliceMs = options.sliceMs ?? 10;
   const cache = options.cache ?? null;
+  const compiler = options.compiler ?? null;
   let homeMissing = false;
   let homeError: string | null = null;
   if ("home" in source && source.home === BUILTIN) source = { tree: options.fallback ?? embeddedRules() };
@@ -203,7 +228,7 @@ export async function loadRuleSet(source: RuleSource, level: Level, options: Loa
       if (tree !== null) {
         const layered = !hasAlertRules(tree);
         if (layered) tree = { ...(options.fallback ?? embeddedRules()), ...tree };
-        const r = await compile(tree, level, crackingIgnore, readProblems, prefix, sliceMs, cache);
+        const r = await compile(tree, level, crackingIgnore, readProblems, prefix, sliceMs, cache, compiler);
         return { ...r, from: "home", homeMissing, layered, homeError, prefix };
       }
       homeMissing = true;
@@ -214,7 +239,7 @@ export async function loadRuleSet(source: RuleSource, level: Level, options: Loa
   const tree = "tree" in source ? source.tree : (options.fallback ?? embeddedRules());
   const from = "tree" in source ? "tree" : "fallback";
   try {
-    const r = await compile(tree, level, crackingIgnore, [], EMBEDDED_PREFIX, sliceMs, cache);
+    const r = await compile(tree, level, crackingIgnore, [], EMBEDDED_PREFIX, sliceMs, cache, compiler);
     return { ...r, from, homeMissing, layered: false, homeError, prefix: EMBEDDED_PREFIX };
   } catch (e) {
     // cannot happen with a sane build; never lose lines over it: report everything

@@ -5,15 +5,18 @@
 // set keeps classifying until the new one is ready. A rules home that does
 // not exist falls back to the embedded default tree (`embedded`). Rule
 // problems are kept per rule set; the tailer reports each distinct problem once.
-// Compiled sets are kept in the cache given (the daemon's database, cache.ts).
+// Compiled sets are kept in the cache given (the daemon's database, cache.ts);
+// a set not in it is compiled by the compiler given (a child process, child.ts).
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Level } from "../config/config.ts";
 import { RULE_DIRS } from "./home.ts";
 import type { Classifier } from "./layers.ts";
 import type { RuleCacheStore } from "./cache.ts";
+import type { ChildCompiler } from "./child.ts";
 import { BUILTIN, loadRuleSet } from "./load.ts";
 import { noteRuleLoad } from "../report/ruleloads.ts";
+import { trimAndSay } from "../util/trim.ts";
 
 export interface RuleSetKey {
   home: string;
@@ -80,10 +83,10 @@ export function rulesSignature(home: string): string {
 }
 
 /** Load (or reload) one rule set without blocking the event loop. Never throws: see loadRuleSet. */
-export async function loadKeyedRuleSet(k: RuleSetKey, cache: RuleCacheStore | null = null): Promise<LoadedRuleSet> {
+export async function loadKeyedRuleSet(k: RuleSetKey, cache: RuleCacheStore | null = null, compiler: ChildCompiler | null = null): Promise<LoadedRuleSet> {
   let signature = rulesSignature(k.home);
   const t0 = performance.now();
-  const r = await loadRuleSet({ home: k.home }, k.level, { crackingIgnore: k.crackingignore, cache });
+  const r = await loadRuleSet({ home: k.home }, k.level, { crackingIgnore: k.crackingignore, cache, compiler });
   noteRuleLoad({ home: k.home, level: k.level, rules: r.classifier.rules.length, seconds: (performance.now() - t0) / 1000 });
   const problems = [...r.problems];
   if (r.homeError !== null) problems.unshift(`${k.home}: rules could not be loaded (${r.homeError}); using the embedded default rules`);
@@ -102,8 +105,8 @@ export async function loadKeyedRuleSet(k: RuleSetKey, cache: RuleCacheStore | nu
 export class RuleSets {
   private sets = new Map<string, LoadedRuleSet>();
 
-  /** `cache`: where compiled rule sets are kept (the daemon's database; cache.ts) */
-  constructor(private readonly cache: RuleCacheStore | null = null) {}
+  /** `cache`: where compiled rule sets are kept (the daemon's database; cache.ts); `compiler`: where a set not in it is compiled (child.ts) */
+  constructor(private readonly cache: RuleCacheStore | null = null, private readonly compiler: ChildCompiler | null = null) {}
 
   /** The rule set for k; ensure(k) must have loaded it (the tailer awaits that before reading a log). */
   get(k: RuleSetKey): LoadedRuleSet {
@@ -121,7 +124,7 @@ export class RuleSets {
     if (have) return have;
     let p = this.loading.get(key);
     if (!p) {
-      p = loadKeyedRuleSet(k, this.cache).then((s) => {
+      p = loadKeyedRuleSet(k, this.cache, this.compiler).then((s) => {
         this.sets.set(key, s);
         this.loading.delete(key);
         return s;
@@ -136,11 +139,12 @@ export class RuleSets {
     const out: LoadedRuleSet[] = [];
     for (const [key, s] of [...this.sets]) {
       if (rulesSignature(s.home) === s.signature) continue;
-      const n = await loadKeyedRuleSet(s, this.cache);
+      const n = await loadKeyedRuleSet(s, this.cache, this.compiler);
       if (this.sets.get(key) !== s) continue; // dropped or replaced meanwhile
       this.sets.set(key, n);
       out.push(n);
     }
+    if (out.length > 0) trimAndSay("rule reload"); // the load's own code pages (util/trim.ts)
     return out;
   }
 

@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import type { Config } from "../../config/config.ts";
 import type { JournalSpec } from "../../config/journal.ts";
 import { dbRuleCache } from "../../rules/cache.ts";
+import { childCompiler } from "../../rules/child.ts";
 import { ruleSetKey, RuleSets } from "../../rules/reload.ts";
 import type { Task, TaskContext } from "../../task.ts";
 import { log } from "../../util/log.ts";
@@ -44,7 +45,7 @@ export interface JournalTask extends Task {
 export function createJournalTask(ctx: TaskContext, opts: JournalTaskOptions = {}): JournalTask {
   const { db } = ctx;
   let config: Config = ctx.config;
-  const rules = new RuleSets(dbRuleCache(db)); // compiled rule sets kept in the database, shared with the tailer's loads (rules/cache.ts)
+  const rules = new RuleSets(dbRuleCache(db), childCompiler()); // compiled rule sets kept in the database, shared with the tailer's loads (rules/cache.ts)
   const running = new Map<string, JournalSource>();
   const warned = new Set<string>();
   let stopped = false;
