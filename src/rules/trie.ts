@@ -42,63 +42,72 @@ export const EMPTY_TRIE: FlatTrie = { t: Int32Array.from([0, 0, 0]), sets: new U
 /** The walkable form of a built trie. */
 export function flatten(root: BuildNode): FlatTrie {
   const setIdx = new Map<string, number>();
+  const byObject = new Map<CharSet, number>(); // most sets are shared objects: key each one once
   const setList: CharSet[] = [];
   const si = (s: CharSet): number => {
+    let i = byObject.get(s);
+    if (i !== undefined) return i;
     const k = setKey(s);
-    let i = setIdx.get(k);
+    i = setIdx.get(k);
     if (i === undefined) { i = setList.length; setList.push(s); setIdx.set(k, i); }
+    byObject.set(s, i);
     return i;
   };
-  const seqOf = (e: BuildEdge): CharSet[] => (e.run !== null ? [] : e.elems.map((x) => x.set));
-  const litOf = (n: BuildNode): Array<[number, BuildEdge]> => (n.lit === null ? [] : [...n.lit.entries()]);
+  const seqLen = (e: BuildEdge): number => (e.run !== null ? 0 : e.elems.length);
+  const edgeSize = (e: BuildEdge) => 4 + seqLen(e);
+  // breadth first; each node's byte edges taken out of their Map once
   const order: BuildNode[] = [root];
+  const lits: Array<Array<[number, BuildEdge]>> = [];
   for (let q = 0; q < order.length; q++) {
-    const n = order[q];
-    for (const [, e] of litOf(n)) order.push(e.node);
+    const n = order[q]!;
+    const lit: Array<[number, BuildEdge]> = n.lit === null ? [] : [...n.lit.entries()];
+    lits.push(lit);
+    for (const [, e] of lit) order.push(e.node);
     for (const e of n.other) order.push(e.node);
   }
-  const edgeSize = (e: BuildEdge) => 4 + seqOf(e).length;
-  const span = (lit: Array<[number, BuildEdge]>) => Math.max(...lit.map(([b]) => b)) - Math.min(...lit.map(([b]) => b)) + 1;
-  const nodeSize = (n: BuildNode) => {
-    const lit = litOf(n);
-    return 3 + n.rules.length + (lit.length > SPARSE_MAX ? 2 + span(lit) : 2 * lit.length) + n.other.length;
-  };
+  const lo = (lit: Array<[number, BuildEdge]>) => { let m = 255; for (const [b] of lit) if (b < m) m = b; return m; };
+  const span = (lit: Array<[number, BuildEdge]>) => { let m = 0; for (const [b] of lit) if (b > m) m = b; return m - lo(lit) + 1; };
+  const nodeSize = (n: BuildNode, lit: Array<[number, BuildEdge]>) =>
+    3 + n.rules.length + (lit.length > SPARSE_MAX ? 2 + span(lit) : 2 * lit.length) + n.other.length;
   const at = new Map<BuildNode, number>();
   let size = 0;
-  for (const n of order) {
+  for (let q = 0; q < order.length; q++) {
+    const n = order[q]!;
+    const lit = lits[q]!;
     at.set(n, size);
-    size += nodeSize(n);
-    for (const [, e] of litOf(n)) size += edgeSize(e);
+    size += nodeSize(n, lit);
+    for (const [, e] of lit) size += edgeSize(e);
     for (const e of n.other) size += edgeSize(e);
   }
   const t = new Int32Array(size);
   let p = 0;
-  for (const n of order) {
+  for (let q = 0; q < order.length; q++) {
+    const n = order[q]!;
+    const lit = lits[q]!;
     t[p++] = n.rules.length;
     for (const r of n.rules) t[p++] = r;
-    const lit = litOf(n);
     const all = [...lit.map(([, e]) => e), ...n.other];
-    let e0 = p + nodeSize(n) - 1 - n.rules.length; // where this node's first edge goes
+    let e0 = p + nodeSize(n, lit) - 1 - n.rules.length; // where this node's first edge goes
     const edgeAt: number[] = [];
     for (const e of all) { edgeAt.push(e0); e0 += edgeSize(e); }
     t[p++] = lit.length;
     if (lit.length > SPARSE_MAX) {
-      const lo = Math.min(...lit.map(([b]) => b));
+      const l = lo(lit);
       const w = span(lit);
-      t[p++] = lo;
+      t[p++] = l;
       t[p++] = w;
       t.fill(-1, p, p + w);
-      lit.forEach(([b], i) => { t[p + b - lo] = edgeAt[i]; });
+      lit.forEach(([b], i) => { t[p + b - l] = edgeAt[i]!; });
       p += w;
     } else {
-      lit.forEach(([b], i) => { t[p++] = b; t[p++] = edgeAt[i]; });
+      lit.forEach(([b], i) => { t[p++] = b; t[p++] = edgeAt[i]!; });
     }
     t[p++] = n.other.length;
-    for (let i = 0; i < n.other.length; i++) t[p++] = edgeAt[lit.length + i];
+    for (let i = 0; i < n.other.length; i++) t[p++] = edgeAt[lit.length + i]!;
     for (const e of all) {
-      const seq = seqOf(e);
-      t[p++] = seq.length;
-      for (const s of seq) t[p++] = si(s);
+      const len = seqLen(e);
+      t[p++] = len;
+      for (let i = 0; i < len; i++) t[p++] = si(e.elems[i]!.set);
       t[p++] = e.run === null ? -1 : si(e.run.set);
       t[p++] = e.run?.min ?? 0;
       t[p++] = at.get(e.node)!;
