@@ -11,6 +11,9 @@
 // the compiled-rules cache, and 100,000 real syslog lines (the fail2ban
 // corpus, timestamps varied) warm in-process and as a whole run against
 // the grep pipeline.
+// At-rest section (rest.ts): the shipped daemon's memory at rest with
+// Debian's rules (first start and restart) and with the embedded rules,
+// beside a do-nothing Bun program and logcheck's largest grep step.
 //
 //   bun bench/logcheck/run.ts [LINES=500000]
 
@@ -26,6 +29,7 @@ import { rng, sample } from "../support/gen.ts";
 import { grepPipeline } from "../support/grep-pipeline.ts";
 import { fail2banCorpus } from "../support/fail2ban-corpus.ts";
 import { getLogcheckDb, REPO_ROOT } from "../support/logcheck-db.ts";
+import { restSection } from "./rest.ts";
 import { rulesSection } from "./rules.ts";
 
 const N = Number(process.argv[2] ?? 500_000);
@@ -190,6 +194,8 @@ console.log(`adversarial: ${fmt(adv.length)} lines, ${(advBytes / 1e6).toFixed(1
 console.log(`adversarial: integrityd ${fmt(adv.length / aa.secs)} lines/s (${(advBytes / 1e6 / aa.secs).toFixed(1)} MB/s)`);
 console.log(`adversarial: logcheck grep pipeline ${fmt(adv.length / bb.secs)} lines/s (${(advBytes / 1e6 / bb.secs).toFixed(1)} MB/s)`);
 console.log(`adversarial: ratio ${(bb.secs / aa.secs).toFixed(1)}x, identical output: ${same(aa.entries, bb.entries) ? "yes" : "NO"}`);
+
+if (process.env.BENCH_REST_SECONDS !== "0") await restSection({ tmp, rulesHome: db.rulesHome });
 
 const rulesOk = await rulesSection({ tmp, rulesHome: db.rulesHome, level: LEVEL, f2b, stamp, fmt, load: async () => (await load()).c, grep: theirs, reportText });
 

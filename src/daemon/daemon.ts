@@ -122,7 +122,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // The event loop must stay alive even with no task timers.
   const keepAlive = setInterval(() => {}, 1 << 30);
   // start-up's read-only program pages go back to the kernel once it has settled (util/trim.ts)
-  const trimTimer = setTimeout(() => trimAndSay("start-up"), TRIM_AFTER_START_MS);
+  const trimTimers = TRIM_AFTER_START_MS.map((ms) => setTimeout(() => trimAndSay("start-up"), ms));
 
   return await new Promise<number>((resolve) => {
     let stopping = false;
@@ -130,7 +130,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       if (stopping) return;
       stopping = true;
       clearInterval(healthTimer);
-      clearTimeout(trimTimer);
+      for (const t of trimTimers) clearTimeout(t);
       log.info(`${why}: stopping`);
       const timer = setTimeout(() => {
         log.error(`tasks did not stop within ${STOP_LIMIT_MS / 1000} seconds; exiting`);

@@ -6,6 +6,7 @@
 import { setMeta } from "../db/db.ts";
 import type { Task, TaskContext } from "../task.ts";
 import { log } from "../util/log.ts";
+import { trimAndSay } from "../util/trim.ts";
 import { hostAptDirs } from "./archive.ts";
 import { backfillAll, countsText } from "./backfill.ts";
 import { packageJudge } from "./judge.ts";
@@ -37,6 +38,7 @@ export function createPackagesTask(ctx: TaskContext, timing = { start: START_MS,
           if (running) {
             setMeta(ctx.db, META_BACKFILL, JSON.stringify({ time: Date.now(), verified: counts.verified, md5only: counts["md5-only"], none: counts.none }));
             log.info(countsText(counts).trimEnd());
+            trimAndSay("the package backfill"); // its one-off code pages (util/trim.ts)
           }
         } catch (e) {
           log.error(`packages: backfill: ${(e as Error).message ?? String(e)}`);

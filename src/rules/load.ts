@@ -15,11 +15,14 @@
 //    fresh 256-byte set per literal byte on the compressed nodes, and paths
 //    extended by copying (quadratic, paths.ts). Now a radix trie built
 //    directly, sparse byte edges, shared sets, paths built once.
-//  - cold now: ~1.3-1.5 s CPU, ~150 MiB peak for the one-line run: parse +
-//    safety + JavaScript source per rule (~0.5 s, compile.ts), the index
-//    (~0.6 s, mostly path expansion and garbage collection), allocator pages
-//    the collector freed but the process keeps. The trie is walked as flat
-//    typed arrays (trie.ts), not ~50,000 objects.
+//  - cold now: ~1.5 s CPU, ~150 MiB peak for the one-line run: parse +
+//    safety + JavaScript source per rule (~0.35 s, compile.ts), the index
+//    (~0.55 s, mostly path expansion; flattening the trie keys each shared
+//    byte set once), the snapshot for the cache (~0.25 s), garbage
+//    collection, allocator pages the collector freed but the process keeps.
+//    The daemon therefore compiles a big set in a child process (child.ts)
+//    and only decodes its entry. The trie is walked as flat typed arrays
+//    (trie.ts), not ~50,000 objects.
 //  - warm: the compiled form is cached (cache.ts, snapshot.ts) keyed by the
 //    engine's build and the selected rule files; a load with the same rules
 //    reads ~0.4 MB (zstd) from the database and decodes it: no rule is parsed
@@ -30,9 +33,10 @@
 //    What is left of those ~0.15 s: decompressing (~4 MB out), the JSON
 //    header (rule sources, ~0.7 MB), checking the trie, reading and
 //    selecting the rule files and hashing them for the key. The daemon
-//    with Debian's server rules from the cache rests at ~73 MiB RSS, the
-//    same as with the 23 embedded rules (~72 MiB): the rule set's own share
-//    is now ~1-2 MiB; the rest is the daemon outside src/rules.
+//    with Debian's server rules from the cache rests at ~57 MiB RSS once it
+//    has handed start-up's program pages back (util/trim.ts); with the 23
+//    embedded rules within a few MiB of that: the rule set's own share is
+//    ~1-3 MiB (bench/logcheck, "at rest").
 //  - throughput (bench/logcheck, rules section): ~0.6-1M lines/s warm on
 //    real lines; what would reach 1M lines/s steadily is in dispatch.ts.
 //

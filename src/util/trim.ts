@@ -23,8 +23,13 @@ import { dlopen, FFIType } from "bun:ffi";
 import { readFileSync, statSync } from "node:fs";
 import { log } from "./log.ts";
 
-/** When the daemon's start-up has settled: rules loaded (cached: ~0.1 s; compiled in a child: a few s), first steps of every task taken. */
-export const TRIM_AFTER_START_MS = 30_000;
+/**
+ * When the daemon's start-up has settled: at 30 s the rules are loaded
+ * (cached: ~0.1 s; compiled in a child: a few s) and every task has taken its
+ * first steps; at 5 min the first pass over a big area (a baseline of /usr)
+ * has ended too.
+ */
+export const TRIM_AFTER_START_MS = [30_000, 300_000] as const;
 
 const MADV_PAGEOUT = 21;
 
