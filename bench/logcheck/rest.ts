@@ -102,7 +102,7 @@ export async function restSection(c: { tmp: string; rulesHome: string }): Promis
   console.log(`at rest: Debian server rules, restart: before the trim ${show(again.before)}; at rest ${show(again.rest)}`);
   console.log(`at rest:   (${again.rulesLine})`);
   const builtin = await daemonAtRest(bin, conf("builtin", "builtin"));
-  console.log(`at rest: the 23 embedded rules: at rest ${show(builtin.rest)}; the Debian rule set's share ${(again.rest.rss - builtin.rest.rss).toFixed(1)} MiB (anonymous ${(again.rest.anon - builtin.rest.anon).toFixed(1)})`);
+  console.log(`at rest: the 23 embedded rules: at rest ${show(builtin.rest)}; Debian's rule set (restart) minus the embedded one: ${(again.rest.rss - builtin.rest.rss).toFixed(1)} MiB RSS, ${(again.rest.anon - builtin.rest.anon).toFixed(1)} MiB anonymous (the rule set's share; a negative figure is run-to-run spread)`);
   // peers: the runtime's floor, and logcheck's pipeline
   const idle = join(dir, "idle.ts");
   writeFileSync(idle, "setInterval(() => {}, 1000);\n");
