@@ -168,8 +168,12 @@ const F_VERSION = Buffer.from("\nVersion:");
 const F_ARCH = Buffer.from("\nArchitecture:");
 const F_SHA256 = Buffer.from("\nSHA256:");
 
-/** Verify every source entry's Release and collect the .debs of its verified Packages indexes. */
-export function verifiedIndex(d: AptDirs, scratchDir: string): VerifiedIndex {
+/**
+ * Verify every source entry's Release and collect the .debs of its verified
+ * Packages indexes; with `only` (debKeys), only those (Debian's main index
+ * alone lists ~65,000: ~20 MiB kept for a backfill that needs a few hundred).
+ */
+export function verifiedIndex(d: AptDirs, scratchDir: string, only: ReadonlySet<string> | null = null): VerifiedIndex {
   const debs = new Map<string, DebEvidence[]>();
   const problems: string[] = [];
   for (const e of sourceEntries(d)) {
@@ -206,6 +210,7 @@ export function verifiedIndex(d: AptDirs, scratchDir: string): VerifiedIndex {
       const origin = entryName(e);
       packageDebs(body, (p, v, a, h) => {
         const k = debKey(p, v, a);
+        if (only !== null && !only.has(k)) return;
         const list = debs.get(k) ?? [];
         if (!list.some((x) => x.sha256 === h)) list.push({ sha256: h, origin, key });
         debs.set(k, list);

@@ -9,6 +9,7 @@ import { log } from "../util/log.ts";
 import { trimAndSay } from "../util/trim.ts";
 import { hostAptDirs } from "./archive.ts";
 import { backfillAll, countsText } from "./backfill.ts";
+import { childIndexer, indexHere, type Indexer } from "./indexchild.ts";
 import { packageJudge } from "./judge.ts";
 import { META_BACKFILL } from "./status.ts";
 
@@ -26,6 +27,16 @@ export function createPackagesTask(ctx: TaskContext, timing = { start: START_MS,
       const t = setTimeout(() => (wake = null, resolve()), ms);
       wake = () => (clearTimeout(t), wake = null, resolve());
     });
+  // the day's index is read in a child process (indexchild.ts); if that fails, here
+  const child = childIndexer();
+  const indexer: Indexer = child === null ? indexHere : async (d, want) => {
+    try {
+      return await child(d, want);
+    } catch (e) {
+      log.warn(`packages: reading the package indexes in a child process failed (${(e as Error).message}); read in the daemon`);
+      return indexHere(d, want);
+    }
+  };
   const loop = (async () => {
     await nap(timing.start);
     while (running) {
@@ -34,7 +45,7 @@ export function createPackagesTask(ctx: TaskContext, timing = { start: START_MS,
           const counts = await backfillAll(ctx.db, hostAptDirs(), async () => {
             await nap(timing.pace);
             return running && enabled;
-          }, Date.now);
+          }, Date.now, indexer);
           if (running) {
             setMeta(ctx.db, META_BACKFILL, JSON.stringify({ time: Date.now(), verified: counts.verified, md5only: counts["md5-only"], none: counts.none }));
             log.info(countsText(counts).trimEnd());

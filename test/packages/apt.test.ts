@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFileSync, chmodSync, copyFileSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { aptDirs, debKey, verifiedIndex } from "../../src/packages/archive.ts";
+import { childIndexer, indexHere } from "../../src/packages/indexchild.ts";
 import { AptRepo, aptToolsMissing, PREFIX } from "../support/aptrepo.ts";
 import { BIN, ensureBinary, run, writeConfig } from "../support/binary.ts";
 
@@ -210,5 +212,22 @@ describe.skipIf(!!missing)("apt hook and package verdicts", () => {
     } finally {
       db.close();
     }
+  });
+
+  test("the daemon's index child (the real binary) answers what is read here, and only for the packages asked", async () => {
+    const items = new Map<string, string>();
+    const o = repo.aptOptions();
+    for (let i = 1; i < o.length; i += 2) { const eq = o[i].indexOf("="); items.set(o[i].slice(0, eq).toLowerCase(), o[i].slice(eq + 1)); }
+    const dirs = aptDirs(items);
+    const want = [debKey(A, "1.1", "all"), debKey(C, "1.1", "all"), debKey("no-such-package", "1", "all")];
+    const here = await indexHere(dirs, want);
+    const there = await childIndexer([BIN])!(dirs, want);
+    expect([...there.debs]).toEqual([...here.debs]);
+    expect(there.problems).toEqual(here.problems);
+    expect([...here.debs.keys()].sort()).toEqual([debKey(A, "1.1", "all"), debKey(C, "1.1", "all")].sort());
+    expect(here.debs.get(debKey(A, "1.1", "all"))![0]).toMatchObject({ sha256: createHash("sha256").update(readFileSync(join(repo.repo, `${A}_1.1_all.deb`))).digest("hex"), key: repo.fingerprint });
+    // B is in the index but was not asked for
+    expect(verifiedIndex(dirs, repo.dir).debs.has(debKey(B, "1.1", "all")) || verifiedIndex(dirs, repo.dir).debs.has(debKey(B, "1.0", "all"))).toBe(true);
+    expect([...there.debs.keys()].some((k) => k.startsWith(`${B}\0`))).toBe(false);
   });
 });

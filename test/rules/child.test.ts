@@ -4,7 +4,8 @@
 // compile, never a wrong verdict; small sets are not worth a process.
 import { expect, test } from "bun:test";
 import { embeddedRules } from "../../src/embedded.ts";
-import { childCompiler, COMPILE_CHILD_ARG, parseChildOutput, selfCommand } from "../../src/rules/child.ts";
+import { childCompiler, COMPILE_CHILD_ARG, parseChildOutput } from "../../src/rules/child.ts";
+import { selfCommand } from "../../src/util/selfchild.ts";
 import { ENGINE_ID, type RuleCacheStore } from "../../src/rules/cache.ts";
 import { loadRuleSet } from "../../src/rules/load.ts";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
