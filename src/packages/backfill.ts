@@ -9,11 +9,11 @@
 import type { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { debKey, hostAptDirs, type AptDirs, type VerifiedIndex } from "./archive.ts";
+import { debKey, hostAptDirs, verifiedIndex, type AptDirs, type VerifiedIndex } from "./archive.ts";
 import { judgeDeb } from "./capture.ts";
 import { infoNames, parseMd5sums, parseStatus, type InstalledPackage } from "./dpkg.ts";
 import { readRegular } from "./files.ts";
-import { indexHere, type Indexer } from "./indexchild.ts";
+import { scratch } from "./gpg.ts";
 import { buildManifest } from "./manifest.ts";
 import { hasManifest, putManifest, type ManifestEntry } from "./store.ts";
 
@@ -77,10 +77,16 @@ export interface BackfillCounts {
   problems: string[];
 }
 
-/** Every installed package, one after the other; between two, `between` (the daemon's pacing). `indexer`: where the verified index is read. */
-export async function backfillAll(db: Database, d: AptDirs, between: () => Promise<boolean>, now: () => number, indexer: Indexer = indexHere): Promise<BackfillCounts> {
+/** Every installed package, one after the other; between two, `between` (the daemon's pacing). */
+export async function backfillAll(db: Database, d: AptDirs, between: () => Promise<boolean>, now: () => number): Promise<BackfillCounts> {
   const installed = installedPackages(d);
-  const index = await indexer(d, installed.map((p) => debKey(p.package, p.version, p.arch)));
+  const tmp = scratch();
+  let index: VerifiedIndex;
+  try {
+    index = verifiedIndex(d, tmp.dir, new Set(installed.map((p) => debKey(p.package, p.version, p.arch))));
+  } finally {
+    tmp.cleanup();
+  }
   const counts: BackfillCounts = { verified: 0, "md5-only": 0, none: 0, problems: index.problems };
   for (const p of installed) {
     counts[await backfillOne(db, d, p, index, now())]++;

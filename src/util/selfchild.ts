@@ -1,6 +1,6 @@
 // Running a piece of one-off bulk work in a child process that is this same
 // program, so that the daemon never holds the work's memory: a rule compile
-// (rules/child.ts), the day's package index (packages/indexchild.ts). The
+// (rules/child.ts), the daily package backfill (packages/backfillchild.ts). The
 // garbage of such work is freed by the collector, but the allocator keeps the
 // pages, and a daemon that did it once would rest tens of MiB higher for the
 // rest of its life; a child returns every page when it exits.
@@ -25,11 +25,15 @@ export function selfCommand(main = Bun.main): string[] | null {
  * Run `command` + `arg` with `input` on stdin; its stdout when it exits 0
  * within `limitMs` with at most `maxOut` bytes. Otherwise throws an Error
  * saying why ("it exited with 1: first line of its stderr", "its output is
- * too large"; a child past its time is killed and exits by SIGKILL).
+ * too large"; a child past its time is killed and exits by SIGKILL; one
+ * whose `signal` is aborted gets SIGTERM).
  */
-export async function runChild(command: readonly string[], arg: string, input: string, limitMs: number, maxOut: number): Promise<Uint8Array> {
+export async function runChild(command: readonly string[], arg: string, input: string, limitMs: number, maxOut: number, signal?: AbortSignal): Promise<Uint8Array> {
   const proc = Bun.spawn([...command, arg], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: {} });
   const timer = setTimeout(() => proc.kill("SIGKILL"), limitMs);
+  const stop = () => proc.kill("SIGTERM");
+  if (signal?.aborted) stop();
+  signal?.addEventListener("abort", stop);
   try {
     proc.stdin.write(input);
     await proc.stdin.end();
@@ -39,6 +43,7 @@ export async function runChild(command: readonly string[], arg: string, input: s
     return out;
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener("abort", stop);
   }
 }
 

@@ -10,7 +10,7 @@ import { appendFileSync, chmodSync, copyFileSync, readFileSync, rmSync, symlinkS
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { aptDirs, debKey, verifiedIndex } from "../../src/packages/archive.ts";
-import { childIndexer, indexHere } from "../../src/packages/indexchild.ts";
+import { childBackfill } from "../../src/packages/backfillchild.ts";
 import { AptRepo, aptToolsMissing, PREFIX } from "../support/aptrepo.ts";
 import { BIN, ensureBinary, run, writeConfig } from "../support/binary.ts";
 
@@ -214,20 +214,28 @@ describe.skipIf(!!missing)("apt hook and package verdicts", () => {
     }
   });
 
-  test("the daemon's index child (the real binary) answers what is read here, and only for the packages asked", async () => {
+  test("the daemon's backfill child (the real binary) records what --verify-packages does; the index keeps only what is asked", async () => {
+    const db3 = join(repo.dir, "db3.sqlite");
+    const conf3 = writeConfig(repo.dir, `database = ${db3}\narea = ${PREFIX}\nemail = none\n`, "three.conf");
+    expect(run(["--init-db", "--config", conf3]).code).toBe(0);
     const items = new Map<string, string>();
     const o = repo.aptOptions();
     for (let i = 1; i < o.length; i += 2) { const eq = o[i].indexOf("="); items.set(o[i].slice(0, eq).toLowerCase(), o[i].slice(eq + 1)); }
     const dirs = aptDirs(items);
-    const want = [debKey(A, "1.1", "all"), debKey(C, "1.1", "all"), debKey("no-such-package", "1", "all")];
-    const here = await indexHere(dirs, want);
-    const there = await childIndexer([BIN])!(dirs, want);
-    expect([...there.debs]).toEqual([...here.debs]);
-    expect(there.problems).toEqual(here.problems);
-    expect([...here.debs.keys()].sort()).toEqual([debKey(A, "1.1", "all"), debKey(C, "1.1", "all")].sort());
-    expect(here.debs.get(debKey(A, "1.1", "all"))![0]).toMatchObject({ sha256: createHash("sha256").update(readFileSync(join(repo.repo, `${A}_1.1_all.deb`))).digest("hex"), key: repo.fingerprint });
-    // B is in the index but was not asked for
-    expect(verifiedIndex(dirs, repo.dir).debs.has(debKey(B, "1.1", "all")) || verifiedIndex(dirs, repo.dir).debs.has(debKey(B, "1.0", "all"))).toBe(true);
-    expect([...there.debs.keys()].some((k) => k.startsWith(`${B}\0`))).toBe(false);
+    const counts = await childBackfill([BIN])!(db3, dirs, 0, new AbortController().signal);
+    expect(counts.verified).toBeGreaterThanOrEqual(1);
+    expect(counts["md5-only"]).toBeGreaterThanOrEqual(2);
+    const db = new Database(db3, { readonly: true });
+    try {
+      const ev = (p: string) => (db.query("SELECT evidence FROM pkg_versions WHERE package = ? ORDER BY evidence").all(p) as { evidence: string }[]).map((x) => x.evidence);
+      expect(ev(A)).toEqual(["verified"]);
+      expect(ev(B)).toEqual(["md5-only"]);
+    } finally {
+      db.close();
+    }
+    const all = verifiedIndex(dirs, repo.dir);
+    expect([...all.debs.keys()].some((k) => k.startsWith(`${B}\0`))).toBe(true);
+    const only = verifiedIndex(dirs, repo.dir, new Set([debKey(A, "1.1", "all")]));
+    expect([...only.debs.keys()]).toEqual([debKey(A, "1.1", "all")]);
   });
 });

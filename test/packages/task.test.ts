@@ -1,6 +1,8 @@
 // The daemon's backfill task on this host's dpkg database, with apt's
 // directories pointed at empty temp ones (APT_CONFIG): no .deb, so every
 // package gets dpkg's MD5 list at best; the counts land in meta for --status.
+// Under the test runner the pass runs in the process; the second test gives
+// the task the real binary as its child.
 import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,6 +10,8 @@ import { META_BACKFILL, packagesStatus } from "../../src/packages/status.ts";
 import { createPackagesTask } from "../../src/packages/task.ts";
 import { defaultConfig } from "../../src/config/config.ts";
 import { tempDatabase } from "../support/db.ts";
+import { BACKFILL_CHILD_ARG, childBackfill } from "../../src/packages/backfillchild.ts";
+import { BIN, ensureBinary } from "../support/binary.ts";
 
 test.skipIf(!existsSync("/var/lib/dpkg/status") || !existsSync("/usr/bin/apt-config"))("the backfill task records md5-only manifests and its counts, and stops when asked", async () => {
   const t = tempDatabase("integrityd-pkgtask-");
@@ -31,6 +35,67 @@ test.skipIf(!existsSync("/var/lib/dpkg/status") || !existsSync("/usr/bin/apt-con
   } finally {
     if (saved === undefined) delete process.env.APT_CONFIG;
     else process.env.APT_CONFIG = saved;
+    t.cleanup();
+  }
+}, 60_000);
+
+test.skipIf(!existsSync("/var/lib/dpkg/status") || !existsSync("/usr/bin/apt-config"))("a pass in the child (the real binary) writes manifests while the daemon's loop runs, and stopping the task stops the child", async () => {
+  ensureBinary();
+  const t = tempDatabase("integrityd-pkgchild-");
+  const saved = process.env.APT_CONFIG;
+  try {
+    mkdirSync(join(t.dir, "lists"));
+    mkdirSync(join(t.dir, "cache/archives"), { recursive: true });
+    writeFileSync(join(t.dir, "apt.conf"), `Dir::Etc::SourceList "${t.dir}/none";\nDir::Etc::SourceParts "${t.dir}/lists";\nDir::State::Lists "${t.dir}/lists";\nDir::Cache "${t.dir}/cache";\n`);
+    process.env.APT_CONFIG = join(t.dir, "apt.conf");
+    // a pace of 300 ms: the pass is still running when the task stops
+    const task = createPackagesTask({ db: t.db, config: { ...defaultConfig("x"), database: t.path } }, { start: 0, pace: 300, again: 1e9 }, childBackfill([BIN]))!;
+    const count = () => (t.db.query("SELECT count(*) AS n FROM pkg_versions").get() as { n: number }).n;
+    let ticks = 0;
+    const iv = setInterval(() => ticks++, 20);
+    const until = Date.now() + 30_000;
+    while (Date.now() < until && count() < 3) await Bun.sleep(50);
+    clearInterval(iv);
+    expect(count()).toBeGreaterThanOrEqual(3); // written by the child, seen through our own connection
+    expect(ticks).toBeGreaterThan(0);
+    const running = () => Bun.spawnSync(["pgrep", "-f", "--", BACKFILL_CHILD_ARG]).stdout.toString().trim().split("\n").filter(Boolean);
+    expect(running().length).toBeGreaterThanOrEqual(1);
+    await task.stop();
+    const gone = Date.now() + 5_000;
+    while (Date.now() < gone && running().length > 0) await Bun.sleep(50);
+    expect(running()).toEqual([]);
+    expect(t.db.query("SELECT 1 FROM meta WHERE key = ?").get(META_BACKFILL)).toBeNull(); // a stopped pass has no counts
+    const n = count();
+    await Bun.sleep(700);
+    expect(count()).toBe(n); // nothing writes any more
+  } finally {
+    if (saved === undefined) delete process.env.APT_CONFIG;
+    else process.env.APT_CONFIG = saved;
+    t.cleanup();
+  }
+}, 60_000);
+
+test.skipIf(!existsSync("/var/lib/dpkg/status"))("a backfill child whose daemon was killed outright stops at its next package", async () => {
+  ensureBinary();
+  const t = tempDatabase("integrityd-pkgorphan-");
+  try {
+    const dirs = { lists: join(t.dir, "none"), sourceList: join(t.dir, "none"), sourceParts: join(t.dir, "none"), trusted: join(t.dir, "none"), trustedParts: join(t.dir, "none"), archives: join(t.dir, "none"), dpkgAdmin: "/var/lib/dpkg", archs: ["amd64"] };
+    writeFileSync(join(t.dir, "job.json"), JSON.stringify({ database: t.path, dirs, paceMs: 200 }));
+    // a stand-in daemon: a shell that starts the child and is killed with SIGKILL
+    const sh = Bun.spawn(["/bin/sh", "-c", `${BIN} ${BACKFILL_CHILD_ARG} < ${join(t.dir, "job.json")} > /dev/null & echo $!; wait`], { stdout: "pipe" });
+    const reader = sh.stdout.getReader();
+    const childPid = Number(new TextDecoder().decode((await reader.read()).value).trim());
+    expect(childPid).toBeGreaterThan(1);
+    const count = () => (t.db.query("SELECT count(*) AS n FROM pkg_versions").get() as { n: number }).n;
+    const until = Date.now() + 20_000;
+    while (Date.now() < until && count() < 2) await Bun.sleep(50);
+    expect(count()).toBeGreaterThanOrEqual(2);
+    sh.kill("SIGKILL");
+    const alive = () => { try { process.kill(childPid, 0); return true; } catch { return false; } };
+    const gone = Date.now() + 5_000;
+    while (Date.now() < gone && alive()) await Bun.sleep(50);
+    expect(alive()).toBe(false);
+  } finally {
     t.cleanup();
   }
 }, 60_000);
