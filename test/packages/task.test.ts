@@ -13,14 +13,23 @@ import { tempDatabase } from "../support/db.ts";
 import { BACKFILL_CHILD_ARG, childBackfill } from "../../src/packages/backfillchild.ts";
 import { BIN, ensureBinary } from "../support/binary.ts";
 
+/** apt's directories pointed at empty ones under `dir` (APT_CONFIG); returns the undo. */
+function emptyApt(dir: string): () => void {
+  const saved = process.env.APT_CONFIG;
+  mkdirSync(join(dir, "lists"));
+  mkdirSync(join(dir, "cache/archives"), { recursive: true });
+  writeFileSync(join(dir, "apt.conf"), `Dir::Etc::SourceList "${dir}/none";\nDir::Etc::SourceParts "${dir}/lists";\nDir::State::Lists "${dir}/lists";\nDir::Cache "${dir}/cache";\n`);
+  process.env.APT_CONFIG = join(dir, "apt.conf");
+  return () => {
+    if (saved === undefined) delete process.env.APT_CONFIG;
+    else process.env.APT_CONFIG = saved;
+  };
+}
+
 test.skipIf(!existsSync("/var/lib/dpkg/status") || !existsSync("/usr/bin/apt-config"))("the backfill task records md5-only manifests and its counts, and stops when asked", async () => {
   const t = tempDatabase("integrityd-pkgtask-");
-  const saved = process.env.APT_CONFIG;
+  const restore = emptyApt(t.dir);
   try {
-    mkdirSync(join(t.dir, "lists"));
-    mkdirSync(join(t.dir, "cache/archives"), { recursive: true });
-    writeFileSync(join(t.dir, "apt.conf"), `Dir::Etc::SourceList "${t.dir}/none";\nDir::Etc::SourceParts "${t.dir}/lists";\nDir::State::Lists "${t.dir}/lists";\nDir::Cache "${t.dir}/cache";\n`);
-    process.env.APT_CONFIG = join(t.dir, "apt.conf");
     expect(createPackagesTask({ db: t.db, config: { ...defaultConfig("x"), packages: "off" } })).toBeNull();
     const task = createPackagesTask({ db: t.db, config: defaultConfig("x") }, { start: 0, pace: 0, again: 1e9 })!;
     const until = Date.now() + 50_000;
@@ -33,8 +42,7 @@ test.skipIf(!existsSync("/var/lib/dpkg/status") || !existsSync("/usr/bin/apt-con
     expect(s.md5only).toBe(s.lastBackfill!.md5only);
     expect(s.paths).toBeGreaterThan(100);
   } finally {
-    if (saved === undefined) delete process.env.APT_CONFIG;
-    else process.env.APT_CONFIG = saved;
+    restore();
     t.cleanup();
   }
 }, 60_000);
@@ -42,12 +50,8 @@ test.skipIf(!existsSync("/var/lib/dpkg/status") || !existsSync("/usr/bin/apt-con
 test.skipIf(!existsSync("/var/lib/dpkg/status") || !existsSync("/usr/bin/apt-config"))("a pass in the child (the real binary) writes manifests while the daemon's loop runs, and stopping the task stops the child", async () => {
   ensureBinary();
   const t = tempDatabase("integrityd-pkgchild-");
-  const saved = process.env.APT_CONFIG;
+  const restore = emptyApt(t.dir);
   try {
-    mkdirSync(join(t.dir, "lists"));
-    mkdirSync(join(t.dir, "cache/archives"), { recursive: true });
-    writeFileSync(join(t.dir, "apt.conf"), `Dir::Etc::SourceList "${t.dir}/none";\nDir::Etc::SourceParts "${t.dir}/lists";\nDir::State::Lists "${t.dir}/lists";\nDir::Cache "${t.dir}/cache";\n`);
-    process.env.APT_CONFIG = join(t.dir, "apt.conf");
     // a pace of 300 ms: the pass is still running when the task stops
     const task = createPackagesTask({ db: t.db, config: { ...defaultConfig("x"), database: t.path } }, { start: 0, pace: 300, again: 1e9 }, childBackfill([BIN]))!;
     const count = () => (t.db.query("SELECT count(*) AS n FROM pkg_versions").get() as { n: number }).n;
@@ -69,8 +73,7 @@ test.skipIf(!existsSync("/var/lib/dpkg/status") || !existsSync("/usr/bin/apt-con
     await Bun.sleep(700);
     expect(count()).toBe(n); // nothing writes any more
   } finally {
-    if (saved === undefined) delete process.env.APT_CONFIG;
-    else process.env.APT_CONFIG = saved;
+    restore();
     t.cleanup();
   }
 }, 60_000);
