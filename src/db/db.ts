@@ -105,8 +105,11 @@ export function initDatabase(path: string): { created: boolean; from: number; to
 /**
  * Open an existing integrityd database. A missing file is a configuration
  * problem (exit 78): a deleted database must never silently become a new baseline.
+ * `beside`: a child working beside the running daemon (packages/backfillchild.ts),
+ * which has applied the schema and checked the file: read-write, without the
+ * schema's statements, the quick_check over the whole file, or the "opened" stamp.
  */
-export function openDatabase(path: string, opts: { readonly?: boolean } = {}): Database {
+export function openDatabase(path: string, opts: { readonly?: boolean; beside?: boolean } = {}): Database {
   if (!existsSync(path)) {
     throw new ExitError(EX_CONFIG, `${path}: database does not exist; run 'integrityd --init-db' first`);
   }
@@ -119,6 +122,7 @@ export function openDatabase(path: string, opts: { readonly?: boolean } = {}): D
       throw new ExitError(EX_IOERR, `${path}: schema version ${v}, this integrityd needs ${SCHEMA_VERSION}; run 'integrityd --init-db' to upgrade`);
     }
     if (opts.readonly) db.exec("PRAGMA busy_timeout = 5000");
+    else if (opts.beside) tune(db);
     else {
       tune(db);
       // every statement of the schema is CREATE ... IF NOT EXISTS: additions

@@ -10,11 +10,14 @@
 // the pass ends, giving every page back. A child whose daemon died (kill -9)
 // notices at its next package (its parent changed) and stops.
 //
+// The child opens the database as a helper beside the daemon (no schema
+// statements, no quick_check of the whole file: the daemon did both).
+//
 // Protocol (stdin): JSON {database, dirs: AptDirs, paceMs}.
 // (stdout): JSON BackfillCounts. decodeCounts checks every field.
 import { openDatabase } from "../db/db.ts";
 import { sleepMs } from "../util/loop.ts";
-import { childInput, runChild, selfCommand } from "../util/selfchild.ts";
+import { childMain, runChild, selfCommand } from "../util/selfchild.ts";
 import type { AptDirs } from "./archive.ts";
 import { backfillAll, type BackfillCounts } from "./backfill.ts";
 
@@ -45,10 +48,10 @@ export function decodeCounts(text: string): BackfillCounts {
 }
 
 /** The child's side: one paced pass, its counts on stdout. Returns the exit code. */
-export async function runBackfillChild(): Promise<number> {
-  try {
-    const input = JSON.parse(await childInput()) as { database: string; dirs: AptDirs; paceMs: number };
-    const db = openDatabase(input.database);
+export function runBackfillChild(): Promise<number> {
+  return childMain(async (job) => {
+    const input = job as { database: string; dirs: AptDirs; paceMs: number };
+    const db = openDatabase(input.database, { beside: true });
     try {
       db.exec(`PRAGMA busy_timeout = ${BUSY_MS}`);
       const pace = Math.max(0, Number(input.paceMs) || 0);
@@ -57,13 +60,9 @@ export async function runBackfillChild(): Promise<number> {
         await sleepMs(pace);
         return process.ppid === parent; // a daemon killed outright: stop with it, never run on as an orphan
       }, Date.now);
-      await Bun.write(Bun.stdout, JSON.stringify(counts));
+      return JSON.stringify(counts);
     } finally {
       db.close();
     }
-    return 0;
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    return 1;
-  }
+  });
 }

@@ -3,12 +3,14 @@
 // best evidence still on the host. It starts a while after the daemon (the
 // first scan pass goes first), takes one package per PACE_MS, and runs again
 // every AGAIN_MS; its counts go to meta for --status. Each pass runs in a
-// child process (backfillchild.ts) when the program can start itself; if the
-// child fails, that pass runs here (said once in the log). Stopping the
-// daemon, or reloading `packages = off`, stops a running pass.
+// child process (backfillchild.ts); only when no child can be started at all
+// does it run here. A child that fails is a warning in the log and the next
+// pass is the next day's: the daemon never takes on a pass's work and memory.
+// Stopping the daemon, or reloading `packages = off`, stops a running pass.
 import { setMeta } from "../db/db.ts";
 import type { Task, TaskContext } from "../task.ts";
 import { log } from "../util/log.ts";
+import { ChildStartError } from "../util/selfchild.ts";
 import { trimAndSay } from "../util/trim.ts";
 import { type AptDirs, hostAptDirs } from "./archive.ts";
 import { backfillAll, type BackfillCounts, countsText } from "./backfill.ts";
@@ -35,21 +37,25 @@ export function createPackagesTask(ctx: TaskContext, timing = { start: START_MS,
     await nap(timing.pace);
     return running && enabled;
   }, Date.now);
-  /** One pass: in the child, else (or when the child fails) here; null when stopped meanwhile. */
+  /** One pass: in the child (here only when no child can be started); null when it was stopped or failed (said in the log). */
   const pass = async (): Promise<BackfillCounts | null> => {
     const dirs = hostAptDirs();
-    if (runner !== null) {
-      abort = new AbortController();
-      try {
-        return await runner(ctx.config.database, dirs, timing.pace, abort.signal);
-      } catch (e) {
-        if (!running || !enabled) return null;
-        log.warn(`packages: the backfill in a child process failed (${(e as Error).message}); this pass runs in the daemon`);
-      } finally {
-        abort = null;
+    if (runner === null) return here(dirs);
+    const ac = new AbortController();
+    abort = ac;
+    try {
+      return await runner(ctx.config.database, dirs, timing.pace, ac.signal);
+    } catch (e) {
+      if (ac.signal.aborted) return null;
+      if (e instanceof ChildStartError) {
+        log.warn(`packages: no child process for the backfill (${e.message}); this pass runs in the daemon`);
+        return here(dirs);
       }
+      log.warn(`packages: the backfill pass in a child process failed (${(e as Error).message}); the next pass is in ${Math.round(timing.again / 3600_000)} h`);
+      return null;
+    } finally {
+      if (abort === ac) abort = null;
     }
-    return here(dirs);
   };
   const loop = (async () => {
     await nap(timing.start);

@@ -17,7 +17,7 @@ import { ENGINE_ID, sealEntry } from "./cache.ts";
 import type { RuleSet } from "./home.ts";
 import { Classifier } from "./layers.ts";
 import { encodeSnapshot } from "./snapshot.ts";
-import { childInput, runChild, selfCommand } from "../util/selfchild.ts";
+import { childMain, runChild, selfCommand } from "../util/selfchild.ts";
 
 /** The argument that makes the program a compile child (main.ts). Not an option: no user types it. */
 export const COMPILE_CHILD_ARG = "--internal-compile-rules";
@@ -47,19 +47,15 @@ export function childCompiler(command = selfCommand()): ChildCompiler | null {
 }
 
 /** The child's side: compile the set on stdin, write the entry to stdout. Returns the exit code. */
-export async function runCompileChild(): Promise<number> {
-  try {
-    const input = JSON.parse(await childInput()) as { engine: string; set: RuleSet };
+export function runCompileChild(): Promise<number> {
+  return childMain(async (job) => {
+    const input = job as { engine: string; set: RuleSet };
     if (input.engine !== ENGINE_ID) throw new Error("another build's rules engine");
     const c = new Classifier(input.set, true);
     while (!c.step()) {
       // one pass to the end: this process does nothing else
     }
     const e = sealEntry(encodeSnapshot(c));
-    await Bun.write(Bun.stdout, Buffer.concat([Buffer.from(`${HEADER} ${ENGINE_ID} ${e.sum}\n`), e.value]));
-    return 0;
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    return 1;
-  }
+    return Buffer.concat([Buffer.from(`${HEADER} ${ENGINE_ID} ${e.sum}\n`), e.value]);
+  });
 }

@@ -10,17 +10,17 @@
 // (bench/logcheck's at-rest section prints both).
 //
 // Safe by construction: only mappings of our own executable (matched by
-// device and inode, so a binary replaced by an upgrade still matches) that
+// path and inode, so a binary replaced by an upgrade still matches) that
 // are not writable, and only MADV_PAGEOUT, which never changes content: a
 // clean file page is dropped and re-read on use, a page the dynamic linker
 // wrote (RELRO) is anonymous and stays (or is swapped, and comes back).
 // Never MADV_DONTNEED, which would revert such a page to the file's bytes.
 // Where the call is refused (older kernel, no libc) nothing happens.
 //
-// Pure: trimRanges(maps text, dev, inode). Edge: trimStartupPages(),
+// Pure: trimRanges(maps text, path, inode). Edge: trimStartupPages(),
 // trimAndSay(why) (the same, with a debug line saying what it did).
 import { dlopen, FFIType } from "bun:ffi";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, readlinkSync, statSync } from "node:fs";
 import { log } from "./log.ts";
 
 /**
@@ -33,26 +33,28 @@ export const TRIM_AFTER_START_MS = [30_000, 300_000] as const;
 
 const MADV_PAGEOUT = 21;
 
-/** [start, length] of every read-only mapping of the file (dev "MAJ:MIN" in hex as maps writes it, inode) in a /proc/PID/maps text. */
-export function trimRanges(maps: string, dev: string, inode: number): Array<[number, number]> {
+const DELETED = " (deleted)";
+
+/**
+ * [start, length] of every read-only mapping of the file (its path as
+ * /proc/self/exe names it, its inode) in a /proc/PID/maps text. Matched by
+ * path and inode, not by device: on btrfs and overlayfs the device maps
+ * shows is not the one stat(2) gives.
+ */
+export function trimRanges(maps: string, path: string, inode: number): Array<[number, number]> {
+  const want = path.endsWith(DELETED) ? path.slice(0, -DELETED.length) : path;
   const out: Array<[number, number]> = [];
   for (const line of maps.split("\n")) {
-    // start-end perms offset dev inode [path]
-    const f = line.split(/\s+/, 5);
-    if (f.length < 5 || f[3] !== dev || Number(f[4]) !== inode) continue;
-    if (f[1]!.includes("w")) continue;
-    const [a, b] = f[0]!.split("-").map((h) => parseInt(h, 16));
-    if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b) || b! <= a!) continue;
-    out.push([a!, b! - a!]);
+    // start-end perms offset dev inode path
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s+(.*)$/.exec(line);
+    if (!m || Number(m[4]) !== inode || m[3]!.includes("w")) continue;
+    const p = m[5]!.endsWith(DELETED) ? m[5]!.slice(0, -DELETED.length) : m[5];
+    if (p !== want) continue;
+    const a = parseInt(m[1]!, 16), b = parseInt(m[2]!, 16);
+    if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b) || b <= a) continue;
+    out.push([a, b - a]);
   }
   return out;
-}
-
-/** "MAJ:MIN" as /proc/PID/maps writes a device number (hex, two digits at least). */
-export function mapsDev(dev: number): string {
-  const major = Math.floor(dev / 256) & 0xfff; // Linux's old-style encoding covers the common cases
-  const minor = (dev & 0xff) | ((Math.floor(dev / 1048576) & 0xfff) << 8);
-  return `${major.toString(16).padStart(2, "0")}:${minor.toString(16).padStart(2, "0")}`;
 }
 
 let madvise: ((addr: number, len: number, advice: number) => number) | null | undefined;
@@ -70,9 +72,9 @@ export function trimStartupPages(): number {
   }
   if (madvise === null) return 0;
   try {
-    const st = statSync("/proc/self/exe");
+    const ino = statSync("/proc/self/exe").ino;
     let asked = 0;
-    for (const [start, len] of trimRanges(readFileSync("/proc/self/maps", "utf8"), mapsDev(st.dev), st.ino)) {
+    for (const [start, len] of trimRanges(readFileSync("/proc/self/maps", "utf8"), readlinkSync("/proc/self/exe"), ino)) {
       if (madvise(start, len, MADV_PAGEOUT) === 0) asked += len;
     }
     return asked;
@@ -86,5 +88,6 @@ export function trimAndSay(why: string): void {
   const mib = (n: number) => `${Math.round(n / 1048576)} MiB`;
   const before = process.memoryUsage.rss();
   const asked = trimStartupPages();
-  if (asked > 0) log.debug(`memory: after ${why}, ${mib(asked)} of read-only program mappings handed back to the kernel; RSS ${mib(before)} -> ${mib(process.memoryUsage.rss())}`);
+  if (asked === 0) log.debug(`memory: after ${why}, no program pages could be handed back (no madvise, or our executable not found in /proc/self/maps)`);
+  else log.debug(`memory: after ${why}, ${mib(asked)} of read-only program mappings handed back to the kernel; RSS ${mib(before)} -> ${mib(process.memoryUsage.rss())}`);
 }

@@ -12,6 +12,12 @@ import { defaultConfig } from "../../src/config/config.ts";
 import { tempDatabase } from "../support/db.ts";
 import { BACKFILL_CHILD_ARG, childBackfill } from "../../src/packages/backfillchild.ts";
 import { BIN, ensureBinary } from "../support/binary.ts";
+import { ChildStartError } from "../../src/util/selfchild.ts";
+
+/** PIDs of this test process's children whose command line holds `arg` (not the machine's: other runs may have theirs). */
+function ourChildren(arg: string): string[] {
+  return Bun.spawnSync(["pgrep", "-P", String(process.pid), "-f", "--", arg]).stdout.toString().trim().split("\n").filter(Boolean);
+}
 
 /** apt's directories pointed at empty ones under `dir` (APT_CONFIG); returns the undo. */
 function emptyApt(dir: string): () => void {
@@ -55,14 +61,10 @@ test.skipIf(!existsSync("/var/lib/dpkg/status") || !existsSync("/usr/bin/apt-con
     // a pace of 300 ms: the pass is still running when the task stops
     const task = createPackagesTask({ db: t.db, config: { ...defaultConfig("x"), database: t.path } }, { start: 0, pace: 300, again: 1e9 }, childBackfill([BIN]))!;
     const count = () => (t.db.query("SELECT count(*) AS n FROM pkg_versions").get() as { n: number }).n;
-    let ticks = 0;
-    const iv = setInterval(() => ticks++, 20);
     const until = Date.now() + 30_000;
     while (Date.now() < until && count() < 3) await Bun.sleep(50);
-    clearInterval(iv);
     expect(count()).toBeGreaterThanOrEqual(3); // written by the child, seen through our own connection
-    expect(ticks).toBeGreaterThan(0);
-    const running = () => Bun.spawnSync(["pgrep", "-f", "--", BACKFILL_CHILD_ARG]).stdout.toString().trim().split("\n").filter(Boolean);
+    const running = () => ourChildren(BACKFILL_CHILD_ARG);
     expect(running().length).toBeGreaterThanOrEqual(1);
     await task.stop();
     const gone = Date.now() + 5_000;
@@ -77,6 +79,41 @@ test.skipIf(!existsSync("/var/lib/dpkg/status") || !existsSync("/usr/bin/apt-con
     t.cleanup();
   }
 }, 60_000);
+
+test.skipIf(!existsSync("/var/lib/dpkg/status") || !existsSync("/usr/bin/apt-config"))("reloading packages = off stops the child's pass; a child that fails is not redone here, one that cannot start is", async () => {
+  ensureBinary();
+  const t = tempDatabase("integrityd-pkgoff-");
+  const restore = emptyApt(t.dir);
+  try {
+    const config = { ...defaultConfig("x"), database: t.path };
+    const count = () => (t.db.query("SELECT count(*) AS n FROM pkg_versions").get() as { n: number }).n;
+    const task = createPackagesTask({ db: t.db, config }, { start: 0, pace: 300, again: 1e9 }, childBackfill([BIN]))!;
+    const until = Date.now() + 30_000;
+    while (Date.now() < until && count() < 2) await Bun.sleep(50);
+    expect(ourChildren(BACKFILL_CHILD_ARG).length).toBe(1);
+    task.reload!({ ...config, packages: "off" });
+    const gone = Date.now() + 5_000;
+    while (Date.now() < gone && ourChildren(BACKFILL_CHILD_ARG).length > 0) await Bun.sleep(50);
+    expect(ourChildren(BACKFILL_CHILD_ARG)).toEqual([]);
+    await task.stop();
+    // a child that fails: no pass here (the manifests stay as the child left them, no counts)
+    const before = count();
+    const failing = createPackagesTask({ db: t.db, config }, { start: 0, pace: 0, again: 1e9 }, async () => { throw new Error("it exited with 1: boom"); })!;
+    await Bun.sleep(1500);
+    await failing.stop();
+    expect(count()).toBe(before);
+    expect(t.db.query("SELECT 1 FROM meta WHERE key = ?").get(META_BACKFILL)).toBeNull();
+    // a child that cannot start: the pass runs here, to the end
+    const nochild = createPackagesTask({ db: t.db, config }, { start: 0, pace: 0, again: 1e9 }, async () => { throw new ChildStartError("no such file"); })!;
+    const end = Date.now() + 50_000;
+    while (Date.now() < end && !t.db.query("SELECT 1 FROM meta WHERE key = ?").get(META_BACKFILL)) await Bun.sleep(100);
+    await nochild.stop();
+    expect(packagesStatus(t.db).lastBackfill!.md5only).toBeGreaterThan(10);
+  } finally {
+    restore();
+    t.cleanup();
+  }
+}, 90_000);
 
 test.skipIf(!existsSync("/var/lib/dpkg/status"))("a backfill child whose daemon was killed outright stops at its next package", async () => {
   ensureBinary();

@@ -1,9 +1,9 @@
 // Handing start-up's program pages back (src/util/trim.ts): only read-only
-// mappings of our own executable are chosen, and the call really lowers this
+// mappings of our own executable (by path and inode) are chosen, and the call really lowers this
 // process's file-backed RSS while the program keeps running.
 import { expect, test } from "bun:test";
-import { readFileSync, statSync } from "node:fs";
-import { mapsDev, trimRanges, trimStartupPages } from "../../src/util/trim.ts";
+import { readFileSync, readlinkSync, statSync } from "node:fs";
+import { trimRanges, trimStartupPages } from "../../src/util/trim.ts";
 
 const MAPS = [
   "00200000-01a39000 r--p 00000000 fd:01 1234 /usr/local/sbin/integrityd",
@@ -17,23 +17,20 @@ const MAPS = [
   "",
 ].join("\n");
 
-test("only the executable's read-only mappings, matched by device and inode", () => {
-  expect(trimRanges(MAPS, "fd:01", 1234)).toEqual([
+test("only the executable's read-only mappings, matched by path and inode (not device)", () => {
+  expect(trimRanges(MAPS, "/usr/local/sbin/integrityd", 1234)).toEqual([
     [0x200000, 0x1a39000 - 0x200000],
     [0x1a40000, 0x684a000 - 0x1a40000],
     [0x708b000, 0x1000],
   ]);
-  expect(trimRanges(MAPS, "fd:01", 4321)).toEqual([]);
-});
-
-test("device numbers as /proc/PID/maps writes them", () => {
-  expect(mapsDev(0xfd01)).toBe("fd:01");
-  expect(mapsDev(0x803)).toBe("08:03");
-  expect(mapsDev(0x10307)).toBe("103:07"); // major 259 (NVMe)
-  expect(mapsDev(0x710300)).toBe("103:700"); // minor 0x700: its high bits sit above the major's
+  // a binary replaced by an upgrade: /proc/self/exe says "(deleted)" too
+  expect(trimRanges(MAPS, "/usr/local/sbin/integrityd (deleted)", 1234).length).toBe(3);
+  expect(trimRanges(MAPS, "/usr/local/sbin/integrityd", 4321)).toEqual([]);
+  expect(trimRanges(MAPS, "/other/fs/same/inode", 99)).toEqual([]);
+  // btrfs/overlayfs: the device in maps is not stat's; path and inode still match
+  expect(trimRanges("00400000-00500000 r-xp 00000000 00:2f 1234 /usr/local/sbin/integrityd\n", "/usr/local/sbin/integrityd", 1234)).toEqual([[0x400000, 0x100000]]);
   // this process's own executable is found in its own maps
-  const st = statSync("/proc/self/exe");
-  expect(trimRanges(readFileSync("/proc/self/maps", "utf8"), mapsDev(st.dev), st.ino).length).toBeGreaterThan(0);
+  expect(trimRanges(readFileSync("/proc/self/maps", "utf8"), readlinkSync("/proc/self/exe"), statSync("/proc/self/exe").ino).length).toBeGreaterThan(0);
 });
 
 test("the pages really go: file-backed RSS drops, and the program runs on", () => {
