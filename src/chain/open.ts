@@ -76,7 +76,7 @@ export function initChain(db: Database, keyPath: string, now = Date.now()): Init
       const seal = JSON.stringify({ epoch: 0 });
       appendWith(db, k0, 0, "seal", sha256(seal), null, seal, now);
       return a;
-    })();
+    }).immediate();
     return { created: true, key: showKey(k0), adopted };
   } finally {
     k0.fill(0);
@@ -114,7 +114,7 @@ export function openChain(db: Database, keyPath: string, what: string, now = Dat
   db.transaction(() => {
     if (epoch > expected) appendData(db, "skip", { from: head.epoch, to: epoch }, now);
     appendData(db, "start", { what, pid: process.pid, version: VERSION }, now);
-  })();
+  }).immediate();
   return { on: true, epoch };
 }
 
@@ -134,7 +134,7 @@ export function sealEpoch(db: Database, now = Date.now()): boolean {
   const l = attached(db);
   if (!l || db.inTransaction) return false;
   const data = JSON.stringify({ epoch: l.epoch });
-  db.transaction(() => appendWith(db, l.key, l.epoch, "seal", sha256(data), null, data, now))();
+  db.transaction(() => appendWith(db, l.key, l.epoch, "seal", sha256(data), null, data, now)).immediate();
   const next = evolve(l.key);
   l.key.fill(0);
   l.key = next;

@@ -92,7 +92,7 @@ export function initDatabase(path: string): { created: boolean; from: number; to
       db!.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       db!.query("INSERT OR IGNORE INTO meta (key, value) VALUES ('created', ?)").run(String(Date.now()));
       db!.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
-    })();
+    }).immediate();
     return { created, from, to: SCHEMA_VERSION };
   } catch (e) {
     if (e instanceof ExitError) throw e;

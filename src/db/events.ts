@@ -120,7 +120,7 @@ export function enqueue(db: Database, ev: NewEvent): number {
     insertRow(db, row);
   };
   if (db.inTransaction) insert();
-  else db.transaction(insert)();
+  else db.transaction(insert).immediate();
   if (row.id !== 0) notify();
   return row.id;
 }
@@ -134,7 +134,7 @@ export function adoptInbox(db: Database, limit = 1000): number {
       insertRow(db, { ...r, id: 0 });
     }
     return rows.length;
-  })();
+  }).immediate();
   if (n > 0) notify();
   return n;
 }

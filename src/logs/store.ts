@@ -68,7 +68,7 @@ export function saveLog(db: Database, row: LogRow, events: readonly LogEvent[], 
          size = excluded.size, fingerprint = excluded.fingerprint, tailprint = excluded.tailprint, uid = excluded.uid,
          skipping = excluded.skipping, missing = excluded.missing, updated = excluded.updated`,
     ).run(row.path, row.dev, row.ino, row.offset, row.size, row.fingerprint, row.tailprint, row.uid, row.skipping, row.missing, row.updated);
-  })();
+  }).immediate();
 }
 
 /** Queue one event (inside the caller's transaction, if any). */
@@ -80,7 +80,7 @@ export function queueEvent(db: Database, e: LogEvent): void {
 export function forgetLogs(db: Database, keep: (path: string) => boolean): void {
   const rows = db.query("SELECT path FROM logs").all() as { path: string }[];
   const gone = rows.filter((r) => !keep(r.path));
-  if (gone.length) db.transaction(() => { for (const r of gone) db.query("DELETE FROM logs WHERE path = ?").run(r.path); })();
+  if (gone.length) db.transaction(() => { for (const r of gone) db.query("DELETE FROM logs WHERE path = ?").run(r.path); }).immediate();
 }
 
 /** A notice about `subject` (a log path or a rules home). */

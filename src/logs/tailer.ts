@@ -99,7 +99,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
         db.transaction(() => {
           queueEvent(db, noticeEvent(s.home, msg, { rules: s.home }));
           setMeta(db, key, msg);
-        })();
+        }).immediate();
       }
     } else {
       try {
@@ -116,7 +116,7 @@ export function createTailTask(ctx: TaskContext, opts: TailOptions = {}): TailTa
     }
     db.transaction(() => {
       for (const p of fresh) queueEvent(db, noticeEvent(s.home, `rule problem (rule skipped, the others apply): ${p}`, { rules: s.home }));
-    })();
+    }).immediate();
   };
 
   const announced = new WeakSet<LoadedRuleSet>();

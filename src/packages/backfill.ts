@@ -56,7 +56,7 @@ export async function backfillOne(db: Database, d: AptDirs, p: InstalledPackage,
       const m = await buildManifest(deb);
       const j = judgeDeb(m, index);
       if (j.verified && m.package === p.package && m.version === p.version) {
-        db.transaction(() => putManifest(db, { package: m.package, version: m.version, arch: m.arch, evidence: "verified", deb: Buffer.from(m.deb, "hex"), key: j.key, origin: j.origin, files: m.files }, m.entries, now))();
+        db.transaction(() => putManifest(db, { package: m.package, version: m.version, arch: m.arch, evidence: "verified", deb: Buffer.from(m.deb, "hex"), key: j.key, origin: j.origin, files: m.files }, m.entries, now)).immediate();
         return "verified";
       }
     } catch {
@@ -66,7 +66,7 @@ export async function backfillOne(db: Database, d: AptDirs, p: InstalledPackage,
   if (hasManifest(db, p.package, p.version, p.arch, "md5-only")) return "md5-only";
   const entries = md5Manifest(d, p);
   if (!entries) return "none";
-  db.transaction(() => putManifest(db, { package: p.package, version: p.version, arch: p.arch, evidence: "md5-only", deb: null, key: "", origin: "dpkg md5sums", files: entries.length }, entries, now))();
+  db.transaction(() => putManifest(db, { package: p.package, version: p.version, arch: p.arch, evidence: "md5-only", deb: null, key: "", origin: "dpkg md5sums", files: entries.length }, entries, now)).immediate();
   return "md5-only";
 }
 

@@ -30,6 +30,6 @@ export function storeCapture(db: Database, m: Manifest, previous: string | null,
       deb: Buffer.from(m.deb, "hex"), key: j.key, origin: j.verified ? j.origin : j.reason, files: m.files,
     }, m.entries, now);
     enqueue(db, { channel: "file", kind: "package", subject: m.package, text: packageSummary(c), details: packageDetails(c, m.deb), time: now });
-  })();
+  }).immediate();
   return c;
 }

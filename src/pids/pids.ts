@@ -201,7 +201,7 @@ export async function checkPids(db: Database, specs: PidSpec[], proc = new ProcF
     for (const root of dirRoots) db.query("DELETE FROM pids WHERE pidfile = ? AND root = ?").run(root, root);
     // a file claimed by an earlier spec now
     for (const [path, { root }] of files) db.query("DELETE FROM pids WHERE pidfile = ? AND root <> ?").run(path, root);
-  })();
+  }).immediate();
   return { files: files.size, events };
 }
 

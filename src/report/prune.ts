@@ -61,5 +61,5 @@ export function pruneChunk(db: Database, now: number, scope: PruneScope, chunk =
         .run(now - MAIL_LOG_RETENTION_MS, chunk - deleted).changes;
     }
     return deleted;
-  })();
+  }).immediate();
 }

@@ -256,7 +256,7 @@ export function createReportTask(ctx: TaskContext, opts: ReportOptions = {}): Re
     db.transaction(() => {
       db.query("INSERT INTO mails (time, events, ok, error) VALUES (?, 0, 1, 'heartbeat')").run(at);
       chainMailed(db, stamp, at);
-    })();
+    }).immediate();
     failures.count = 0;
     failures.last = undefined;
     log.info(`mail: heartbeat sent via ${m.describe}`);

@@ -134,7 +134,7 @@ export async function markMailed(db: Database, groups: readonly Group[], maxId: 
     db.transaction(() => {
       upd.run(at, ...w.args, lo, hi);
       if (isFirst) first();
-    })();
+    }).immediate();
     isFirst = false;
     lo = hi;
     if (lo < maxId) await yieldToLoop();

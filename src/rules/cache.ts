@@ -88,7 +88,7 @@ export function dbRuleCache(db: Database, where = "database"): RuleCacheStore {
         db.transaction(() => {
           db.query("INSERT OR REPLACE INTO rule_cache (key, sum, value, created) VALUES (?, ?, ?, ?)").run(key, sum, value, Date.now());
           db.query("DELETE FROM rule_cache WHERE key NOT IN (SELECT key FROM rule_cache ORDER BY created DESC, rowid DESC LIMIT ?)").run(KEEP);
-        })();
+        }).immediate();
       } catch {
         // a full disk or a busy database costs the next load its cache, nothing else
       }

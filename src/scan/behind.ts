@@ -37,7 +37,7 @@ export class BehindCheck {
     this.db.transaction(() => {
       enqueue(this.db, { channel: "file", kind: "coverage", subject: "cycle", text, details: { cycle, elapsedMs: elapsed, expectedMs: expected } });
       setMeta(this.db, BEHIND_KEY, cycle);
-    })();
+    }).immediate();
     return true;
   }
 }

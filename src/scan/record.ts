@@ -59,7 +59,7 @@ export class Recorder {
 
   /** Run fn as one transaction, or inside a batch (already in BEGIN) as part of it. */
   tx<T>(fn: () => T): T {
-    return this.batch ? fn() : this.db.transaction(fn)();
+    return this.batch ? fn() : this.db.transaction(fn).immediate();
   }
 
   get batching(): boolean {

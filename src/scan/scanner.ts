@@ -108,7 +108,7 @@ export class Scanner implements ScanHost, LaneHost {
       this.cycles.setSpeedup(config.speedup);
       // entries that became excluded or left the areas are dropped without a report
       this.sweepCursor = new Uint8Array(0);
-      if (this.cycles.number > 0) this.db.transaction(() => { for (const a of this.areas) this.store.queue(a, this.cycles.number); })();
+      if (this.cycles.number > 0) this.db.transaction(() => { for (const a of this.areas) this.store.queue(a, this.cycles.number); }).immediate();
     }
   }
 
@@ -199,7 +199,7 @@ export class Scanner implements ScanHost, LaneHost {
       this.store.clearPending();
       this.cycles.begin(now);
       for (const a of this.areas) this.store.queue(a, this.cycles.number, true);
-    })();
+    }).immediate();
   }
 
   /**
@@ -216,7 +216,7 @@ export class Scanner implements ScanHost, LaneHost {
     this.db.transaction(() => {
       this.store.clearPending();
       for (const a of this.areas) this.store.queue(a, cycle);
-    })();
+    }).immediate();
   }
 
   /** The cycle is complete: record it (the first one reports the baseline) and start the next. */
@@ -227,7 +227,7 @@ export class Scanner implements ScanHost, LaneHost {
       const totals = this.store.totals();
       const { firstPassMs } = this.cycles.end(now, totals.entries);
       if (firstPassMs !== null) events.push(this.recorder.report(baselineReport(totals, firstPassMs), now));
-    })();
+    }).immediate();
     this.recorder.emit(events);
     this.startCycle();
   }
@@ -263,7 +263,7 @@ export class Scanner implements ScanHost, LaneHost {
     const page = this.store.page(after, SWEEP_CHUNK);
     this.db.transaction(() => {
       for (const p of page) if (!this.inScope(p)) this.store.dropTree(p);
-    })();
+    }).immediate();
     this.sweepCursor = page.length < SWEEP_CHUNK ? null : page[page.length - 1];
   }
 

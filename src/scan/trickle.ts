@@ -118,7 +118,7 @@ export class Trickle implements TrickleDriver {
     }
     if (this.reshuffleCursor !== null) {
       const cur = this.reshuffleCursor;
-      this.reshuffleCursor = this.s.db.transaction(() => this.s.store.reshuffleChunk(cur, RESHUFFLE_CHUNK))();
+      this.reshuffleCursor = this.s.db.transaction(() => this.s.store.reshuffleChunk(cur, RESHUFFLE_CHUNK)).immediate();
     }
   }
 
@@ -147,7 +147,7 @@ export class Trickle implements TrickleDriver {
           listed.add(pathKey(child));
           s.store.queue(child, s.cycles.number);
         }
-      })();
+      }).immediate();
       await yieldToLoop();
     }
     return s.stopped ? "stopped" : listed;

@@ -54,7 +54,9 @@ test.skipIf(!!missing)("while the daemon runs: upgrade quiet with one verified l
   const up = r.apt(["install", D], hook);
   expect(up.code).toBe(0);
   let c0 = cycle();
-  await d.until(() => cycle() >= c0 + 2, 30_000, "two cycles after the upgrade");
+  // the hook's summary line waits in events_inbox until the daemon adopts it (every 2 s; db/inbox.ts)
+  const inboxEmpty = () => q<{ n: number }>("SELECT count(*) AS n FROM events_inbox")[0].n === 0;
+  await d.until(() => cycle() >= c0 + 2 && inboxEmpty(), 30_000, "two cycles after the upgrade, and the hook's line adopted");
   const after = q<{ kind: string; text: string; details: string }>("SELECT kind, text, details FROM events WHERE id > ? ORDER BY id", mark);
   if (after.length !== 1) console.log(after);
   expect(after.map((e) => e.kind)).toEqual(["package"]);

@@ -32,12 +32,12 @@ export function saveJournal(db: Database, row: JournalRow, events: readonly LogE
        ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, realtime = excluded.realtime,
          entries = excluded.entries, problem = excluded.problem, updated = excluded.updated`,
     ).run(row.source, row.cursor, row.realtime, row.entries, row.problem, row.updated);
-  })();
+  }).immediate();
 }
 
 /** Forget the rows of sources no longer configured (configured again, they start at their end). */
 export function forgetJournals(db: Database, keep: (source: string) => boolean): void {
   const rows = db.query("SELECT source FROM journals").all() as { source: string }[];
   const gone = rows.filter((r) => !keep(r.source));
-  if (gone.length) db.transaction(() => { for (const r of gone) db.query("DELETE FROM journals WHERE source = ?").run(r.source); })();
+  if (gone.length) db.transaction(() => { for (const r of gone) db.query("DELETE FROM journals WHERE source = ?").run(r.source); }).immediate();
 }

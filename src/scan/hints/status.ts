@@ -11,7 +11,7 @@ export function writeCoverage(db: Database, rows: readonly AreaCoverage[], now: 
     db.query("DELETE FROM hints").run();
     const ins = db.query("INSERT INTO hints (area, backend, state, reason, updated) VALUES (?, ?, ?, ?, ?)");
     for (const r of rows) ins.run(r.area, r.backend, r.state, r.reason, now);
-  })();
+  }).immediate();
 }
 
 export function readCoverage(db: Database): AreaCoverage[] {
