@@ -124,30 +124,26 @@ async function started(conf: string): Promise<{ d: Daemon; startMs: number }> {
 
 /**
  * File events the file system holding `dir` sees from other programs (not
- * the daemon, not this bench): what a filesystem mark is offered. Read
- * every 250 ms without blocking; null where fanotify is refused here.
+ * the daemon, not this bench): what a filesystem mark is offered (a lower
+ * bound if its queue overflows). Read every 250 ms without blocking.
  */
 class FsEvents {
   private fd = -1;
   private timer: Timer | null = null;
   count = 0;
-  overflowed = false;
   constructor(dir: string, private readonly daemonPid: () => number) {
     const c = hintCalls();
     try {
       this.fd = c?.fanotifyInit() ?? -1;
       if (this.fd >= 0) c!.fanotifyMark(this.fd, dir);
     } catch {
-      this.fd = -1;
+      this.close();
       return;
     }
     const buf = new Uint8Array(1 << 16);
     this.timer = setInterval(() => {
       for (let n; (n = c!.read(this.fd, buf)) > 0; ) {
-        for (const r of parseFanotify(buf, n)) {
-          if (r.overflow) this.overflowed = true;
-          else if (r.pid !== process.pid && r.pid !== this.daemonPid()) this.count++;
-        }
+        for (const r of parseFanotify(buf, n)) if (!r.overflow && r.pid !== process.pid && r.pid !== this.daemonPid()) this.count++;
       }
     }, 250);
   }
@@ -157,6 +153,7 @@ class FsEvents {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
   }
 }
 
@@ -322,11 +319,18 @@ function grow(dbPath: string, total: number): void {
 }
 
 // ---- the run -----------------------------------------------------------------------------
-/** The record brought up to date with the disk (--scan-once), checkpointed, copied to `to`. */
+/**
+ * The record brought up to date with the disk, checkpointed, copied to `to`.
+ * --scan-once again until one finds nothing (exit 0): a pass that found a
+ * change leaves the trickle at `speedup` for the next cycle, and a daemon
+ * started on that record would not be at rest.
+ */
 function baseline(conf: string, db: string, to: string): void {
   const t0 = performance.now();
-  const r = Bun.spawnSync([BIN, "--config", conf, "--scan-once"], { stdout: "ignore", stderr: "pipe" });
-  say(`baseline (--scan-once): ${f1((performance.now() - t0) / 1000)} s, exit ${r.exitCode}`);
+  const codes: (number | null)[] = [];
+  do codes.push(Bun.spawnSync([BIN, "--config", conf, "--scan-once"], { stdout: "ignore", stderr: "ignore" }).exitCode);
+  while (codes.at(-1) === 4 && codes.length < 3);
+  say(`baseline (--scan-once): ${f1((performance.now() - t0) / 1000)} s, exit ${codes.join(", then ")}`);
   Bun.spawnSync(["sqlite3", db, "PRAGMA wal_checkpoint(TRUNCATE)"]);
   copyFileSync(db, to);
 }
