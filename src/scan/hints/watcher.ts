@@ -143,12 +143,17 @@ function runFanotify(fd: number, areas: string[], keep: string[]): void {
       closeSync(h);
     }
   };
-  /** Remove every ignore mark; the database's own goes back at once. */
+  /**
+   * Remove every ignore mark; the database's own goes back at once. The
+   * names go too: a directory is marked when it is named, so a busy one is
+   * marked again at its next event.
+   */
   const flush = () => {
     if (marked.size === 0) return;
     calls.fanotifyFlushIgnores(fd);
     for (const k of keep) calls.fanotifyIgnore(fd, k);
     marked.clear();
+    names.clear();
     counts.flushes++;
   };
   const tick = () => {

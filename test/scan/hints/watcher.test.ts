@@ -7,6 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HintCounters } from "../../../src/scan/hints/status.ts";
+import { IGNORE_CAP } from "../../../src/scan/hints/watcher.ts";
 import { makeEnv, scanOnce, type Env } from "../helpers.ts";
 import { fanotifyRefused, runWithHints, sh, waitEvents, type Running } from "./support.ts";
 
@@ -65,6 +66,27 @@ describe.skipIf(refused !== null)("fanotify watcher", () => {
     expect(after.watchers[0].outside - marked.watchers[0].outside).toBeLessThan(1000); // (other programs' events may add a few)
     const rows = await waitEvents(run.db, (rs) => rs.some((x) => x.kind === "changed"), 10_000);
     expect(rows.filter((x) => x.kind !== "baseline").map((x) => x.subject)).toEqual([join(env.area, "conf")]);
+  });
+
+  test("at IGNORE_CAP marks they are all removed, and a busy directory is silenced again at its next event", async () => {
+    const { env, run } = await hinted();
+    const many = join(env.dir, "many");
+    mkdirSync(many);
+    sh(`python3 -c "
+import os
+for i in range(${IGNORE_CAP + 50}):
+    os.mkdir('${many}/d%d' % i)
+    open('${many}/d%d/f' % i, 'w').close()"`);
+    const flushed = await countersWhen(run, (c) => c.watchers[0]?.flushes >= 1);
+    expect(flushed.watchers[0].flushes).toBeGreaterThanOrEqual(1);
+    create(join(many, "d0"), 1); // marked before the flush, its name known
+    const again = await countersWhen(run, (c) => c.watchers[0]?.ignored > flushed.watchers[0].ignored);
+    expect(again.watchers[0].ignored).toBeGreaterThan(flushed.watchers[0].ignored);
+    create(join(many, "d0"), 2000);
+    sh(`echo 2 > ${env.area}/conf`);
+    const after = await countersWhen(run, (c) => c.received >= 1);
+    expect(after.received).toBe(1);
+    expect(after.watchers[0].outside - again.watchers[0].outside).toBeLessThan(1000);
   });
 
   test("attack: a silenced directory moved into an area: the marks go, changes in it are hinted", async () => {
