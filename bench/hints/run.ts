@@ -12,9 +12,8 @@
 //             clean record, from SETTLE_S after its start; per window: the
 //             main thread's, the watcher thread's and the rest's (JIT, GC,
 //             allocator) share, the load average, and how many file events
-//             the file system saw meanwhile
-//             from other programs (the bench's own fanotify group: what a
-//             filesystem mark is offered); targets: no more CPU than the
+//             the file system saw meanwhile from other programs (fsevents.ts);
+//             targets: no more CPU than the
 //             trickle, < 1% of a core; RSS within 8 MiB; start-up time
 //   scale     a 1M-entry database (900k rows generated directly beside the
 //             real 100k, re-baselined after the changes above so that the
@@ -24,17 +23,21 @@
 //             trickle step (draw, stalest, read, write back: what grows with
 //             the entries; the visit's lstat and hash do not) at 100k vs 1M
 //
+// The tree goes under TMPDIR (/tmp). Events in an area's ancestors cannot be
+// silenced in the kernel (that would silence the area), so a busy /tmp above
+// the area wakes the watcher where /etc's parent would not: TMPDIR=/var/tmp
+// measures the quieter case.
+//
 // Knobs: BENCH_HINTS_FILES (100000), BENCH_HINTS_REST_SECONDS (60),
 // BENCH_HINTS_ROUNDS (2), BENCH_HINTS_SCALE (1000000), BENCH_HINTS_KEEP=1.
 import { Database } from "bun:sqlite";
 import { loadavg } from "node:os";
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initDatabase, openDatabase } from "../../src/db/db.ts";
-import { parseFanotify } from "../../src/scan/hints/events.ts";
-import { hintCalls } from "../../src/scan/hints/ffi.ts";
 import { Store } from "../../src/scan/store.ts";
+import { FsEvents } from "./fsevents.ts";
 
 const FILES = Number(process.env.BENCH_HINTS_FILES ?? 100_000);
 const REST_S = Number(process.env.BENCH_HINTS_REST_SECONDS ?? 60);
@@ -121,41 +124,6 @@ async function started(conf: string): Promise<{ d: Daemon; startMs: number }> {
   const ms = await d.until(() => /integrityd started/.test(d.err), 60_000);
   if (ms === null) throw new Error(`daemon did not start:\n${d.err}`);
   return { d, startMs: performance.now() - d.spawned };
-}
-
-/**
- * File events the file system holding `dir` sees from other programs (not
- * the daemon, not this bench): what a filesystem mark is offered (a lower
- * bound if its queue overflows). Read every 250 ms without blocking.
- */
-class FsEvents {
-  private fd = -1;
-  private timer: Timer | null = null;
-  count = 0;
-  constructor(dir: string, private readonly daemonPid: () => number) {
-    const c = hintCalls();
-    try {
-      this.fd = c?.fanotifyInit() ?? -1;
-      if (this.fd >= 0) c!.fanotifyMark(this.fd, dir);
-    } catch {
-      this.close();
-      return;
-    }
-    const buf = new Uint8Array(1 << 16);
-    this.timer = setInterval(() => {
-      for (let n; (n = c!.read(this.fd, buf)) > 0; ) {
-        for (const r of parseFanotify(buf, n)) if (!r.overflow && r.pid !== process.pid && r.pid !== this.daemonPid()) this.count++;
-      }
-    }, 250);
-  }
-  get live(): boolean {
-    return this.fd >= 0;
-  }
-  close(): void {
-    if (this.timer) clearInterval(this.timer);
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
-  }
 }
 
 interface Rest {
