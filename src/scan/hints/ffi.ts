@@ -14,7 +14,7 @@ const NAMES: Record<number, string> = Object.fromEntries(Object.entries(constant
 
 export const FAN = {
   CLOEXEC: 0x1, NONBLOCK: 0x2, REPORT_DIR_FID: 0x400, REPORT_NAME: 0x800,
-  MARK_ADD: 0x1, MARK_DONT_FOLLOW: 0x4, MARK_ONLYDIR: 0x8, MARK_FILESYSTEM: 0x100, MARK_IGNORE_SURV: 0x400 | 0x40,
+  MARK_ADD: 0x1, MARK_DONT_FOLLOW: 0x4, MARK_ONLYDIR: 0x8, MARK_FLUSH: 0x80, MARK_FILESYSTEM: 0x100, MARK_IGNORE_SURV: 0x400 | 0x40,
   EVENT_ON_CHILD: 0x08000000,
   MODIFY: 0x2, ATTRIB: 0x4, CLOSE_WRITE: 0x8, MOVED_FROM: 0x40, MOVED_TO: 0x80, CREATE: 0x100, DELETE: 0x200,
   Q_OVERFLOW: 0x4000, ONDIR: 0x40000000,
@@ -45,6 +45,14 @@ export interface HintCalls {
    * False when the kernel refuses it.
    */
   fanotifyIgnore(fd: number, path: string): boolean;
+  /**
+   * The same ignore mark on the directory open as `dirFd` (an O_PATH
+   * descriptor from openHandle: the mark lands on that very object, whatever
+   * its name is by now). False when the kernel refuses it.
+   */
+  fanotifyIgnoreAt(fd: number, dirFd: number): boolean;
+  /** Remove every inode mark (the ignore marks); the filesystem marks stay. */
+  fanotifyFlushIgnores(fd: number): void;
   inotifyInit(): number;
   /** A watch on the directory `path` (never following a symlink); the watch descriptor. */
   inotifyWatch(fd: number, path: Uint8Array): number;
@@ -110,6 +118,15 @@ function load(): HintCalls | null {
     fanotifyIgnore(fd, path) {
       const flags = FAN.MARK_ADD | FAN.MARK_IGNORE_SURV | FAN.MARK_DONT_FOLLOW | FAN.MARK_ONLYDIR;
       return sym.fanotify_mark(fd, flags, BigInt(FAN_MASK | FAN.EVENT_ON_CHILD), -100, cstr(path)) === 0;
+    },
+    fanotifyIgnoreAt(fd, dirFd) {
+      // fanotify_mark takes no O_PATH descriptor with a NULL path (EBADF);
+      // its /proc/self/fd link, followed, is the object itself
+      const flags = FAN.MARK_ADD | FAN.MARK_IGNORE_SURV | FAN.MARK_ONLYDIR;
+      return sym.fanotify_mark(fd, flags, BigInt(FAN_MASK | FAN.EVENT_ON_CHILD), -100, cstr(`/proc/self/fd/${dirFd}`)) === 0;
+    },
+    fanotifyFlushIgnores(fd) {
+      if (sym.fanotify_mark(fd, FAN.MARK_FLUSH, 0n, -100, null) !== 0) fail("fanotify_mark(FAN_MARK_FLUSH)");
     },
     inotifyInit() {
       const fd = sym.inotify_init1(IN.NONBLOCK | IN.CLOEXEC);

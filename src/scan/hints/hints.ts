@@ -24,9 +24,9 @@ import type { ScanHost } from "../host.ts";
 import { joinPath, pathKey, showPath, subtreeRange, type PathBytes } from "../paths.ts";
 import { areaCoverage, coverageSummary, HintQueue, type AreaCoverage, type Backend } from "./core.ts";
 import { hintCalls, IN } from "./ffi.ts";
-import { writeCoverage } from "./status.ts";
+import { writeCoverage, type HintCounters } from "./status.ts";
 import { sweepArea } from "./sweep.ts";
-import type { WatcherBatch } from "./watcher.ts";
+import type { WatcherBatch, WatcherCounts } from "./watcher.ts";
 import { InotifyWatches } from "./watches.ts";
 import type { Writer } from "./writer.ts";
 
@@ -62,6 +62,9 @@ export class Hints {
   private wake: (() => void) | null = null;
   private drain: Promise<void> = Promise.resolve();
   private published = "";
+  private batches = 0;
+  private received = 0;
+  private readonly countsWanted: ((c: WatcherCounts) => void)[] = [];
 
   constructor(private readonly host: HintHost) {}
 
@@ -121,6 +124,17 @@ export class Hints {
     });
   }
 
+  /** What reached this thread and what the watchers passed over (each watcher is asked; null from one that does not answer within 2 s). */
+  async counters(): Promise<HintCounters> {
+    const asked = this.watchers.map((w) => new Promise<WatcherCounts | null>((resolve) => {
+      const t = setTimeout(() => resolve(null), 2000);
+      this.countsWanted.push((c) => (clearTimeout(t), resolve(c)));
+      this.tell(w, { op: "counts" });
+    }));
+    const watchers = (await Promise.all(asked)).filter((c): c is WatcherCounts => c !== null);
+    return { batches: this.batches, received: this.received, watchers };
+  }
+
   /** Tests: the watchers read nothing for `ms` (so the kernel's queue can overflow). */
   holdReads(ms: number): void {
     for (const w of this.watchers) this.tell(w, { op: "hold", ms });
@@ -172,8 +186,9 @@ export class Hints {
     // watcher to read and pass over. The kernel drops them instead (the
     // trickle still checks that directory where an area holds it).
     const dbDir = dirname(this.host.config.database);
-    if (!marked.includes(dbDir) && !calls.fanotifyIgnore(fd, dbDir)) log.info(`hints: the kernel refused an ignore mark on ${dbDir}; the watcher passes over the database's writes itself`);
-    this.spawn("fanotify", fd, marked);
+    const keep = marked.includes(dbDir) ? [] : [dbDir];
+    if (keep.length && !calls.fanotifyIgnore(fd, dbDir)) log.info(`hints: the kernel refused an ignore mark on ${dbDir}; the watcher passes over the database's writes itself`);
+    this.spawn("fanotify", fd, marked, keep);
   }
 
   private async startInotify(areas: PathBytes[]): Promise<void> {
@@ -198,12 +213,12 @@ export class Hints {
       hint: (p) => this.hint(p, null),
       unwatched: (area, atLeast) => this.noteUnwatched(area, atLeast),
     });
-    if (!this.spawn("inotify", fd, [])) return;
+    if (!this.spawn("inotify", fd, [], [])) return;
     for (const a of areas) await this.watches.watchTree(a, a, false);
   }
 
-  /** Start the watcher thread on `fd`; false (the areas marked off, fd closed) when it cannot start. */
-  private spawn(kind: "fanotify" | "inotify", fd: number, areas: string[]): boolean {
+  /** Start the watcher thread on `fd` (keep: directories whose ignore marks it puts back after removing its own); false (the areas marked off, fd closed) when it cannot start. */
+  private spawn(kind: "fanotify" | "inotify", fd: number, areas: string[], keep: string[]): boolean {
     let worker: Worker;
     let wake: number;
     try {
@@ -218,8 +233,9 @@ export class Hints {
     let done!: () => void;
     const stopped = new Promise<void>((r) => (done = r));
     worker.onmessage = (e: MessageEvent) => {
-      const m = e.data as WatcherBatch & { stopped?: boolean; error?: string };
+      const m = e.data as WatcherBatch & { stopped?: boolean; error?: string; counts?: WatcherCounts };
       if (m.stopped) return done();
+      if (m.counts) return this.countsWanted.shift()?.(m.counts);
       if (m.error) return log.warn(`hints: ${kind}: ${m.error}`);
       try {
         this.onBatch(kind, m);
@@ -233,7 +249,7 @@ export class Hints {
       done();
       this.publish();
     };
-    worker.postMessage({ op: "start", kind, fd, wake, areas });
+    worker.postMessage({ op: "start", kind, fd, wake, areas, keep });
     this.watchers.push({ worker, fd, wake, stopped });
     return true;
   }
@@ -264,6 +280,8 @@ export class Hints {
   // ---- events -------------------------------------------------------------------
 
   private onBatch(kind: "fanotify" | "inotify", m: WatcherBatch): void {
+    this.batches++;
+    this.received += (m.hints?.length ?? 0) + (m.raw?.length ?? 0);
     for (const h of m.hints ?? []) this.hint(h.path, h.writer);
     for (const r of m.raw ?? []) {
       const dir = this.watches?.dirOf(r.wd);

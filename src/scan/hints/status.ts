@@ -1,9 +1,21 @@
 // Change hints' figures: the `hints` table (one row per area: backend,
 // live/degraded/off and why), written by the daemon (hints.ts) and read by
 // --status and the mail footer, safe on a read-only connection. What cannot
-// be read (an older database without the table) is an empty list.
+// be read (an older database without the table) is an empty list. And the
+// daemon's own counters of what reached it (HintCounters, in memory:
+// Hints.counters(), for tests and bench/hints).
 import type { Database } from "bun:sqlite";
 import { coverageSummary, type AreaCoverage, type Backend, type CoverageState } from "./core.ts";
+import type { WatcherCounts } from "./watcher.ts";
+
+/** What reached the main thread, and what each watcher passed over before it. */
+export interface HintCounters {
+  /** batches the watchers posted to the main thread */
+  batches: number;
+  /** hinted paths (fanotify) and raw records (inotify) in them */
+  received: number;
+  watchers: WatcherCounts[];
+}
 
 /** Replace the rows with the daemon's current coverage. */
 export function writeCoverage(db: Database, rows: readonly AreaCoverage[], now: number): void {

@@ -5,10 +5,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { hintCalls } from "../../../src/scan/hints/ffi.ts";
 import { readCoverage } from "../../../src/scan/hints/status.ts";
 import { makeEnv, scanOnce, type Env } from "../helpers.ts";
-import { runWithHints, sh, waitEvents, type Running } from "./support.ts";
+import { fanotifyRefused, runWithHints, sh, waitEvents, type Running } from "./support.ts";
 
 let env: Env | null = null;
 let run: Running | null = null;
@@ -19,22 +18,6 @@ afterEach(async () => {
   env = null;
 });
 
-/** Why fanotify with a filesystem mark cannot be used here (null: it can). */
-function fanotifyRefused(): string | null {
-  const c = hintCalls();
-  if (!c) return "no libc";
-  try {
-    const fd = c.fanotifyInit();
-    try {
-      c.fanotifyMark(fd, "/tmp");
-    } finally {
-      require("node:fs").closeSync(fd);
-    }
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
 const refused = fanotifyRefused();
 if (refused) console.log(`skip: fanotify with FAN_MARK_FILESYSTEM refused here (${refused}); the inotify tests still run`);
 

@@ -3,7 +3,9 @@
 // by a hint), and waiting on the events table.
 import type { Database } from "bun:sqlite";
 import type { Config } from "../../../src/config/config.ts";
+import { closeSync } from "node:fs";
 import { openDatabase } from "../../../src/db/db.ts";
+import { hintCalls } from "../../../src/scan/hints/ffi.ts";
 import { Hints } from "../../../src/scan/hints/hints.ts";
 import { Scanner } from "../../../src/scan/scanner.ts";
 
@@ -62,4 +64,21 @@ export async function waitEvents(db: Database, pred: (rows: Row[]) => boolean, m
 export function sh(cmd: string): void {
   const r = Bun.spawnSync(["sh", "-c", cmd], { stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`sh -c ${cmd}: ${r.stderr.toString()}`);
+}
+
+/** Why fanotify with a filesystem mark cannot be used here (null: it can). */
+export function fanotifyRefused(): string | null {
+  const c = hintCalls();
+  if (!c) return "no libc";
+  try {
+    const fd = c.fanotifyInit();
+    try {
+      c.fanotifyMark(fd, "/tmp");
+    } finally {
+      closeSync(fd);
+    }
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
