@@ -33,10 +33,10 @@
 //    What is left of those ~0.15 s: decompressing (~4 MB out), the JSON
 //    header (rule sources, ~0.7 MB), checking the trie, reading and
 //    selecting the rule files and hashing them for the key. The daemon
-//    with Debian's server rules from the cache rests at ~57 MiB RSS once it
+//    with Debian's server rules from the cache rests at ~61 MiB RSS once it
 //    has handed start-up's program pages back (util/trim.ts); with the 23
-//    embedded rules within a few MiB of that: the rule set's own share is
-//    ~1-3 MiB (bench/logcheck, "at rest").
+//    embedded rules at ~60 MiB: the rule set's own share is under 1 MiB
+//    (bench/logcheck, "at rest").
 //  - throughput (bench/logcheck, rules section): ~0.6-1M lines/s warm on
 //    real lines; what would reach 1M lines/s steadily is in dispatch.ts.
 //
