@@ -3,20 +3,15 @@
 // hinted small-file changes keep being found. Order is asserted, not time:
 // the small changes are reported while the big file has still not been read.
 // (The trickle alone beside the lane: test/scan/lane.test.ts.)
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { makeEnv, scanOnce, type Env } from "../helpers.ts";
-import { runWithHints, sh, waitEvents, type Running } from "./support.ts";
+import { cleanedAfterEach, runWithHints, sh, waitEvents, type Running } from "./support.ts";
 
+const cleanup = cleanedAfterEach();
 let env: Env | null = null;
 let run: Running | null = null;
-afterEach(async () => {
-  await run?.stop();
-  run = null;
-  env?.cleanup();
-  env = null;
-});
 
 function dense(path: string, mib: number): void {
   const chunk = Buffer.alloc(1 << 20, 0xa5);
@@ -29,11 +24,11 @@ function dense(path: string, mib: number): void {
 }
 
 test("a hinted 200 MiB file goes to the lane (read at 64 KiB/s); hinted small-file changes are still found at once while it is read", async () => {
-  env = makeEnv({ filerate: 0.01, speedup: 1, byterate: 65536, smallfiles: 131072, hints: "auto" });
+  env = cleanup.tree(makeEnv({ filerate: 0.01, speedup: 1, byterate: 65536, smallfiles: 131072, hints: "auto" }));
   for (let i = 0; i < 20; i++) writeFileSync(join(env.area, `s${i}`), `${i}`);
   await scanOnce(env.config);
   dense(join(env.dir, "big"), 200);
-  run = await runWithHints(env.config);
+  run = cleanup.running(await runWithHints(env.config));
   sh(`mv ${env.dir}/big ${env.area}/big`); // about 53 min of reading at 64 KiB/s
   await waitEvents(run.db, () => run!.scanner.lane!.busy, 10_000);
   expect(run.scanner.lane!.busy).toBe(true);

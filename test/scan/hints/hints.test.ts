@@ -2,31 +2,26 @@
 // the kernel allows it (skipped with the reason where it refuses), the
 // inotify fallback with a low watch budget, the overflow flood, and what a
 // hint can and cannot make the scanner do.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readCoverage } from "../../../src/scan/hints/status.ts";
 import { makeEnv, scanOnce, type Env } from "../helpers.ts";
-import { fanotifyRefused, runWithHints, sh, waitEvents, type Running } from "./support.ts";
+import { cleanedAfterEach, fanotifyRefused, runWithHints, sh, waitEvents, type Running } from "./support.ts";
 
+const cleanup = cleanedAfterEach();
 let env: Env | null = null;
 let run: Running | null = null;
-afterEach(async () => {
-  await run?.stop();
-  run = null;
-  env?.cleanup();
-  env = null;
-});
 
 const refused = fanotifyRefused();
 if (refused) console.log(`skip: fanotify with FAN_MARK_FILESYSTEM refused here (${refused}); the inotify tests still run`);
 
 /** A tree with a baseline, and hints running with a trickle too slow to find anything itself. */
 async function start(over: Parameters<typeof makeEnv>[0], build: (area: string) => void): Promise<Running> {
-  env = makeEnv({ filerate: 0.01, speedup: 1, ...over });
+  env = cleanup.tree(makeEnv({ filerate: 0.01, speedup: 1, ...over }));
   build(env.area);
   await scanOnce(env.config);
-  run = await runWithHints(env.config);
+  run = cleanup.running(await runWithHints(env.config));
   return run;
 }
 

@@ -2,6 +2,7 @@
 // real tree (the trickle slowed to a crawl, so what is found fast was found
 // by a hint), and waiting on the events table.
 import type { Database } from "bun:sqlite";
+import { afterEach } from "bun:test";
 import type { Config } from "../../../src/config/config.ts";
 import { closeSync } from "node:fs";
 import { openDatabase } from "../../../src/db/db.ts";
@@ -14,6 +15,26 @@ export interface Running {
   scanner: Scanner;
   hints: Hints;
   stop(): Promise<void>;
+}
+
+/**
+ * The tree and the running scanner of the test under way, stopped and removed
+ * after each test of the file that calls this (once, at its top level):
+ * `env = cleanup.tree(makeEnv(...))`, `run = cleanup.running(await runWithHints(...))`.
+ */
+export function cleanedAfterEach(): { tree<T extends { cleanup(): void }>(t: T): T; running(r: Running): Running } {
+  let tree: { cleanup(): void } | null = null;
+  let running: Running | null = null;
+  afterEach(async () => {
+    await running?.stop();
+    running = null;
+    tree?.cleanup();
+    tree = null;
+  });
+  return {
+    tree: (t) => { tree = t; return t; },
+    running: (r) => { running = r; return r; },
+  };
 }
 
 export async function runWithHints(config: Config, opts: { trickle?: boolean } = {}): Promise<Running> {

@@ -3,31 +3,26 @@
 // busy directory elsewhere is silenced by an ignore mark in the kernel, and
 // the marks go when a directory is moved near an area (attacks: a silenced
 // directory moved into an area, or renamed to be the area).
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HintCounters } from "../../../src/scan/hints/status.ts";
 import { IGNORE_CAP } from "../../../src/scan/hints/watcher.ts";
 import { makeEnv, scanOnce, type Env } from "../helpers.ts";
-import { fanotifyRefused, runWithHints, sh, waitEvents, type Running } from "./support.ts";
+import { cleanedAfterEach, fanotifyRefused, runWithHints, sh, waitEvents, type Running } from "./support.ts";
 
 const refused = fanotifyRefused();
 if (refused) console.log(`skip: fanotify with FAN_MARK_FILESYSTEM refused here (${refused})`);
 
+const cleanup = cleanedAfterEach();
 let env: Env | null = null;
 let run: Running | null = null;
-afterEach(async () => {
-  await run?.stop();
-  run = null;
-  env?.cleanup();
-  env = null;
-});
 
 async function hinted(): Promise<{ env: Env; run: Running }> {
-  env = makeEnv({ filerate: 0.01, speedup: 1, hints: "fanotify" });
+  env = cleanup.tree(makeEnv({ filerate: 0.01, speedup: 1, hints: "fanotify" }));
   writeFileSync(join(env.area, "conf"), "1\n");
   await scanOnce(env.config);
-  run = await runWithHints(env.config);
+  run = cleanup.running(await runWithHints(env.config));
   return { env, run };
 }
 
