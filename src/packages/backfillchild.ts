@@ -8,7 +8,8 @@
 // so a child stopped at any moment (SIGTERM when the daemon stops or
 // `packages = off` is reloaded) leaves only whole manifests - and exits when
 // the pass ends, giving every page back. A child whose daemon died (kill -9)
-// notices at its next package (its parent changed) and stops.
+// is ended by the kernel (childMain's PR_SET_PDEATHSIG), and also stops at
+// its next package when it sees its parent changed.
 //
 // The child opens the database as a helper beside the daemon (no schema
 // statements, no quick_check of the whole file: the daemon did both).

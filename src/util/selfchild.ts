@@ -10,7 +10,8 @@
 // argument array - its job's INTERNAL argument first - no shell and an empty
 // environment. It reads its job on stdin and writes its answer on stdout;
 // main.ts dispatches on the argument before anything else runs, and
-// childMain() is the child's whole life. Whatever the child starts in turn
+// childMain() is the child's whole life; it asks the kernel to end it when
+// the daemon dies (PR_SET_PDEATHSIG), so no child outlives a kill -9. Whatever the child starts in turn
 // (gpgv, dpkg-deb) gets pipes of its own, never the child's stdout/stderr.
 //
 // runChild never leaves a child behind: whatever ends the wait (an answer, a
@@ -19,6 +20,11 @@
 //
 // Only a compiled binary (or `bun src/main.ts`) can start itself; under a
 // test runner selfCommand() is null and callers do the work in the process.
+
+import { dlopen, FFIType } from "bun:ffi";
+
+const PR_SET_PDEATHSIG = 1;
+const SIGTERM = 15;
 
 /** How this program starts itself, or null when it cannot (under a test runner). */
 export function selfCommand(main = Bun.main): string[] | null {
@@ -98,12 +104,26 @@ async function readCapped(s: ReadableStream<Uint8Array>, max: number, tooMuch: (
   return Buffer.concat(parts);
 }
 
+/** Ask the kernel for SIGTERM when our parent dies (prctl PR_SET_PDEATHSIG); where that cannot be asked, callers' own checks remain. */
+function dieWithParent(): void {
+  try {
+    const l = dlopen("libc.so.6", { prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 } });
+    l.symbols.prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+    l.close();
+  } catch {
+    // no libc here: the backfill's between-package check still stops an orphan
+  }
+}
+
 /**
  * The child's whole life: its job is the JSON on stdin, `job` does it and
  * gives the answer, which goes to stdout; exit 0. Any failure: its message on
  * stderr (the parent's error says it), exit 1.
  */
 export async function childMain(job: (input: unknown) => Promise<Uint8Array | string>): Promise<number> {
+  const parent = process.ppid;
+  dieWithParent();
+  if (process.ppid !== parent) return 1; // the parent died before the request took hold
   try {
     const input: unknown = JSON.parse(await new Response(Bun.stdin.stream()).text());
     await Bun.write(Bun.stdout, await job(input));
