@@ -41,6 +41,31 @@ export function setKey(a: CharSet): string {
   }
   return String.fromCharCode(...codes);
 }
+/**
+ * Distinct byte sets numbered in the order first met, for a table written
+ * once (the flat trie's, the snapshot's): a set object already met is found
+ * by identity (most are shared objects), another by its content (setKey).
+ */
+export class SetTable {
+  readonly list: CharSet[] = [];
+  private readonly byObject = new Map<CharSet, number>();
+  private readonly byKey = new Map<string, number>();
+
+  index(s: CharSet): number {
+    let i = this.byObject.get(s);
+    if (i !== undefined) return i;
+    const k = setKey(s);
+    i = this.byKey.get(k);
+    if (i === undefined) {
+      i = this.list.length;
+      this.list.push(s);
+      this.byKey.set(k, i);
+    }
+    this.byObject.set(s, i);
+    return i;
+  }
+}
+
 export function setNegate(a: CharSet): CharSet {
   const s = newSet();
   for (let i = 0; i < 256; i++) s[i] = a[i] ? 0 : 1;

@@ -15,7 +15,7 @@
 // damage is the checksum in cache.ts; this is the structural check.
 
 import type { Level } from "../config/config.ts";
-import type { CharSet } from "./charset.ts";
+import { type CharSet, SetTable } from "./charset.ts";
 import { type CompiledRule, type Engine, type EngineKind, engineTest } from "./compile.ts";
 import { LazyDfa } from "./dfa.ts";
 import { type Rest, RuleIndex } from "./dispatch.ts";
@@ -75,18 +75,8 @@ function setOfHex(h: string): CharSet {
 /** The bytes of a built classifier. */
 export function encodeSnapshot(c: Classifier): Uint8Array {
   const p = c.parts();
-  const sets: string[] = [];
-  const byObject = new Map<CharSet, number>();
-  const byHex = new Map<string, number>();
-  const setIndex = (s: CharSet): number => {
-    let i = byObject.get(s);
-    if (i !== undefined) return i;
-    const h = hexOf(s);
-    i = byHex.get(h);
-    if (i === undefined) { i = sets.length; sets.push(h); byHex.set(h, i); }
-    byObject.set(s, i);
-    return i;
-  };
+  const table = new SetTable();
+  const setIndex = (s: CharSet): number => table.index(s);
   const ints: number[] = [];
   const nfaAt = (d: LazyDfa): number => {
     const at = ints.length;
@@ -112,7 +102,7 @@ export function encodeSnapshot(c: Classifier): Uint8Array {
   const ip = p.index.parts();
   const rg = p.ranges;
   const header: Header = {
-    format: SNAPSHOT_FORMAT, level: p.level, crackingIgnoreOn: p.crackingIgnoreOn, sets,
+    format: SNAPSHOT_FORMAT, level: p.level, crackingIgnoreOn: p.crackingIgnoreOn, sets: table.list.map(hexOf),
     problems: p.problems.map((x) => [x.file, x.line, x.message]),
     rules,
     ranges: {

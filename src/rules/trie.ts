@@ -15,7 +15,7 @@
 // (the path's next byte is never in the set: paths.ts).
 // Sets: set i is sets[256 i .. 256 i + 255], 1 = member.
 
-import { type CharSet, setKey } from "./charset.ts";
+import { type CharSet, SetTable } from "./charset.ts";
 
 export const SPARSE_MAX = 8;
 
@@ -41,18 +41,8 @@ export const EMPTY_TRIE: FlatTrie = { t: Int32Array.from([0, 0, 0]), sets: new U
 
 /** The walkable form of a built trie. */
 export function flatten(root: BuildNode): FlatTrie {
-  const setIdx = new Map<string, number>();
-  const byObject = new Map<CharSet, number>(); // most sets are shared objects: key each one once
-  const setList: CharSet[] = [];
-  const si = (s: CharSet): number => {
-    let i = byObject.get(s);
-    if (i !== undefined) return i;
-    const k = setKey(s);
-    i = setIdx.get(k);
-    if (i === undefined) { i = setList.length; setList.push(s); setIdx.set(k, i); }
-    byObject.set(s, i);
-    return i;
-  };
+  const table = new SetTable();
+  const si = (s: CharSet): number => table.index(s);
   const seqLen = (e: BuildEdge): number => (e.run !== null ? 0 : e.elems.length);
   const edgeSize = (e: BuildEdge) => 4 + seqLen(e);
   // breadth first; each node's byte edges taken out of their Map once
@@ -113,8 +103,8 @@ export function flatten(root: BuildNode): FlatTrie {
       t[p++] = at.get(e.node)!;
     }
   }
-  const sets = new Uint8Array(setList.length * 256);
-  setList.forEach((s, i) => sets.set(s, i * 256));
+  const sets = new Uint8Array(table.list.length * 256);
+  table.list.forEach((s, i) => sets.set(s, i * 256));
   return { t, sets };
 }
 
