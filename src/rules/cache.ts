@@ -40,9 +40,12 @@ export const ENGINE_ID: string = engineSourceHash();
 /** Entries kept in the table (one per rule set the host uses, a few reloads back). */
 export const KEEP = 6;
 
+/** A compiled rule set as stored: zstd-compressed snapshot bytes and their SHA-256 (hex). */
+export type SealedEntry = { sum: string; value: Uint8Array };
+
 /** A place to keep compiled rule sets. get returns null on a miss; neither throws. */
 export interface RuleCacheStore {
-  get(key: string): { sum: string; value: Uint8Array } | null;
+  get(key: string): SealedEntry | null;
   put(key: string, sum: string, value: Uint8Array): void;
   /** a short name for notices: "database /var/lib/integrityd/state.db" */
   readonly where: string;
@@ -53,13 +56,13 @@ export function sha256(data: Uint8Array | string): string {
 }
 
 /** A snapshot as it is stored: zstd-compressed (Debian's server level: 3.8 MB -> ~0.4 MB, read back in a fraction of the time) and its checksum. */
-export function sealEntry(snapshot: Uint8Array): { sum: string; value: Uint8Array } {
+export function sealEntry(snapshot: Uint8Array): SealedEntry {
   const value = Bun.zstdCompressSync(snapshot, { level: 3 });
   return { sum: sha256(value), value };
 }
 
 /** The snapshot bytes of a stored entry; throws "checksum mismatch" or the decompressor's complaint. */
-export function openEntry(e: { sum: string; value: Uint8Array }): Uint8Array {
+export function openEntry(e: SealedEntry): Uint8Array {
   if (sha256(e.value) !== e.sum) throw new Error("checksum mismatch");
   return Bun.zstdDecompressSync(e.value);
 }

@@ -13,7 +13,7 @@
 // a crash, a timeout (CHILD_LIMIT_MS), another build's header - is an Error
 // whose message says why, and load.ts compiles in the process instead.
 // Under `bun test` childCompiler() is null and loads compile in the process.
-import { ENGINE_ID, sealEntry } from "./cache.ts";
+import { ENGINE_ID, type SealedEntry, sealEntry } from "./cache.ts";
 import type { RuleSet } from "./home.ts";
 import { Classifier } from "./layers.ts";
 import { encodeSnapshot } from "./snapshot.ts";
@@ -27,7 +27,6 @@ const HEADER = "integrityd-rules";
 /** Largest entry accepted from a child (Debian's server level: ~0.4 MB). */
 const MAX_ENTRY = 256 << 20;
 
-export type SealedEntry = { sum: string; value: Uint8Array };
 export type ChildCompiler = (set: RuleSet) => Promise<SealedEntry>;
 
 /** Split a child's output into its entry; throws with the reason. Pure. */

@@ -10,7 +10,7 @@ import { chmodSync, chownSync, mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { initDatabase } from "../../src/db/db.ts";
 import { embeddedRules } from "../../src/embedded.ts";
-import { dbRuleCache, KEEP, openEntry, openTrustedCache, type RuleCacheStore, ruleSetCacheKey, sealEntry, sha256 } from "../../src/rules/cache.ts";
+import { dbRuleCache, KEEP, openEntry, openTrustedCache, ruleSetCacheKey, sealEntry, sha256 } from "../../src/rules/cache.ts";
 import { selectRules } from "../../src/rules/home.ts";
 import { loadRuleSet } from "../../src/rules/load.ts";
 import { encodeSnapshot } from "../../src/rules/snapshot.ts";
@@ -18,18 +18,7 @@ import { runTestRules } from "../../src/rules/testrules.ts";
 import { tempDir } from "../support/binary.ts";
 import { tempDatabase } from "../support/db.ts";
 import { throwawayUser } from "../support/users.ts";
-import { classifierOf, makeHomeIn, titles } from "./helpers.ts";
-
-/** A cache in memory that counts its traffic. */
-function memoryCache(): RuleCacheStore & { map: Map<string, { sum: string; value: Uint8Array }>; puts: number } {
-  const map = new Map<string, { sum: string; value: Uint8Array }>();
-  const c = {
-    where: "memory", map, puts: 0,
-    get: (k: string) => map.get(k) ?? null,
-    put: (k: string, sum: string, value: Uint8Array) => { c.puts++; map.set(k, { sum, value }); },
-  };
-  return c;
-}
+import { classifierOf, makeHomeIn, memoryCache, titles } from "./helpers.ts";
 
 /** A copy with its last 32-bit integer (a trie edge's target) set out of range. */
 function flipLast(b: Uint8Array): Uint8Array {

@@ -6,22 +6,13 @@ import { expect, test } from "bun:test";
 import { embeddedRules } from "../../src/embedded.ts";
 import { childCompiler, parseChildOutput } from "../../src/rules/child.ts";
 import { selfCommand } from "../../src/util/selfchild.ts";
-import { ENGINE_ID, type RuleCacheStore } from "../../src/rules/cache.ts";
+import { ENGINE_ID } from "../../src/rules/cache.ts";
 import { loadRuleSet } from "../../src/rules/load.ts";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BIN, ensureBinary, run, tempDir, writeConfig } from "../support/binary.ts";
 import { DaemonProc } from "../support/daemon.ts";
-
-function memoryCache(): RuleCacheStore & { puts: number } {
-  const map = new Map<string, { sum: string; value: Uint8Array }>();
-  const c = {
-    where: "memory", puts: 0,
-    get: (k: string) => map.get(k) ?? null,
-    put: (k: string, sum: string, value: Uint8Array) => { c.puts++; map.set(k, { sum, value }); },
-  };
-  return c;
-}
+import { memoryCache } from "./helpers.ts";
 
 /** The embedded rules and 400 more ignore rules: big enough to go to a child. */
 function bigTree(): Record<string, string> {

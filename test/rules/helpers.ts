@@ -5,6 +5,7 @@
 import type { Level } from "../../src/config/config.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { RuleCacheStore, SealedEntry } from "../../src/rules/cache.ts";
 import { type RuleTree, selectRules } from "../../src/rules/home.ts";
 import { Classifier, type Verdict } from "../../src/rules/layers.ts";
 import { ReportBuilder } from "../../src/rules/report.ts";
@@ -35,4 +36,15 @@ export function makeHomeIn(root: string, name: string, tree: RuleTree): string {
     writeFileSync(p, Buffer.from(content, "latin1"));
   }
   return home;
+}
+
+/** A compiled-rules cache in memory that counts its traffic. */
+export function memoryCache(): RuleCacheStore & { map: Map<string, SealedEntry>; puts: number } {
+  const map = new Map<string, SealedEntry>();
+  const c = {
+    where: "memory", map, puts: 0,
+    get: (k: string) => map.get(k) ?? null,
+    put: (k: string, sum: string, value: Uint8Array) => { c.puts++; map.set(k, { sum, value }); },
+  };
+  return c;
 }
